@@ -1,0 +1,382 @@
+"""The preset: load (tomllib), save (tomlkit, keeping comments and order), `--set` overrides.
+
+A `Preset` is immutable: every edit returns a new one (`with_value`), so the wizard, the
+validator and the runner always read one consistent truth.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hftui.core.fsutil import atomic_write_text
+from hftui.core.problems import PresetError, Problem
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Preset:
+    data: dict
+    path: Path | None = None
+    source_text: str | None = None
+    notices: tuple[Problem, ...] = field(default=())
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def has(self, dotted: str) -> bool:
+        return self.get(dotted, _MISSING) is not _MISSING
+
+    def section(self, name: str) -> dict:
+        value = self.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    @property
+    def name(self) -> str:
+        if self.data.get("name"):
+            return str(self.data["name"])
+        return self.path.stem if self.path else "untitled"
+
+    @property
+    def trainer_type(self) -> str:
+        value = self.get("trainer.type", "sft")
+        return value if isinstance(value, str) else "sft"
+
+    @property
+    def task(self) -> str:
+        value = self.get("model.task", "causal-lm")
+        return value if isinstance(value, str) else "causal-lm"
+
+    def resolve(self, value: str | Path) -> Path:
+        """A path from the preset, relative to the preset file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    def output_dir(self) -> Path:
+        return self.resolve(self.get("args.output_dir") or f"runs/{self.name}")
+
+    # -- editing ---------------------------------------------------------------------------
+    def with_value(self, dotted: str, value: Any) -> "Preset":
+        data = copy.deepcopy(self.data)
+        parts = dotted.split(".")
+        node = data
+        for part in parts[:-1]:
+            nxt = node.get(part)
+            if not isinstance(nxt, dict):
+                nxt = {}
+                node[part] = nxt
+            node = nxt
+        node[parts[-1]] = value
+        return replace(self, data=data)
+
+    def without(self, dotted: str) -> "Preset":
+        data = copy.deepcopy(self.data)
+        parts = dotted.split(".")
+        node = data
+        for part in parts[:-1]:
+            node = node.get(part)
+            if not isinstance(node, dict):
+                return self
+        node.pop(parts[-1], None)
+        return replace(self, data=data)
+
+
+# -- TOML parsing with positions --------------------------------------------------------------
+_TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*'))*)\s*=""")
+
+
+def _clean_key(k: str) -> str:
+    return ".".join(part.strip().strip("\"'") for part in k.split("."))
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Map each dotted key path (and table header) in TOML text to its 1-based line number.
+
+    tomllib reports no positions, so the validator uses this light scan to point at lines.
+    """
+    lines: dict[str, int] = {}
+    table = ""
+    depth = 0  # inside a multi-line array or string we do not look for keys
+    in_multiline_str = False
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if in_multiline_str:
+            if raw.count('"""') % 2 == 1 or raw.count("'''") % 2 == 1:
+                in_multiline_str = False
+            continue
+        if depth == 0:
+            header = _HEADER.match(raw)
+            if header and "=" not in raw.split("#")[0]:
+                table = _clean_key(header.group(1))
+                lines.setdefault(table, number)
+                continue
+            key = _KEY.match(raw)
+            if key:
+                dotted = _clean_key(key.group(1))
+                full = f"{table}.{dotted}" if table else dotted
+                lines.setdefault(full, number)
+                rest = raw[key.end():]
+                if rest.count('"""') % 2 == 1 or rest.count("'''") % 2 == 1:
+                    in_multiline_str = True
+                depth += _bracket_balance(rest)
+                continue
+        else:
+            depth += _bracket_balance(raw)
+            depth = max(depth, 0)
+    return lines
+
+
+def _bracket_balance(s: str) -> int:
+    s = re.sub(r'"(?:\\.|[^"\\])*"|\'[^\']*\'', "", s.split("#")[0] if "#" in s and '"' not in s else s)
+    return s.count("[") + s.count("{") - s.count("]") - s.count("}")
+
+
+def line_of(lines: dict[str, int], dotted: str) -> int | None:
+    """The line of a key, or of the nearest enclosing table that has one."""
+    parts = dotted.split(".")
+    while parts:
+        key = ".".join(parts)
+        if key in lines:
+            return lines[key]
+        parts.pop()
+    return None
+
+
+def parse_toml(text: str, file: str | Path | None = None) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = _TOML_POS.search(msg)
+        line = int(m.group(1)) if m else getattr(exc, "lineno", None)
+        clean = _TOML_POS.sub("", msg).strip()
+        raise PresetError(
+            [Problem("", "error", f"not valid TOML: {clean}", "fix the syntax on that line (strings need quotes, tables [name], one key = value per line)", line, str(file) if file else None)],
+            file,
+        ) from None
+
+
+def read_text(path: Path) -> str:
+    """Read a preset file, turning every OS-level failure into a PresetError."""
+    path = Path(path)
+    file = str(path)
+    try:
+        if path.is_dir():
+            raise PresetError([Problem("", "error", "is a directory, not a preset file", "pass the .toml file inside it", None, file)], file)
+        raw = path.read_bytes()
+    except PresetError:
+        raise
+    except FileNotFoundError:
+        raise PresetError([Problem("", "error", "no such file", "check the path; presets shipped with hftui are in presets/ (e.g. presets/quickstart.toml)", None, file)], file) from None
+    except PermissionError:
+        raise PresetError([Problem("", "error", "permission denied reading the preset", "make the file readable (chmod u+r)", None, file)], file) from None
+    except OSError as exc:
+        raise PresetError([Problem("", "error", f"cannot read the preset: {exc.strerror or exc}", "", None, file)], file) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PresetError([Problem("", "error", f"not UTF-8 text (byte {exc.start})", "save the preset as UTF-8", None, file)], file) from None
+
+
+def load(path: str | Path, migrate: bool = True) -> Preset:
+    """Read and parse a preset. Raises PresetError for unreadable files and TOML syntax.
+
+    Semantic checks are `validate`'s job; legacy `[args]` names are migrated here, each with a
+    notice naming the new key.
+    """
+    path = Path(path)
+    text = read_text(path)
+    return from_text(text, path, migrate=migrate)
+
+
+def from_text(text: str, path: Path | None = None, migrate: bool = True) -> Preset:
+    data = parse_toml(text, path)
+    preset = Preset(data=data, path=path.resolve() if path else None, source_text=text)
+    if migrate:
+        from hftui.core.migrate import migrate_preset
+
+        preset = migrate_preset(preset)
+    return preset
+
+
+# -- saving -----------------------------------------------------------------------------------
+def dumps(preset: Preset) -> str:
+    """The preset as TOML; when it came from a file, that file's comments and order are kept."""
+    import tomlkit
+
+    if preset.source_text is not None:
+        try:
+            doc = tomlkit.parse(preset.source_text)
+        except Exception:
+            doc = tomlkit.document()
+    else:
+        doc = tomlkit.document()
+    _merge(doc, preset.data)
+    return tomlkit.dumps(doc)
+
+
+def _merge(container: Any, data: dict) -> None:
+    """Update a tomlkit container in place so it holds `data`, touching only what changed."""
+    import tomlkit
+
+    for key in [k for k in list(container.keys()) if k not in data]:
+        del container[key]
+    for key, value in data.items():
+        if isinstance(value, dict):
+            if key in container and isinstance(container[key], dict):
+                _merge(container[key], value)
+            else:
+                if key in container:
+                    del container[key]
+                is_inline = all(not isinstance(v, dict) for v in value.values()) and key in ("data_files",)
+                table = tomlkit.inline_table() if is_inline else tomlkit.table()
+                _merge(table, value)
+                container[key] = table
+        else:
+            if key in container and _plain(container[key]) == value:
+                continue
+            container[key] = value
+
+
+def _plain(item: Any) -> Any:
+    unwrap = getattr(item, "unwrap", None)
+    return unwrap() if unwrap else item
+
+
+def save(preset: Preset, path: str | Path | None = None) -> Preset:
+    """Write the preset atomically; returns the preset now bound to that file."""
+    target = Path(path) if path else preset.path
+    if target is None:
+        raise ValueError("no path to save the preset to")
+    text = dumps(preset)
+    target = target.expanduser()
+    if target.is_dir():
+        raise PresetError([Problem("", "error", "is a directory", "choose a file name ending in .toml", None, str(target))], target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target, text)
+    return replace(preset, path=target.resolve(), source_text=text)
+
+
+# -- --set overrides --------------------------------------------------------------------------
+def field_type(preset: Preset, dotted: str) -> str | None:
+    """The declared type of a dotted key, from the schema or the installed config class."""
+    from hftui.core import schema
+
+    if dotted.startswith("args."):
+        from hftui.core.catalog import get_catalog
+
+        f = get_catalog(preset.trainer_type).args.get(dotted[5:])
+        return f.type if f else None
+    if dotted.startswith("model.scratch."):
+        f = schema.field_for(dotted)
+        return f.type if f else "any"
+    f = schema.field_for(dotted)
+    return f.type if f else None
+
+
+class ValueParseError(ValueError):
+    pass
+
+
+def parse_value(text: str, type_name: str | None) -> Any:
+    """Turn the text of `--set key=value` into a value of the key's declared type."""
+    t = (type_name or "any").replace("optional:", "")
+    s = text.strip()
+    low = s.lower()
+    if t == "bool":
+        if low in ("true", "1", "yes", "on"):
+            return True
+        if low in ("false", "0", "no", "off"):
+            return False
+        raise ValueParseError(f"expected true or false, got {text!r}")
+    if t == "int":
+        try:
+            return int(s.replace("_", ""))
+        except ValueError:
+            try:
+                as_float = float(s)
+            except ValueError:
+                raise ValueParseError(f"expected a whole number, got {text!r}") from None
+            if as_float.is_integer():
+                return int(as_float)
+            raise ValueParseError(f"expected a whole number, got {text!r}") from None
+    if t == "float":
+        try:
+            return float(s)
+        except ValueError:
+            raise ValueParseError(f"expected a number like 1e-4 or 0.1, got {text!r}") from None
+    if t == "int_or_auto":
+        return s if low == "auto" else parse_value(s, "int")
+    if t in ("list", "dict", "str_or_dict", "str_or_list", "any", "int_or_float"):
+        literal = _toml_literal(s)
+        if literal is not _MISSING:
+            if t == "list" and not isinstance(literal, list):
+                return [literal]
+            if t == "int_or_float" and not isinstance(literal, (int, float)):
+                raise ValueParseError(f"expected a number, got {text!r}")
+            return literal
+        if t == "list":
+            return [part.strip() for part in s.split(",") if part.strip()]
+        if t == "dict":
+            raise ValueParseError(f"expected an inline table like {{ key = \"value\" }}, got {text!r}")
+        if t == "int_or_float":
+            raise ValueParseError(f"expected a number, got {text!r}")
+        return s
+    if low in ("none", "null") and type_name and type_name.startswith("optional:"):
+        return None
+    return s
+
+
+def _toml_literal(s: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {s}")["v"]
+    except tomllib.TOMLDecodeError:
+        return _MISSING
+
+
+def apply_overrides(preset: Preset, assignments: list[str], source: str = "--set") -> Preset:
+    """Apply `KEY=VALUE` overrides; every bad one is reported together in one PresetError."""
+    problems: list[Problem] = []
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(Problem(key or item, "error", f"{source} {item!r} is not KEY=VALUE", "write it like --set args.learning_rate=1e-4", None, source))
+            continue
+        if key.startswith("args.") or "." in key or key in ("name", "description", "schema"):
+            pass
+        try:
+            type_name = field_type(preset, key)
+        except Exception:  # catalog unavailable: keep the text's own TOML type
+            type_name = None
+        if type_name is None:
+            from hftui.core.validate import suggest_key
+
+            hint = suggest_key(preset, key)
+            problems.append(Problem(key, "error", f"{source}: unknown key {key!r}", hint or "use a dotted preset path such as args.learning_rate or model.name_or_path", None, source))
+            continue
+        try:
+            value = parse_value(raw, type_name)
+        except ValueParseError as exc:
+            problems.append(Problem(key, "error", f"{source} {key}: {exc}", "", None, source))
+            continue
+        preset = preset.with_value(key, value)
+    if problems:
+        raise PresetError(problems, source)
+    return preset

@@ -1,0 +1,139 @@
+"""The preset's own sections (everything but `[args]`), described as data.
+
+`[args]` is described by the installed library's config class (see `catalog`); the other
+sections are hftui's own, so they are defined here once and used by the loader (for `--set`
+typing), the validator and the wizard alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+TASKS = ("causal-lm", "sequence-classification", "seq2seq-lm")
+TRAINER_TYPES = ("trainer", "sft", "reward", "ppo")
+BACKENDS = ("auto", "single", "ddp", "fsdp", "deepspeed")
+OFFLOADS = ("none", "optimizer", "all")
+TOKENIZERS = ("byte",)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One option a person can set: where it lives, what it is, and what it does."""
+
+    section: str  # "model", "model.scratch", "dataset", ... or "args"
+    name: str
+    type: str  # bool | int | float | str | list | dict | str_or_dict | int_or_auto | str_or_list | any
+    default: Any = None
+    choices: tuple = ()
+    help: str = ""
+    help_ko: str = ""
+    star: bool = False
+    step: str = ""  # the wizard step that shows it
+    minimum: float | None = None
+    maximum: float | None = None
+    advanced: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return f"{self.section}.{self.name}"
+
+
+def _f(section: str, name: str, type: str, default: Any = None, help: str = "", help_ko: str = "", **kw) -> Field:
+    return Field(section=section, name=name, type=type, default=default, help=help, help_ko=help_ko, **kw)
+
+
+TOP_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        _f("", "schema", "int", SCHEMA_VERSION, "Preset schema version; this hftui reads 1.", "프리셋 스키마 버전입니다. 현재 1만 지원합니다.", choices=(1,)),
+        _f("", "name", "str", "", "A short name for the run, shown in `hftui runs`.", "실행 목록에 표시되는 짧은 이름입니다.", step="model"),
+        _f("", "description", "str", "", "What this preset is for.", "이 프리셋의 용도 설명입니다.", step="model"),
+    ]
+}
+
+SECTION_FIELDS: dict[str, dict[str, Field]] = {}
+
+
+def _section(section: str, step: str, fields: list[Field]) -> None:
+    SECTION_FIELDS[section] = {f.name: Field(**{**f.__dict__, "step": f.step or step}) for f in fields}
+
+
+_section("model", "model", [
+    _f("model", "name_or_path", "str", "", "Hub model id (e.g. gpt2) or a local model folder. Leave empty when [model.scratch] builds a fresh model.", "허브 모델 ID(예: gpt2) 또는 로컬 모델 폴더입니다. [model.scratch]로 새 모델을 만들 때는 비워 둡니다.", star=True),
+    _f("model", "task", "str", "causal-lm", "What the model learns: next-token prediction, classification or sequence-to-sequence.", "모델이 배우는 작업: 다음 토큰 예측, 분류, 시퀀스-투-시퀀스.", choices=TASKS, star=True),
+    _f("model", "num_labels", "int", None, "Number of classes for sequence-classification; inferred from the label column when not set.", "분류 클래스 수입니다. 비워 두면 레이블 열에서 추론합니다.", minimum=1),
+    _f("model", "dtype", "str", "auto", "Weights dtype when loading: auto, float32, bfloat16 or float16.", "불러올 때 가중치 자료형: auto, float32, bfloat16, float16.", choices=("auto", "float32", "bfloat16", "float16")),
+    _f("model", "trust_remote_code", "bool", False, "Run Python code shipped with a Hub model. Replaying such a preset needs --trust-remote-code.", "허브 모델에 포함된 파이썬 코드를 실행합니다. 재실행에는 --trust-remote-code가 필요합니다."),
+    _f("model", "revision", "str", None, "A Hub branch, tag or commit to pin the model to.", "모델을 고정할 허브 브랜치, 태그 또는 커밋입니다.", advanced=True),
+])
+
+_section("model.scratch", "model", [
+    _f("model.scratch", "architecture", "str", "llama", "An AutoConfig model_type (llama, gpt2, bert, t5, ...): a fresh model, no download.", "AutoConfig model_type(llama, gpt2, bert, t5 등): 다운로드 없이 새 모델을 만듭니다.", star=True),
+    _f("model.scratch", "tokenizer", "str", "byte", "How the tokenizer is made offline: byte (256 byte tokens plus specials) or a local tokenizer folder.", "오프라인 토크나이저 생성 방식: byte(바이트 256개 + 특수 토큰) 또는 로컬 토크나이저 폴더.", star=True),
+])
+# Any other key of [model.scratch] is passed to the architecture's config (hidden_size, num_hidden_layers, ...).
+
+_section("dataset", "dataset", [
+    _f("dataset", "path", "str", "", "load_dataset path: json, csv, parquet, text, a local folder or a Hub dataset id.", "load_dataset 경로: json, csv, parquet, text, 로컬 폴더 또는 허브 데이터셋 ID.", star=True),
+    _f("dataset", "name", "str", None, "The dataset's configuration name, if it has several.", "데이터셋 구성 이름(여러 개가 있을 때)."),
+    _f("dataset", "data_files", "str_or_dict", None, "Data file(s), relative to the preset file: a path, or { train = ..., eval = ... }.", "데이터 파일 경로(프리셋 파일 기준 상대 경로) 또는 { train = ..., eval = ... }.", star=True),
+    _f("dataset", "train_split", "str", "train", "The split to train on.", "학습에 쓰는 분할입니다."),
+    _f("dataset", "eval_split", "str", None, "The split to evaluate on (or set eval_fraction instead).", "평가에 쓰는 분할입니다(또는 eval_fraction 사용)."),
+    _f("dataset", "eval_fraction", "float", None, "Hold out this fraction of the training split for evaluation.", "학습 분할에서 이 비율만큼 평가용으로 떼어 둡니다.", minimum=0.0, maximum=0.9),
+    _f("dataset", "text_column", "str", "text", "Column with the input text (sft: text, or a messages column for chat data).", "입력 텍스트 열(sft: text 또는 대화형 messages 열)."),
+    _f("dataset", "label_column", "str", "label", "Column with the class label (sequence-classification).", "분류 레이블 열입니다."),
+    _f("dataset", "target_column", "str", "target", "Column with the target text (seq2seq-lm).", "목표 텍스트 열입니다(seq2seq-lm)."),
+    _f("dataset", "messages_column", "str", "messages", "Column with chat messages (sft on chat data).", "대화 메시지 열입니다(sft 대화 데이터)."),
+    _f("dataset", "prompt_column", "str", "prompt", "Column with prompts (ppo, reward).", "프롬프트 열입니다(ppo, reward)."),
+    _f("dataset", "chosen_column", "str", "chosen", "Column with the preferred answer (reward).", "선호 응답 열입니다(reward)."),
+    _f("dataset", "rejected_column", "str", "rejected", "Column with the rejected answer (reward).", "거절 응답 열입니다(reward)."),
+    _f("dataset", "max_length", "int", 512, "Longest sequence in tokens; longer inputs are truncated.", "최대 시퀀스 길이(토큰)입니다. 더 길면 잘립니다.", minimum=8, star=True),
+    _f("dataset", "max_train_samples", "int", None, "Use only the first N training rows (quick experiments).", "앞의 N개 학습 행만 사용합니다(빠른 실험).", minimum=1, advanced=True),
+    _f("dataset", "max_eval_samples", "int", None, "Use only the first N evaluation rows.", "앞의 N개 평가 행만 사용합니다.", minimum=1, advanced=True),
+])
+
+_section("trainer", "trainer", [
+    _f("trainer", "type", "str", "sft", "Which trainer runs: transformers Trainer, TRL SFT, TRL reward model or TRL PPO.", "실행할 트레이너: transformers Trainer, TRL SFT, TRL 보상 모델, TRL PPO.", choices=TRAINER_TYPES, star=True),
+    _f("trainer", "metrics", "list", [], "Evaluation metrics: accuracy, f1, precision, recall, roc_auc, bleu, wer, mse, perplexity.", "평가 지표: accuracy, f1, precision, recall, roc_auc, bleu, wer, mse, perplexity.", step="evaluation"),
+])
+
+_section("peft", "peft", [
+    _f("peft", "method", "str", "lora", "Parameter-efficient method; only lora for now.", "파라미터 효율적 학습 방식입니다. 현재 lora만 지원합니다.", choices=("lora",), star=True),
+    _f("peft", "r", "int", 16, "LoRA rank: size of the low-rank update. 8-64 is common.", "LoRA 랭크(저랭크 업데이트 크기). 보통 8-64.", minimum=1, star=True),
+    _f("peft", "lora_alpha", "int", 32, "LoRA scaling; often twice r.", "LoRA 스케일링 값. 보통 r의 두 배.", minimum=1, star=True),
+    _f("peft", "lora_dropout", "float", 0.05, "Dropout on the LoRA path.", "LoRA 경로의 드롭아웃입니다.", minimum=0.0, maximum=1.0),
+    _f("peft", "target_modules", "str_or_list", "all-linear", "Which layers get adapters: all-linear or a list of module names.", "어댑터를 붙일 레이어: all-linear 또는 모듈 이름 목록.", star=True),
+    _f("peft", "bias", "str", "none", "Which biases train: none, all or lora_only.", "학습할 바이어스: none, all, lora_only.", choices=("none", "all", "lora_only")),
+    _f("peft", "modules_to_save", "list", None, "Modules trained fully and saved besides the adapters (e.g. a classifier head).", "어댑터 외에 전체 학습·저장할 모듈(예: 분류 헤드).", advanced=True),
+])
+
+_section("ppo", "trainer", [
+    _f("ppo", "reward_model", "str", "", "The reward model: a folder trained with trainer.type = reward, or a Hub id.", "보상 모델: trainer.type = reward로 학습한 폴더 또는 허브 ID.", star=True),
+    _f("ppo", "value_model", "str", None, "The value model; defaults to the reward model.", "가치 모델입니다. 기본값은 보상 모델입니다."),
+])
+
+_section("launch", "distribution", [
+    _f("launch", "backend", "str", "auto", "How processes are started: auto picks from the GPUs here; single, ddp, fsdp or deepspeed.", "프로세스 시작 방식: auto는 GPU 수로 결정; single, ddp, fsdp, deepspeed.", choices=BACKENDS, star=True),
+    _f("launch", "num_processes", "int_or_auto", "auto", "Processes per machine; auto = visible GPUs (1 on CPU).", "머신당 프로세스 수. auto = 보이는 GPU 수(CPU는 1).", minimum=1),
+    _f("launch", "num_machines", "int", 1, "How many machines take part.", "참여하는 머신 수입니다.", minimum=1),
+    _f("launch", "machine_rank", "int", 0, "This machine's rank, 0 .. num_machines-1.", "이 머신의 순번(0 .. num_machines-1).", minimum=0),
+    _f("launch", "main_process_ip", "str", "127.0.0.1", "Address of machine 0, reachable from every machine.", "0번 머신의 주소(모든 머신에서 접근 가능해야 함)."),
+    _f("launch", "main_process_port", "int", 29500, "A free TCP port on machine 0.", "0번 머신의 빈 TCP 포트입니다.", minimum=1, maximum=65535),
+    _f("launch", "zero_stage", "int", 2, "DeepSpeed ZeRO stage: 1 optimizer, 2 + gradients, 3 + parameters sharded.", "DeepSpeed ZeRO 단계: 1 옵티마이저, 2 +그래디언트, 3 +파라미터 분할.", choices=(1, 2, 3)),
+    _f("launch", "offload", "str", "none", "Offload to CPU memory: none, optimizer states, or all (parameters too).", "CPU 메모리로 오프로드: none, optimizer, all(파라미터 포함).", choices=OFFLOADS),
+])
+
+
+def field_for(path: str) -> Field | None:
+    """The Field of a dotted preset path outside [args], or None."""
+    if "." not in path:
+        return TOP_FIELDS.get(path)
+    section, _, name = path.rpartition(".")
+    return SECTION_FIELDS.get(section, {}).get(name)
+
+
+KNOWN_SECTIONS = ("model", "dataset", "trainer", "args", "peft", "ppo", "launch")

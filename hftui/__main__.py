@@ -1,0 +1,3 @@
+from hftui.tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""The `hftui` command: the wizard by default, headless subcommands otherwise.
+
+Start-up must stay fast: this module imports only the standard library at the top; each
+subcommand's module is imported when that subcommand runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+
+_T0 = time.perf_counter()
+
+COMMANDS = {
+    "run": "Validate a preset, then train headless with a live progress display.",
+    "validate": "Check presets: every problem of every file, with key path and line.",
+    "export": "Print the equivalent Python script, launch command or config file.",
+    "runs": "List the runs on this machine.",
+    "attach": "Open the live pane of a running or finished run.",
+    "stop": "Stop a run gracefully: checkpoint, then exit.",
+    "doctor": "What this machine can do: GPUs, precision, CUDA/NCCL, DeepSpeed, versions.",
+}
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED = 0, 1, 2, 130
+
+
+def _wizard_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hftui",
+        description="A terminal wizard to set up, run, watch and replay Hugging Face training.",
+        epilog="commands:\n" + "\n".join(f"  {k:<9} {v}" for k, v in COMMANDS.items())
+        + "\n\nRun 'hftui COMMAND --help' for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("preset", nargs="?", help="a preset to open (default: the quickstart preset)")
+    p.add_argument("--lang", choices=("en", "ko"), help="help-text language (default: from HFTUI_LANG or LANG)")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in COMMANDS:
+            module = importlib.import_module(f"hftui.tui.commands.{argv[0]}")
+            parser = argparse.ArgumentParser(prog=f"hftui {argv[0]}", description=COMMANDS[argv[0]])
+            module.add_arguments(parser)
+            args = parser.parse_args(argv[1:])
+            return int(module.main(args) or 0)
+        args = _wizard_parser().parse_args(argv)
+        if args.version:
+            from hftui import __version__
+
+            print(f"hftui {__version__}")
+            return EXIT_OK
+        if args.lang:
+            os.environ["HFTUI_LANG"] = args.lang
+        from hftui.tui.commands.wizard import main as wizard_main
+
+        return int(wizard_main(args, started=_T0) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_STOPPED
+    except SystemExit:
+        raise
+    except Exception as exc:  # our bug, not the user's: say so briefly and keep the details
+        from hftui.tui.errors import report_internal_error
+
+        return report_internal_error(exc)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
