@@ -1,0 +1,50 @@
+"""Shared fixtures: keep every test offline, single-threaded and away from real user state."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PRESETS = REPO / "presets"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("WANDB_DISABLED", "true")
+os.environ.setdefault("WANDB_MODE", "disabled")
+
+
+@pytest.fixture(scope="session")
+def catalog_home(tmp_path_factory) -> Path:
+    """One state dir per test session, so the option catalog is built from the dataclasses once."""
+    return tmp_path_factory.mktemp("hftui-home")
+
+
+@pytest.fixture(autouse=True)
+def hftui_home(catalog_home, tmp_path, monkeypatch) -> Path:
+    """Each test gets its own run index; the catalog cache is shared (it only depends on versions)."""
+    home = tmp_path / "hftui-home"
+    home.mkdir()
+    (home / "catalog").symlink_to(_catalog_dir(catalog_home), target_is_directory=True)
+    monkeypatch.setenv("HFTUI_HOME", str(home))
+    monkeypatch.setenv("HFTUI_LANG", "en")
+    return home
+
+
+def _catalog_dir(root: Path) -> Path:
+    path = root / "catalog"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def hftui_cmd(*args: str) -> list[str]:
+    """The argv that runs the installed CLI with this interpreter."""
+    return [sys.executable, "-m", "hftui", *args]
