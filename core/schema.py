@@ -137,3 +137,11 @@ def field_for(path: str) -> Field | None:
 
 
 KNOWN_SECTIONS = ("model", "dataset", "trainer", "args", "peft", "ppo", "launch")
+
+# Metric names hftui wires into compute_metrics, each working offline (core/metrics).
+METRIC_NAMES = ("accuracy", "f1", "precision", "recall", "roc_auc", "bleu", "wer", "mse", "perplexity")
+METRICS_BY_TASK = {
+    "sequence-classification": ("accuracy", "f1", "precision", "recall", "roc_auc", "mse"),
+    "causal-lm": ("perplexity", "accuracy"),
+    "seq2seq-lm": ("bleu", "wer", "accuracy"),
+}
