@@ -1,0 +1,298 @@
+"""Datasets for a preset: load the splits, check the columns, tokenize for the trainer type.
+
+Every mistake a person can make here (a file that is missing or not readable, a column that is
+not there, an empty split) is reported as a `Problem` naming the file or column and what the
+data has instead, all at once.
+
+The per-row functions (`tokenize_*`) take plain arguments, not a preset, and import nothing
+from hftui: `export.export_python` copies their source into the exported script so that the
+script processes the data exactly as the worker does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from hftui.core.problems import PresetError, Problem
+
+BUILDERS = ("json", "csv", "parquet", "text", "arrow", "pandas")
+EVAL_SPLIT_NAMES = ("eval", "validation", "valid", "test")
+EXTENSIONS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text", ".arrow": "arrow"}
+
+
+@dataclass
+class Prepared:
+    train: Any
+    eval: Any | None
+    collator: Any | None = None
+    num_labels: int | None = None
+    label_names: list = field(default_factory=list)
+    config_updates: dict = field(default_factory=dict)  # [args] the data decides (dataset_text_field, ...)
+
+
+# -- per-row processing (copied verbatim into exported scripts) ---------------------------------
+def label_mapping(values) -> dict:
+    """Class label -> id. Integers keep their values; strings are numbered in sorted order."""
+    uniq = sorted(set(values), key=lambda v: (isinstance(v, str), v))
+    if all(isinstance(v, bool) for v in uniq):
+        return {v: int(v) for v in uniq}
+    if all(isinstance(v, int) for v in uniq):
+        return {v: v for v in uniq}
+    return {v: i for i, v in enumerate(uniq)}
+
+
+def tokenize_classification(batch, tokenizer, text_column, label_column, max_length, label2id):
+    out = tokenizer(batch[text_column], truncation=True, max_length=max_length)
+    out["labels"] = [label2id[v] for v in batch[label_column]]
+    return out
+
+
+def tokenize_causal_lm(batch, tokenizer, text_column, max_length):
+    texts = [t + tokenizer.eos_token for t in batch[text_column]]
+    return tokenizer(texts, truncation=True, max_length=max_length)
+
+
+def tokenize_seq2seq(batch, tokenizer, text_column, target_column, max_length):
+    out = tokenizer(batch[text_column], truncation=True, max_length=max_length)
+    targets = [t + tokenizer.eos_token for t in batch[target_column]]
+    out["labels"] = tokenizer(targets, truncation=True, max_length=max_length)["input_ids"]
+    return out
+
+
+def tokenize_prompts(batch, tokenizer, prompt_column, max_length):
+    return {"input_ids": tokenizer(batch[prompt_column], truncation=True, max_length=max_length)["input_ids"]}
+
+
+# -- loading ------------------------------------------------------------------------------------
+def _err(path: str, message: str, hint: str = "", file: str | None = None) -> Problem:
+    return Problem(path, "error", message, hint, None, file)
+
+
+def _raise(problems: list[Problem], preset) -> None:
+    if problems:
+        raise PresetError(problems, str(preset.path) if preset.path else None)
+
+
+def resolve_data_files(preset) -> tuple[Any, list[Problem]]:
+    """data_files with every path made absolute against the preset folder; missing ones reported."""
+    raw = preset.get("dataset.data_files")
+    problems: list[Problem] = []
+    if raw is None:
+        return None, problems
+
+    def one(value, key):
+        if isinstance(value, list):
+            return [one(v, key) for v in value]
+        p = preset.resolve(str(value))
+        if not any(ch in str(value) for ch in "*?[") and not p.exists():
+            problems.append(_err(key, f"data file not found: {p}", "check the path; relative paths start at the preset's folder", str(p)))
+        return str(p)
+
+    if isinstance(raw, dict):
+        return {k: one(v, f"dataset.data_files.{k}") for k, v in raw.items()}, problems
+    return one(raw, "dataset.data_files"), problems
+
+
+def _builder(preset, data_files) -> str:
+    path = str(preset.get("dataset.path") or "")
+    if path:
+        if path in BUILDERS:
+            return path
+        local = preset.resolve(path)
+        return str(local) if local.exists() else path
+    first = data_files
+    while isinstance(first, (dict, list)):
+        first = next(iter(first.values())) if isinstance(first, dict) else first[0]
+    return EXTENSIONS.get(Path(str(first or "")).suffix.lower(), "json")
+
+
+def load_splits(preset):
+    """(train, eval or None) as `datasets.Dataset`s, after max_*_samples; PresetError on mistakes."""
+    import datasets
+
+    data_files, problems = resolve_data_files(preset)
+    _raise(problems, preset)
+    if not preset.get("dataset.path") and data_files is None:
+        _raise([_err("dataset.path", "no dataset given", "set dataset.path (json, csv, a folder or a Hub id) and dataset.data_files")], preset)
+    builder = _builder(preset, data_files)
+    kwargs: dict[str, Any] = {}
+    if data_files is not None:
+        kwargs["data_files"] = data_files
+    if preset.get("dataset.name"):
+        kwargs["name"] = preset.get("dataset.name")
+    datasets.disable_progress_bars()
+    try:
+        loaded = datasets.load_dataset(builder, **kwargs)
+    except Exception as exc:  # parse errors, offline Hub ids, bad config names
+        first = _first_line(exc)
+        where = _files_text(data_files) or builder
+        hint = "check that the file is valid " + (builder if builder in BUILDERS else "data") + " (one JSON object per line for .jsonl)"
+        if "offline" in first.lower() or "couldn't reach" in first.lower() or "doesn't exist on the hub" in first.lower():
+            hint = "the dataset is not local: check dataset.path, or use data files in the repo while offline"
+        _raise([_err("dataset.data_files" if data_files else "dataset.path", f"cannot read the dataset {where}: {first}", hint, where)], preset)
+    train_name = str(preset.get("dataset.train_split") or "train")
+    eval_name = preset.get("dataset.eval_split")
+    if eval_name is None and not preset.get("dataset.eval_fraction"):
+        eval_name = next((n for n in EVAL_SPLIT_NAMES if n in loaded and n != train_name), None)
+    problems = []
+    if train_name not in loaded:
+        problems.append(_err("dataset.train_split", f"no split {train_name!r} in the dataset", f"splits there: {', '.join(loaded)}"))
+    if eval_name is not None and eval_name not in loaded:
+        problems.append(_err("dataset.eval_split", f"no split {eval_name!r} in the dataset", f"splits there: {', '.join(loaded)}"))
+    _raise(problems, preset)
+    train = loaded[train_name]
+    evald = loaded[eval_name] if eval_name is not None else None
+    fraction = preset.get("dataset.eval_fraction")
+    if evald is None and fraction:
+        if len(train) < 2:
+            _raise([_err("dataset.eval_fraction", f"the train split has {len(train)} row(s): too few to hold some out", "add rows or remove eval_fraction")], preset)
+        parts = train.train_test_split(test_size=float(fraction), seed=int(preset.get("args.seed", 42) or 42))
+        train, evald = parts["train"], parts["test"]
+    if preset.get("dataset.max_train_samples"):
+        train = train.select(range(min(len(train), int(preset.get("dataset.max_train_samples")))))
+    if evald is not None and preset.get("dataset.max_eval_samples"):
+        evald = evald.select(range(min(len(evald), int(preset.get("dataset.max_eval_samples")))))
+    for split, ds, key in ((train_name, train, "dataset.train_split"), (eval_name or "eval", evald, "dataset.eval_split")):
+        if ds is not None and len(ds) == 0:
+            problems.append(_err(key, f"the {split!r} split is empty", f"add rows to {_files_text(data_files) or 'the dataset'}"))
+    _raise(problems, preset)
+    return train, evald
+
+
+def _files_text(data_files) -> str:
+    if data_files is None:
+        return ""
+    if isinstance(data_files, dict):
+        return ", ".join(_files_text(v) for v in data_files.values())
+    if isinstance(data_files, list):
+        return ", ".join(map(str, data_files))
+    return str(data_files)
+
+
+def _first_line(exc: BaseException) -> str:
+    seen = exc
+    # datasets wraps the parser's error; the innermost message names the real cause
+    while seen.__cause__ is not None or seen.__context__ is not None:
+        seen = seen.__cause__ or seen.__context__
+    text = str(seen).strip() or type(seen).__name__
+    outer = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    inner = text.splitlines()[0]
+    return outer if inner in outer else f"{outer} ({inner[:200]})"
+
+
+def required_columns(preset) -> dict[str, str]:
+    """dataset.<key> -> column the trainer type needs."""
+    d = preset.section("dataset")
+    ttype, task = preset.trainer_type, preset.task
+    col = lambda key, default: str(d.get(key) or default)  # noqa: E731
+    if ttype == "sft":
+        return {}  # text or messages: checked separately
+    if ttype == "reward":
+        return {"chosen_column": col("chosen_column", "chosen"), "rejected_column": col("rejected_column", "rejected")}
+    if ttype == "ppo":
+        return {"prompt_column": col("prompt_column", "prompt")}
+    if task == "sequence-classification":
+        return {"text_column": col("text_column", "text"), "label_column": col("label_column", "label")}
+    if task == "seq2seq-lm":
+        return {"text_column": col("text_column", "text"), "target_column": col("target_column", "target")}
+    return {"text_column": col("text_column", "text")}
+
+
+def check_columns(preset, train, evald) -> None:
+    problems: list[Problem] = []
+    for split, ds in (("train", train), ("eval", evald)):
+        if ds is None:
+            continue
+        have = list(ds.column_names)
+        if preset.trainer_type == "sft":
+            text = preset.get("dataset.text_column") or "text"
+            msgs = preset.get("dataset.messages_column") or "messages"
+            if text not in have and msgs not in have:
+                problems.append(_err("dataset.text_column", f"the {split} data has neither a {text!r} nor a {msgs!r} column", f"columns there: {', '.join(have)}; set dataset.text_column (plain text) or dataset.messages_column (chat)"))
+            continue
+        for key, column in required_columns(preset).items():
+            if column not in have:
+                problems.append(_err(f"dataset.{key}", f"the {split} data has no column {column!r}", f"columns there: {', '.join(have)}; set dataset.{key} to one of them"))
+    _raise(problems, preset)
+
+
+def max_length(preset) -> int:
+    return int(preset.get("args.max_length") or preset.get("dataset.max_length") or 512)
+
+
+def prepare(preset, tokenizer) -> Prepared:
+    """Load, check and process the data for the preset's trainer type and task."""
+    train, evald = load_splits(preset)
+    check_columns(preset, train, evald)
+    ttype, task = preset.trainer_type, preset.task
+    d = preset.section("dataset")
+    n = max_length(preset)
+    if ttype == "sft":
+        return _prepare_sft(preset, train, evald)
+    if ttype == "reward":
+        keep = {str(d.get("chosen_column") or "chosen"): "chosen", str(d.get("rejected_column") or "rejected"): "rejected"}
+        return Prepared(_select_rename(train, keep), _select_rename(evald, keep))
+    if ttype == "ppo":
+        prompt = str(d.get("prompt_column") or "prompt")
+        fn = _mapper(tokenize_prompts, tokenizer=tokenizer, prompt_column=prompt, max_length=n)
+        return Prepared(_map(train, fn), _map(evald, fn))
+    if task == "sequence-classification":
+        text, label = str(d.get("text_column") or "text"), str(d.get("label_column") or "label")
+        values = list(train[label]) + (list(evald[label]) if evald is not None else [])
+        bad = [v for v in values if not isinstance(v, (int, str)) or v is None]
+        if bad:
+            _raise([_err("dataset.label_column", f"labels must be whole numbers or strings, found {bad[0]!r}", "use class ids 0..N-1 or class names")], preset)
+        label2id = label_mapping(values)
+        num_labels = int(preset.get("model.num_labels") or (max(label2id.values()) + 1))
+        if max(label2id.values()) >= num_labels:
+            _raise([_err("model.num_labels", f"num_labels = {num_labels} but the data has label id {max(label2id.values())}", f"set model.num_labels to at least {max(label2id.values()) + 1} or remove it")], preset)
+        from transformers import DataCollatorWithPadding
+
+        fn = _mapper(tokenize_classification, tokenizer=tokenizer, text_column=text, label_column=label, max_length=n, label2id=label2id)
+        names = [str(k) for k, _ in sorted(label2id.items(), key=lambda kv: kv[1])]
+        return Prepared(_map(train, fn), _map(evald, fn), DataCollatorWithPadding(tokenizer), num_labels, names)
+    if task == "seq2seq-lm":
+        text, target = str(d.get("text_column") or "text"), str(d.get("target_column") or "target")
+        fn = _mapper(tokenize_seq2seq, tokenizer=tokenizer, text_column=text, target_column=target, max_length=n)
+        return Prepared(_map(train, fn), _map(evald, fn))  # collator needs the model: see worker
+    from transformers import DataCollatorForLanguageModeling
+
+    text = str(d.get("text_column") or "text")
+    fn = _mapper(tokenize_causal_lm, tokenizer=tokenizer, text_column=text, max_length=n)
+    return Prepared(_map(train, fn), _map(evald, fn), DataCollatorForLanguageModeling(tokenizer, mlm=False))
+
+
+def _prepare_sft(preset, train, evald) -> Prepared:
+    d = preset.section("dataset")
+    text = str(d.get("text_column") or "text")
+    msgs = str(d.get("messages_column") or "messages")
+    if text in train.column_names:
+        keep = {text: "text"}
+    else:
+        keep = {msgs: "messages"}
+    return Prepared(_select_rename(train, keep), _select_rename(evald, keep), config_updates={"dataset_text_field": "text"})
+
+
+def _select_rename(ds, mapping: dict):
+    if ds is None:
+        return None
+    ds = ds.select_columns(list(mapping))
+    for old, new in mapping.items():
+        if old != new:
+            ds = ds.rename_column(old, new)
+    return ds
+
+
+def _mapper(fn: Callable, **kwargs) -> Callable:
+    def apply(batch):
+        return fn(batch, **kwargs)
+
+    return apply
+
+
+def _map(ds, fn):
+    if ds is None:
+        return None
+    return ds.map(fn, batched=True, remove_columns=ds.column_names)

@@ -1,0 +1,284 @@
+"""Models and tokenizers for a preset: from the Hub, a local folder, or built fresh offline.
+
+`[model.scratch]` builds a model from `AutoConfig.for_model(architecture, ...)` with a byte-level
+tokenizer made on the spot, so every trainer type can run with no network at all. Loading
+failures a person can fix (missing folder, unknown id while offline, unknown architecture,
+remote code not allowed) become `PresetError`s naming the key and the fix.
+
+`byte_tokenizer` is written self-contained on purpose: `export.export_python` copies its source
+into the exported script, so the script builds exactly the same tokenizer without hftui.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from hftui.core.problems import PresetError, Problem
+
+# Keys of [model.scratch] that are hftui's own, not config fields.
+SCRATCH_OWN_KEYS = ("architecture", "tokenizer")
+
+
+def byte_tokenizer():
+    """A byte-level tokenizer: 4 specials (<pad>, <s>, </s>, <unk>) then the 256 byte tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<pad>", "<s>", "</s>", "<unk>"]
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {tok: i for i, tok in enumerate(specials)}
+    for ch in alphabet:
+        vocab[ch] = len(vocab)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        model_max_length=1 << 20,
+    )
+    fast.chat_template = (
+        "{% for message in messages %}"
+        "{{ '<|' + message['role'] + '|>\\n' + message['content'] + eos_token + '\\n' }}"
+        "{% endfor %}"
+        "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}"
+    )
+    return fast
+
+
+def _problem(path: str, message: str, hint: str, preset) -> PresetError:
+    file = str(preset.path) if preset.path else None
+    return PresetError([Problem(path, "error", message, hint, None, file)], file)
+
+
+def _is_offline() -> bool:
+    import os
+
+    return any(os.environ.get(k, "").lower() in ("1", "true", "yes") for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _source(preset) -> tuple[str, str]:
+    """("scratch", tokenizer spec) or ("pretrained", name_or_path)."""
+    scratch = preset.section("model").get("scratch")
+    if isinstance(scratch, dict):
+        return "scratch", str(scratch.get("tokenizer", "byte"))
+    name = preset.get("model.name_or_path")
+    if not name:
+        raise _problem("model.name_or_path", "no model given", "set model.name_or_path to a Hub id or a local folder, or add a [model.scratch] table", preset)
+    return "pretrained", str(name)
+
+
+def _local_or_hub(preset, value: str, key: str) -> str:
+    """A local path (resolved against the preset folder) when it exists, else the Hub id as is."""
+    looks_local = value.startswith((".", "/", "~")) or value.count("/") > 1 or "\\" in value
+    p = preset.resolve(value)
+    if p.exists():
+        return str(p)
+    if looks_local:
+        raise _problem(key, f"folder not found: {p}", "check the path (relative paths start at the preset's folder), or train it first", preset)
+    return value
+
+
+def _load_error(exc: Exception, key: str, what: str, preset) -> PresetError:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if _is_offline() or "offline" in text.lower() or "couldn't connect" in text.lower() or "connection" in text.lower():
+        hint = "the machine is offline (HF_HUB_OFFLINE): use a local folder, a model already in the Hugging Face cache, or [model.scratch]"
+    elif "not a valid model identifier" in text or "does not appear to have" in text or "404" in text:
+        hint = "check the spelling of the Hub id (owner/name) or the local folder; private models need HF_TOKEN in the environment"
+    else:
+        hint = "check the id or folder; private models need HF_TOKEN in the environment"
+    return _problem(key, f"cannot load the {what} {preset.get(key) or ''!s}: {text[:300]}", hint, preset)
+
+
+def load_tokenizer(preset, trust_remote_code_allowed: bool = False):
+    kind, spec = _source(preset)
+    if kind == "scratch":
+        if spec == "byte":
+            tok = byte_tokenizer()
+        else:
+            path = _local_or_hub(preset, spec, "model.scratch.tokenizer")
+            tok = _auto_tokenizer(path, "model.scratch.tokenizer", preset, trust_remote_code_allowed)
+    else:
+        path = _local_or_hub(preset, spec, "model.name_or_path")
+        tok = _auto_tokenizer(path, "model.name_or_path", preset, trust_remote_code_allowed)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token or tok.unk_token
+    return tok
+
+
+def _auto_tokenizer(path: str, key: str, preset, trust_remote_code_allowed: bool):
+    from transformers import AutoTokenizer
+
+    kwargs: dict[str, Any] = {"trust_remote_code": _trust(preset, trust_remote_code_allowed)}
+    if preset.get("model.revision") and key == "model.name_or_path":
+        kwargs["revision"] = preset.get("model.revision")
+    try:
+        return AutoTokenizer.from_pretrained(path, **kwargs)
+    except PresetError:
+        raise
+    except Exception as exc:  # OSError, ValueError, HF hub errors
+        raise _load_error(exc, key, "tokenizer", preset) from None
+
+
+def _trust(preset, allowed: bool) -> bool:
+    wanted = bool(preset.get("model.trust_remote_code", False))
+    if wanted and not allowed:
+        raise _problem(
+            "model.trust_remote_code",
+            "this preset runs Python code shipped with the model (trust_remote_code = true), which was not allowed for this run",
+            "re-run with --trust-remote-code if you trust the model's author, or set model.trust_remote_code = false",
+            preset,
+        )
+    return wanted
+
+
+AUTO_CLASSES = {
+    "causal-lm": "AutoModelForCausalLM",
+    "sequence-classification": "AutoModelForSequenceClassification",
+    "seq2seq-lm": "AutoModelForSeq2SeqLM",
+}
+
+
+def _dtype(preset):
+    import torch
+
+    name = preset.get("model.dtype", "auto") or "auto"
+    if name == "auto":
+        return "auto"
+    return getattr(torch, str(name))
+
+
+def scratch_config(preset, tokenizer, task: str, num_labels: int | None = None):
+    """The AutoConfig of [model.scratch], with vocabulary and special ids from the tokenizer."""
+    from transformers import AutoConfig
+
+    scratch = dict(preset.section("model").get("scratch") or {})
+    arch = str(scratch.get("architecture", "llama"))
+    extra = {k: v for k, v in scratch.items() if k not in SCRATCH_OWN_KEYS}
+    extra.setdefault("vocab_size", len(tokenizer))
+    for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
+        value = getattr(tokenizer, name, None)
+        if value is not None:
+            extra.setdefault(name, value)
+    if task == "seq2seq-lm":
+        extra.setdefault("decoder_start_token_id", tokenizer.pad_token_id)
+    if num_labels is not None:
+        extra["num_labels"] = num_labels
+    try:
+        return AutoConfig.for_model(arch, **extra)
+    except ValueError as exc:
+        raise _problem("model.scratch.architecture", f"unknown architecture {arch!r}: {str(exc).splitlines()[0][:200]}", "use an AutoConfig model_type such as llama, gpt2, bert, t5, qwen2", preset) from None
+    except TypeError as exc:
+        raise _problem("model.scratch", f"bad config key for {arch}: {exc}", "keys of [model.scratch] other than architecture/tokenizer go to the model's config", preset) from None
+
+
+def load_model(preset, tokenizer, task: str | None = None, num_labels: int | None = None, trust_remote_code_allowed: bool = False, source: str | None = None, key: str = "model.name_or_path"):
+    """The model for `task` (defaults to the preset's), from [model.scratch], the Hub or a folder.
+
+    `source` loads another model of the preset (a PPO reward or value model) instead of [model].
+    """
+    import transformers
+
+    task = task or preset.task
+    cls_name = AUTO_CLASSES.get(task)
+    if cls_name is None:
+        raise _problem("model.task", f"unknown task {task!r}", f"use one of {', '.join(AUTO_CLASSES)}", preset)
+    auto = getattr(transformers, cls_name)
+    if source is None:
+        kind, spec = _source(preset)
+    else:
+        kind, spec = "pretrained", source
+    if kind == "scratch":
+        config = scratch_config(preset, tokenizer, task, num_labels)
+        try:
+            model = auto.from_config(config)
+        except ValueError as exc:
+            raise _problem("model.scratch.architecture", f"{config.model_type} has no {task} model: {str(exc).splitlines()[0][:200]}", "pick an architecture that supports this task (llama/gpt2 for causal-lm and classification, t5/bart for seq2seq-lm)", preset) from None
+        return model
+    path = _local_or_hub(preset, spec, key)
+    kwargs: dict[str, Any] = {"trust_remote_code": _trust(preset, trust_remote_code_allowed), "dtype": _dtype(preset)}
+    if preset.get("model.revision") and source is None:
+        kwargs["revision"] = preset.get("model.revision")
+    if num_labels is not None:
+        kwargs["num_labels"] = num_labels
+    try:
+        model = auto.from_pretrained(path, **kwargs)
+    except PresetError:
+        raise
+    except Exception as exc:
+        raise _load_error(exc, key, "model", preset) from None
+    if getattr(model.config, "pad_token_id", None) is None and tokenizer.pad_token_id is not None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+PEFT_TASK_TYPES = {"causal-lm": "CAUSAL_LM", "sequence-classification": "SEQ_CLS", "seq2seq-lm": "SEQ_2_SEQ_LM"}
+
+
+def lora_config(preset, task: str | None = None):
+    """peft.LoraConfig from [peft]; None when the preset has no [peft] table."""
+    section = preset.section("peft")
+    if not preset.has("peft"):
+        return None
+    from peft import LoraConfig
+
+    method = section.get("method", "lora")
+    if method != "lora":
+        raise _problem("peft.method", f"unknown PEFT method {method!r}", "use method = \"lora\"", preset)
+    task = task or preset.task
+    kwargs = {k: v for k, v in section.items() if k != "method"}
+    kwargs.setdefault("r", 16)
+    kwargs.setdefault("lora_alpha", 32)
+    kwargs.setdefault("lora_dropout", 0.05)
+    kwargs.setdefault("target_modules", "all-linear")
+    kwargs["task_type"] = PEFT_TASK_TYPES.get(task, "CAUSAL_LM")
+    try:
+        return LoraConfig(**kwargs)
+    except TypeError as exc:
+        raise _problem("peft", f"bad [peft] key: {exc}", "see peft.LoraConfig for the fields", preset) from None
+
+
+def apply_peft(model, preset, task: str | None = None):
+    """Wrap `model` with LoRA adapters when [peft] is present; returns the model either way."""
+    config = lora_config(preset, task)
+    if config is None:
+        return model
+    from peft import get_peft_model
+
+    return get_peft_model(model, config)
+
+
+def count_params(model) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    trainable = total = 0
+    for p in model.parameters():
+        n = p.numel()
+        total += n
+        if p.requires_grad:
+            trainable += n
+    return trainable, total
+
+
+def reference_copy(model):
+    """A frozen copy of the policy for PPO's KL penalty."""
+    ref = copy.deepcopy(model)
+    for p in ref.parameters():
+        p.requires_grad_(False)
+    return ref.eval()
+
+
+def model_label(preset) -> str:
+    scratch = preset.section("model").get("scratch")
+    if isinstance(scratch, dict):
+        return f"scratch:{scratch.get('architecture', 'llama')}"
+    return str(preset.get("model.name_or_path") or "")
+
+
+def path_exists(p: str | Path) -> bool:
+    return Path(p).exists()
