@@ -1,0 +1,246 @@
+"""`python -m hftui.core.supervise RUN_DIR`: start a run's training processes and see them end.
+
+The supervisor is the run's session leader. It starts the launch argv (the worker, or torchrun
+running the worker) in a process group of its own, waits, and writes the final status, exit code
+and an error summary to `run.json`. Stopping is cooperative: the `stop` file asks the trainer
+to save a checkpoint and end at the next step boundary; only when that has not happened within
+the stop timeout is the training group killed. If the worker died without writing an `end`
+event (killed, out of memory), the supervisor appends one, so readers always see an end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hftui.core.events import EventTail, EventWriter
+from hftui.core.runs import (
+    RunRecord,
+    process_start_time,
+    redact,
+    update_record,
+)
+
+DEFAULT_STOP_TIMEOUT = 300.0
+KILL_GRACE_S = 10.0
+POLL_S = 0.2
+_ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception|Interrupt)|RuntimeError|torch\.\w+Error)\b.*")
+
+
+def stop_timeout(record: RunRecord) -> float:
+    env = os.environ.get("HFTUI_STOP_TIMEOUT")
+    if env:
+        with contextlib.suppress(ValueError):
+            value = float(env)
+            if value > 0:
+                return value
+    return float(record.stop_timeout or DEFAULT_STOP_TIMEOUT)
+
+
+def say(message: str) -> None:
+    """A line of the supervisor's own in the combined log."""
+    print(f"[hftui] {message}", flush=True)
+
+
+class Supervisor:
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir).resolve()
+        self.record = RunRecord.load(self.run_dir)
+        self.child: subprocess.Popen | None = None
+        self.stop_seen: float | None = None
+        self.term_sent: float | None = None
+        self.killed_by_us = False
+        self.tail = EventTail(self.record.events_path)
+        self.last_step = 0
+        self.end_event: dict | None = None
+
+    # -- signals --------------------------------------------------------------------------------
+    def install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    def _on_stop_signal(self, signum, frame) -> None:
+        with contextlib.suppress(OSError):
+            fd = os.open(self.record.stop_path, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.close(fd)
+
+    # -- the run --------------------------------------------------------------------------------
+    def run(self) -> int:
+        self.install_signals()
+        started = time.time()
+        stopping = self.record.stop_path.exists()
+        self.record = update_record(
+            self.run_dir, pid=os.getpid(), pid_start=process_start_time(os.getpid()), started=started,
+            status="stopping" if stopping else "running",
+        )
+        if stopping:
+            say("stop requested before the run started; not starting it")
+            return self.finish(None, started)
+        env = dict(os.environ)
+        env.update({k: str(v) for k, v in (self.record.launch_env or {}).items()})
+        env["HFTUI_RUN_DIR"] = str(self.run_dir)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        say("starting: " + " ".join(self.record.command))
+        try:
+            self.child = subprocess.Popen(
+                self.record.command, stdin=subprocess.DEVNULL, env=env, close_fds=True,
+                cwd=self.record.output_dir if Path(self.record.output_dir).is_dir() else None,
+                **_own_group(),
+            )
+        except OSError as exc:
+            say(f"could not start the training process: {exc}")
+            return self.finish(None, started, error=f"could not start the training process: {exc.strerror or exc}")
+        self.record = update_record(self.run_dir, pgid=self.child.pid, worker_pid=self.child.pid)
+        rc = self.wait()
+        self._clean_group()
+        return self.finish(rc, started)
+
+    def wait(self) -> int:
+        assert self.child is not None
+        limit = stop_timeout(self.record)
+        next_tail = 0.0
+        while True:
+            rc = self.child.poll()
+            if rc is not None:
+                return rc
+            now = time.time()
+            if now >= next_tail:
+                self._follow_events()
+                next_tail = now + 1.0
+            if self.stop_seen is None and self.record.stop_path.exists():
+                self.stop_seen = now
+                say(f"stop requested: waiting up to {limit:g} s for a checkpoint and a clean end")
+                with contextlib.suppress(OSError, ValueError):
+                    current = RunRecord.load(self.run_dir)
+                    if current.status == "running":
+                        self.record = update_record(self.run_dir, status="stopping")
+            if self.stop_seen is not None and self.term_sent is None and now - self.stop_seen > limit:
+                say(f"the run did not stop within {limit:g} s; terminating its processes")
+                self.term_sent = now
+                self.killed_by_us = True
+                _signal_group(self.child.pid, signal.SIGTERM)
+            if self.term_sent is not None and now - self.term_sent > KILL_GRACE_S:
+                say("still running; killing its processes")
+                _signal_group(self.child.pid, signal.SIGKILL)
+                self.term_sent = now  # and again after another grace period, should it survive
+            time.sleep(POLL_S)
+
+    def _follow_events(self) -> None:
+        result = self.tail.read()
+        for event in result.events:
+            if isinstance(event.get("step"), int):
+                self.last_step = max(self.last_step, event["step"])
+            if event.get("event") == "end":
+                self.end_event = event
+
+    def _clean_group(self) -> None:
+        """Ranks left behind by a launcher that died get the same end as it did."""
+        if self.child is None or not _group_alive(self.child.pid):
+            return
+        _signal_group(self.child.pid, signal.SIGTERM)
+        deadline = time.time() + KILL_GRACE_S
+        while time.time() < deadline and _group_alive(self.child.pid):
+            time.sleep(POLL_S)
+        if _group_alive(self.child.pid):
+            _signal_group(self.child.pid, signal.SIGKILL)
+
+    # -- the end --------------------------------------------------------------------------------
+    def finish(self, rc: int | None, started: float, error: str | None = None) -> int:
+        self._follow_events()
+        stop_requested = self.record.stop_path.exists()
+        end = self.end_event
+        if rc is None:
+            status, exit_code = ("stopped", 130) if stop_requested and error is None else ("failed", 1)
+        elif end is not None and end.get("status") in ("completed", "stopped", "failed"):
+            status, exit_code = end["status"], rc
+            error = end.get("error") or error
+            if status == "completed" and rc != 0:
+                status = "failed"
+                error = error or f"the training process exited with code {rc}"
+        elif rc == 0:
+            status, exit_code = "completed", 0
+        elif rc == 130:
+            status, exit_code = "stopped", 130
+        elif rc < 0:
+            sig = -rc
+            exit_code = 128 + sig
+            if stop_requested:
+                status = "stopped"
+                error = f"killed by signal {sig} after the stop request; the last checkpoint is kept"
+            else:
+                status = "failed"
+                error = f"killed by signal {sig}"
+        else:
+            status, exit_code = "failed", rc
+        if status == "failed" and not error:
+            error = error_summary(self.record.log_path) or f"the training process exited with code {rc}"
+        if error:
+            error = redact(str(error))[:500]
+        ended = time.time()
+        self.record = update_record(self.run_dir, status=status, exit_code=exit_code, ended=ended, error=error)
+        if end is None:
+            writer = EventWriter(self.record.events_path)
+            try:
+                writer.write("end", step=self.last_step, status=status, error=error, best_metric=None,
+                             best_checkpoint=None, output_dir=self.record.output_dir,
+                             runtime=round(ended - started, 3))
+            finally:
+                writer.close()
+        say(f"run {self.record.id} {status}" + (f": {error}" if error and status != "completed" else ""))
+        return {"completed": 0, "stopped": 130}.get(status, 1)
+
+
+def error_summary(log_path: Path, max_bytes: int = 65536) -> str | None:
+    """The line of the log that says what went wrong (the exception line), else the last line."""
+    try:
+        with open(log_path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            fh.seek(max(0, size - max_bytes))
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.startswith("[hftui]")]
+    for line in reversed(lines):
+        if _ERROR_LINE.match(line):
+            return line.strip()
+    return lines[-1].strip() if lines else None
+
+
+def _own_group() -> dict:
+    if sys.version_info >= (3, 11):
+        return {"process_group": 0}
+    return {"preexec_fn": os.setpgrp}
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, sig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) != 1:
+        print("usage: python -m hftui.core.supervise RUN_DIR", file=sys.stderr)
+        return 2
+    return Supervisor(Path(argv[0])).run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,277 @@
+"""Run folders, the index, lookup, liveness and the supervisor, with a small stand-in worker.
+
+The stand-in worker speaks the worker's contract (events, the stop file, exit codes 0/130/1)
+without training, so these tests exercise the process handling in a second or two. The real
+worker is exercised end to end in test_cli_run.py and test_faults.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from hftui.core import launch as launch_mod
+from hftui.core import runs
+from hftui.core.events import read_all
+from hftui.core.preset import from_text
+from hftui.core.problems import PresetError
+
+FAKE_WORKER = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    from hftui.core.events import EventWriter
+    run_dir = Path(os.environ["HFTUI_RUN_DIR"])
+    steps, delay, mode = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+    w = EventWriter(run_dir / "events.jsonl")
+    w.write("start", 0, max_steps=steps, num_processes=1)
+    print("fake worker starting", flush=True)
+    for step in range(1, steps + 1):
+        time.sleep(delay)
+        w.write("log", step, loss=1.0 / step, epoch=step / steps)
+        if mode == "crash" and step == 2:
+            raise ValueError("the data ran out")
+        if (run_dir / "stop").exists():
+            w.write("checkpoint", step, path=str(run_dir / f"checkpoint-{step}"))
+            w.write("end", step, status="stopped", error=None)
+            sys.exit(130)
+    if mode == "hang":
+        time.sleep(600)
+    w.write("end", steps, status="completed", error=None)
+    """
+)
+
+
+def _preset(tmp_path: Path, extra: str = "") -> object:
+    text = textwrap.dedent(
+        f"""
+        schema = 1
+        name = "unit"
+        [model]
+        task = "causal-lm"
+        [model.scratch]
+        architecture = "llama"
+        tokenizer = "byte"
+        hidden_size = 32
+        [dataset]
+        path = "json"
+        data_files = "data.jsonl"
+        text_column = "text"
+        [trainer]
+        type = "sft"
+        [args]
+        output_dir = "out"
+        max_steps = 5
+        {extra}
+        """
+    )
+    path = tmp_path / "unit.toml"
+    path.write_text(text)
+    (tmp_path / "data.jsonl").write_text('{"text": "hello"}\n')
+    return from_text(text, path)
+
+
+@pytest.fixture
+def fake_launch(monkeypatch, tmp_path):
+    """Make start_run launch the stand-in worker; returns a setter for its arguments."""
+    script = tmp_path / "fake_worker.py"
+    script.write_text(FAKE_WORKER)
+    settings = {"steps": 5, "delay": 0.05, "mode": "ok"}
+
+    def fake(preset, run_dir, gpus=None):
+        argv = [sys.executable, str(script), str(settings["steps"]), str(settings["delay"]), settings["mode"]]
+        return launch_mod.Launch(argv, {"HFTUI_FAKE": "1"}, "single", 1, 1, "test", {"use_cpu": True})
+
+    monkeypatch.setattr(launch_mod, "resolve_launch", fake)
+    monkeypatch.setattr(runs, "_validate", lambda preset: [])
+    return settings
+
+
+def test_record_round_trip(tmp_path):
+    run_dir = tmp_path / "out" / ".hftui" / "r1"
+    run_dir.mkdir(parents=True)
+    rec = runs.RunRecord(id="r1", name="n", preset_path=None, run_dir=run_dir, output_dir=str(tmp_path / "out"),
+                         command=["x"], status="completed", created=1.0, max_steps=3)
+    rec.save()
+    back = runs.RunRecord.load(run_dir)
+    assert back.id == "r1" and back.max_steps == 3 and back.run_dir == run_dir
+    assert back.events_path == run_dir / "events.jsonl"
+    assert back.stop_path == run_dir / "stop"
+    data = json.loads((run_dir / "run.json").read_text())
+    for key in ("id", "name", "preset_path", "run_dir", "output_dir", "host", "pid", "pgid", "command", "status",
+                "created", "started", "ended", "exit_code", "resume_from", "backend", "num_processes",
+                "num_machines", "max_steps", "error"):
+        assert key in data, key
+    assert stat.S_IMODE((run_dir / "run.json").stat().st_mode) == 0o600
+
+
+def test_refresh_marks_a_dead_supervisor_failed(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # a pid that existed and is gone
+    run_dir = tmp_path / "o" / ".hftui" / "dead"
+    run_dir.mkdir(parents=True)
+    rec = runs.RunRecord(id="dead", name="d", preset_path=None, run_dir=run_dir, output_dir=str(tmp_path / "o"),
+                         pid=proc.pid, status="running", created=time.time() - 5)
+    rec.save()
+    rec.refresh()
+    assert rec.status == "failed" and rec.error == runs.VANISHED
+    assert runs.RunRecord.load(run_dir).status == "failed"
+
+
+def test_refresh_keeps_a_live_run_but_not_a_reused_pid(tmp_path):
+    run_dir = tmp_path / "o" / ".hftui" / "live"
+    run_dir.mkdir(parents=True)
+    # our own pid with its real start time: alive
+    rec = runs.RunRecord(id="live", name="l", preset_path=None, run_dir=run_dir, output_dir=str(tmp_path / "o"),
+                         pid=os.getpid(), pid_start=runs.process_start_time(os.getpid()), status="running",
+                         created=time.time())
+    rec.save()
+    assert rec.refresh().status == "running"
+    # the same pid with another start time: a different process now, so the run is gone
+    rec.pid_start = "1"
+    rec.save()
+    assert rec.refresh().status == "failed"
+
+
+@pytest.mark.slow
+def test_start_run_layout_index_and_completion(tmp_path, fake_launch, hftui_home):
+    preset = _preset(tmp_path)
+    rec = runs.start_run(preset, overrides=["args.max_steps=7"], name="first")
+    assert rec.run_dir.parent == (tmp_path / "out" / ".hftui").resolve()
+    assert stat.S_IMODE(rec.run_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((hftui_home / "runs").stat().st_mode) == 0o700
+    entry = json.loads((hftui_home / "runs" / f"{rec.id}.json").read_text())
+    assert entry["run_dir"] == str(rec.run_dir)
+    written = from_text(rec.preset_file.read_text(), rec.preset_file, migrate=False)
+    assert written.get("args.max_steps") == 7
+    assert written.get("args.output_dir") == str((tmp_path / "out").resolve())
+    assert written.get("dataset.data_files") == str((tmp_path / "data.jsonl").resolve())
+    assert written.get("args.use_cpu") is True  # the launch's overrides are merged
+    done = runs.wait_for_end(rec, timeout=30)
+    assert done.status == "completed" and done.exit_code == 0, rec.log_path.read_text()
+    assert done.ended and done.started and done.pid
+    kinds = [e["event"] for e in read_all(rec.events_path).events]
+    assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("end") == 1
+    assert "fake worker starting" in rec.log_path.read_text()
+    listed = runs.list_runs()
+    assert [r.id for r in listed] == [rec.id]
+    assert runs.last_progress(listed[0]) == (5, 7)
+    assert runs.find_run(rec.id).id == rec.id
+    assert runs.find_run(rec.id[:17]).id == rec.id
+    assert runs.find_run("first").id == rec.id
+    assert runs.find_run(str(rec.run_dir)).id == rec.id
+    with pytest.raises(runs.RunLookupError) as err:
+        runs.find_run("nope")
+    assert err.value.candidates and err.value.candidates[0].id == rec.id
+
+
+@pytest.mark.slow
+def test_crash_is_failed_with_the_error_line(tmp_path, fake_launch):
+    fake_launch["mode"] = "crash"
+    rec = runs.wait_for_end(runs.start_run(_preset(tmp_path)), timeout=30)
+    assert rec.status == "failed" and rec.exit_code == 1
+    assert rec.error == "ValueError: the data ran out"
+    end = read_all(rec.events_path).events[-1]
+    assert end["event"] == "end" and end["status"] == "failed" and end["step"] == 2
+
+
+@pytest.mark.slow
+def test_stop_request_is_graceful_and_busy_output_dir_refused(tmp_path, fake_launch):
+    fake_launch.update(steps=400, delay=0.05)
+    rec = runs.start_run(_preset(tmp_path))
+    with pytest.raises(PresetError) as err:
+        runs.start_run(_preset(tmp_path))
+    assert rec.id in str(err.value) and "in use" in str(err.value)
+    time.sleep(0.5)
+    runs.request_stop(rec)
+    assert runs.RunRecord.load(rec.run_dir).status in ("stopping", "stopped")
+    done = runs.wait_for_end(rec, timeout=30)
+    assert done.status == "stopped" and done.exit_code == 130
+    assert any(e["event"] == "checkpoint" for e in read_all(rec.events_path).events)
+    # the folder is free again
+    again = runs.start_run(_preset(tmp_path))
+    runs.request_stop(again)
+    assert runs.wait_for_end(again, timeout=30).status == "stopped"
+
+
+@pytest.mark.slow
+def test_stop_timeout_kills_and_sigkill_is_reported(tmp_path, fake_launch, monkeypatch):
+    monkeypatch.setenv("HFTUI_STOP_TIMEOUT", "0.5")
+    fake_launch.update(steps=1, delay=0.01, mode="hang")
+    rec = runs.start_run(_preset(tmp_path))
+    time.sleep(0.5)
+    runs.request_stop(rec)
+    done = runs.wait_for_end(rec, timeout=30)
+    assert done.status == "stopped" and "signal 15" in done.error
+    # an unrequested SIGKILL of the worker: failed, and an end event says so
+    rec2 = runs.start_run(_preset(tmp_path))
+    deadline = time.time() + 10
+    while not runs.RunRecord.load(rec2.run_dir).pgid and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(runs.RunRecord.load(rec2.run_dir).pgid, signal.SIGKILL)
+    done = runs.wait_for_end(rec2, timeout=30)
+    assert done.status == "failed" and done.error == "killed by signal 9" and done.exit_code == 137
+    end = read_all(rec2.events_path).events[-1]
+    assert end["event"] == "end" and end["status"] == "failed" and end["error"] == "killed by signal 9"
+
+
+@pytest.mark.slow
+def test_kill_run_and_sigterm_to_the_supervisor(tmp_path, fake_launch):
+    fake_launch.update(steps=400, delay=0.05)
+    rec = runs.start_run(_preset(tmp_path))
+    time.sleep(0.3)
+    os.kill(runs.RunRecord.load(rec.run_dir).pid, signal.SIGTERM)  # = a stop request
+    assert runs.wait_for_end(rec, timeout=30).status == "stopped"
+    fake_launch.update(mode="hang", steps=1)
+    rec2 = runs.start_run(_preset(tmp_path))
+    time.sleep(0.5)
+    done = runs.kill_run(rec2, grace=2)
+    assert done.status == "stopped" and not done.workers_alive()
+
+
+def test_refusals_come_before_anything_starts(tmp_path, fake_launch, monkeypatch, hftui_home):
+    preset = _preset(tmp_path, extra="")
+    remote = preset.with_value("model.trust_remote_code", True)
+    with pytest.raises(PresetError) as err:
+        runs.start_run(remote)
+    assert err.value.problems[0].path == "model.trust_remote_code"
+    # the state dir is a file: refused with a clear message, nothing created
+    blocked = tmp_path / "blocked-home"
+    blocked.write_text("")
+    monkeypatch.setenv("HFTUI_HOME", str(blocked))
+    with pytest.raises(PresetError) as err:
+        runs.start_run(preset)
+    assert "state folder" in str(err.value) and "HFTUI_HOME" in str(err.value)
+    assert not (tmp_path / "out" / ".hftui").exists()
+    monkeypatch.setenv("HFTUI_HOME", str(hftui_home))
+    # the output dir is a file
+    (tmp_path / "out-file").write_text("")
+    with pytest.raises(PresetError) as err:
+        runs.start_run(preset.with_value("args.output_dir", "out-file"))
+    assert err.value.problems[0].path == "args.output_dir"
+    # resume with nothing to resume from
+    with pytest.raises(PresetError) as err:
+        runs.start_run(preset, resume_from="last")
+    assert "no checkpoint" in str(err.value)
+
+
+@pytest.mark.slow
+def test_secrets_never_written(tmp_path, fake_launch, monkeypatch, hftui_home):
+    monkeypatch.setenv("HF_TOKEN", "hf_unitSECRETtoken123")
+    monkeypatch.setenv("MY_SERVICE_API_KEY", "k-unit-secret-456")
+    preset = _preset(tmp_path, extra='hub_token = "hf_unitSECRETtoken123"')
+    rec = runs.wait_for_end(runs.start_run(preset), timeout=30)
+    assert rec.status == "completed"
+    for path in [*rec.run_dir.iterdir(), *(hftui_home / "runs").iterdir()]:
+        text = path.read_text(errors="replace")
+        assert "hf_unitSECRETtoken123" not in text and "k-unit-secret-456" not in text, path
