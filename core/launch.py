@@ -1,11 +1,20 @@
 """A preset's `[launch]` turned into the argv and environment that start training.
 
 The worker always runs with the interpreter running hftui (`sys.executable`), never a bare
-name from PATH, so the run uses exactly the libraries hftui validated against.
+name from PATH, so the run uses exactly the libraries hftui validated against. Several
+processes (DDP, FSDP, DeepSpeed) and several machines go through torchrun
+(`python -m torch.distributed.run`) and its static rendezvous on machine 0; FSDP and DeepSpeed
+are switched on through the installed Trainer's own `fsdp`/`fsdp_config` and `deepspeed`
+arguments, so the worker builds one and the same Trainer for every backend.
+
+On a machine without CUDA the same preset still starts, for a smoke test: the processes talk
+over gloo, train on the CPU, and DeepSpeed is told to use its CPU accelerator.
 """
 
 from __future__ import annotations
 
+import json
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +22,13 @@ from pathlib import Path
 from hftui.core import gpu as gpu_mod
 
 WORKER_MODULE = "hftui.core.worker"
+TORCHRUN_MODULE = "torch.distributed.run"
+DS_CONFIG_NAME = "ds_config.json"
+
+# Rule of thumb from the Hugging Face guide "Efficient training on multiple GPUs": data
+# parallel while the model fits one GPU, sharding (FSDP / ZeRO-3) when it does not.
+LARGE_MODEL_PARAMS = 1_000_000_000
+MANY_GPUS = 8
 
 
 @dataclass(frozen=True)
@@ -30,35 +46,203 @@ class Launch:
         return self.num_processes * self.num_machines
 
 
+# -- choosing ---------------------------------------------------------------------------------
+def _int(value, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def processes_per_machine(preset, gpus: list) -> int:
+    nproc = preset.get("launch.num_processes", "auto")
+    if nproc == "auto" or not isinstance(nproc, int) or isinstance(nproc, bool):
+        return max(1, len(gpus))
+    return max(1, nproc)
+
+
+def choose_backend(preset, gpus: list) -> tuple[str, str, dict]:
+    """What `backend = "auto"` picks here, why, and any [launch] settings that choice implies.
+
+    Returns (backend, reason, launch_settings); launch_settings may set zero_stage/offload
+    when only ZeRO-3 with offload makes the model fit.
+    """
+    nproc = processes_per_machine(preset, gpus)
+    machines = max(1, _int(preset.get("launch.num_machines", 1), 1))
+    world = nproc * machines
+    if not gpus:
+        if world == 1:
+            return "single", "no GPU here: one process on the CPU", {}
+        return "ddp", f"no GPU here: {world} CPU processes over gloo (a smoke test)", {}
+    if world == 1:
+        return "single", "one GPU: a single process, nothing to distribute", {}
+
+    from hftui.core import memory
+
+    one = memory.fits_one_gpu(preset, gpus)
+    if one is None:
+        return "ddp", f"{world} GPUs: data parallel (DDP), one full model copy per GPU (model size unknown here)", {}
+    large = (one.total_params or 0) >= LARGE_MODEL_PARAMS
+    if one.fits and not (world >= MANY_GPUS and large):
+        return "ddp", f"{world} GPUs and the model fits one GPU ({one.text.split(';')[0]}): data parallel (DDP)", {}
+    fsdp = memory.estimate(preset, gpus, backend="fsdp", world_size=world)
+    if one.fits:
+        return "fsdp", f"{world} GPUs and a large model ({memory.count(one.total_params)} parameters): FSDP full shard saves memory for bigger batches", {}
+    if fsdp.fits is not False:
+        return "fsdp", f"{world} GPUs and the model does not fit one GPU ({memory.human(one.per_gpu_bytes)} needed, {memory.human(one.gpu_bytes)} there): FSDP full shard, about {memory.human(fsdp.per_gpu_bytes)} per GPU", {}
+    probe = preset.with_value("launch.zero_stage", 3).with_value("launch.offload", "all")
+    ds = memory.estimate(probe, gpus, backend="deepspeed", world_size=world)
+    return "deepspeed", (
+        f"{world} GPUs and even FSDP needs {memory.human(fsdp.per_gpu_bytes)} per GPU: DeepSpeed ZeRO-3 with CPU offload"
+        f" (about {memory.human(ds.per_gpu_bytes)} per GPU)"
+    ), {"zero_stage": 3, "offload": "all"}
+
+
+# -- resolving --------------------------------------------------------------------------------
 def resolve_launch(preset, run_dir: Path, gpus: list | None = None) -> Launch:
     """Decide how to start the run described by `preset`, writing any config into run_dir."""
     gpus = gpu_mod.detect() if gpus is None else gpus
-    launch = preset.section("launch")
+    run_dir = Path(run_dir)
+    launch = dict(preset.section("launch"))
     backend = launch.get("backend", "auto")
-    nproc = launch.get("num_processes", "auto")
-    if nproc == "auto":
-        nproc = max(1, len(gpus))
-    nmachines = int(launch.get("num_machines", 1))
-    reason = "set in the preset"
     if backend == "auto":
-        backend, reason = ("single", "one process: one GPU or none") if nproc * nmachines == 1 else ("ddp", f"{nproc * nmachines} processes: data parallel")
+        backend, reason, implied = choose_backend(preset, gpus)
+        launch.update(implied)
+    else:
+        reason = f"backend = \"{backend}\" set in the preset"
+    nproc = 1 if backend == "single" else processes_per_machine(preset, gpus)
+    nmachines = 1 if backend == "single" else max(1, _int(launch.get("num_machines", 1), 1))
+    world = nproc * nmachines
+    on_cpu = not gpus
+
     overrides: dict = {}
     env: dict[str, str] = {}
-    if not gpus:
+    if on_cpu:
         overrides["use_cpu"] = True
-        if backend != "single" or nproc * nmachines > 1:
+        if world > 1 or backend != "single":
             overrides["ddp_backend"] = "gloo"
-    worker = [WORKER_MODULE, str(run_dir)]
-    if backend == "single" and nproc * nmachines == 1:
-        argv = [sys.executable, "-m", *worker]
+        if backend != "single" and "no GPU" not in reason:
+            reason += " (no GPU here: gloo and the CPU)"
+    if backend == "fsdp":
+        overrides.update(fsdp_args(preset, launch.get("offload", "none")))
+    elif backend == "deepspeed":
+        config = deepspeed_config(preset, launch, on_cpu=on_cpu)
+        path = run_dir / DS_CONFIG_NAME
+        from hftui.core.fsutil import atomic_write_text
+
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(config, indent=2) + "\n")
+        overrides["deepspeed"] = str(path)
+        if on_cpu:
+            env["DS_ACCELERATOR"] = "cpu"
+
+    worker = ["-m", WORKER_MODULE, str(run_dir)]
+    if backend == "single":
+        argv = [sys.executable, *worker]
     else:
-        argv = [
-            sys.executable, "-m", "torch.distributed.run",
-            "--nproc_per_node", str(nproc),
-            "--nnodes", str(nmachines),
-            "--node_rank", str(launch.get("machine_rank", 0)),
-            "--master_addr", str(launch.get("main_process_ip", "127.0.0.1")),
-            "--master_port", str(launch.get("main_process_port", 29500)),
-            "-m", *worker,
-        ]
-    return Launch(argv, env, backend, int(nproc), nmachines, reason, overrides)
+        argv = [sys.executable, "-m", TORCHRUN_MODULE, *torchrun_args(launch, nproc, nmachines), *worker]
+    return Launch(argv, env, backend, int(nproc), int(nmachines), reason, overrides)
+
+
+def torchrun_args(launch: dict, nproc: int, nmachines: int) -> list[str]:
+    """torchrun's options: processes here, and the static rendezvous on machine 0."""
+    args = ["--nproc_per_node", str(nproc), "--nnodes", str(nmachines)]
+    if nmachines > 1:
+        args += ["--node_rank", str(_int(launch.get("machine_rank", 0), 0))]
+    args += [
+        "--master_addr", str(launch.get("main_process_ip", "127.0.0.1") or "127.0.0.1"),
+        "--master_port", str(_int(launch.get("main_process_port", 29500), 29500)),
+    ]
+    return args
+
+
+def fsdp_args(preset, offload: str = "none") -> dict:
+    """`fsdp` and `fsdp_config` for the installed TrainingArguments: full shard, auto-wrap on
+    the model's transformer layer class, CPU offload when asked."""
+    layer = transformer_layer_classes(preset)
+    config: dict = {"auto_wrap_policy": "TRANSFORMER_BASED_WRAP"}
+    if layer:
+        config["transformer_layer_cls_to_wrap"] = list(layer)
+    if _fsdp_takes_bool():
+        config.update({"version": 2, "reshard_after_forward": True})
+        if offload != "none":
+            config["cpu_offload"] = True
+        return {"fsdp": True, "fsdp_config": config}
+    # Older Trainers: the sharding strategy and offload are words in the `fsdp` string.
+    words = "full_shard auto_wrap" + (" offload" if offload != "none" else "")
+    return {"fsdp": words, "fsdp_config": config}
+
+
+def _fsdp_takes_bool() -> bool:
+    try:
+        from transformers import TrainingArguments
+    except Exception:
+        return True
+    return hasattr(TrainingArguments, "_apply_legacy_fsdp_to_config")
+
+
+def transformer_layer_classes(preset) -> tuple[str, ...]:
+    """The class names FSDP should wrap one by one: the model's `_no_split_modules`."""
+    from hftui.core import memory
+
+    facts = memory.model_facts(preset)
+    return facts.no_split_modules if facts else ()
+
+
+def deepspeed_config(preset, launch: dict | None = None, on_cpu: bool = False) -> dict:
+    """A DeepSpeed config for the Trainer. Batch sizes, clipping and precision are "auto", so
+    the Trainer fills them from [args] and they can never disagree at start."""
+    launch = dict(preset.section("launch")) if launch is None else launch
+    stage = _int(launch.get("zero_stage", 2), 2)
+    offload = launch.get("offload", "none") or "none"
+    zero: dict = {"stage": stage, "overlap_comm": not on_cpu, "contiguous_gradients": True}
+    if stage >= 2:
+        zero.update({"reduce_scatter": True, "allgather_partitions": True})
+    if stage == 3:
+        zero.update({
+            "stage3_gather_16bit_weights_on_model_save": True,
+            "stage3_prefetch_bucket_size": "auto",
+            "stage3_param_persistence_threshold": "auto",
+            "reduce_bucket_size": "auto",
+        })
+    if offload in ("optimizer", "all"):
+        zero["offload_optimizer"] = {"device": "cpu", "pin_memory": not on_cpu}
+    if offload == "all" and stage == 3:
+        zero["offload_param"] = {"device": "cpu", "pin_memory": not on_cpu}
+    config: dict = {
+        "train_batch_size": "auto",
+        "train_micro_batch_size_per_gpu": "auto",
+        "gradient_accumulation_steps": "auto",
+        "gradient_clipping": "auto",
+        "zero_optimization": zero,
+        "bf16": {"enabled": "auto"},
+        "fp16": {"enabled": "auto"},
+        "steps_per_print": 1_000_000,
+        "wall_clock_breakdown": False,
+    }
+    if offload in ("optimizer", "all"):
+        if on_cpu:
+            # The Trainer's own torch optimizer steps on the CPU; DeepSpeed's CPU Adam would
+            # need a compiled extension, which a smoke test should not.
+            config["zero_force_ds_cpu_optimizer"] = False
+        else:
+            config["optimizer"] = {"type": "AdamW", "params": {"lr": "auto", "betas": "auto", "eps": "auto", "weight_decay": "auto"}}
+    return config
+
+
+# -- showing ----------------------------------------------------------------------------------
+def render_command(launch: Launch, python: str | None = None) -> str:
+    """The launch as one shell command line (environment first), for review and export.
+
+    `python` replaces the interpreter path (e.g. "python" for a script meant for other hosts).
+    """
+    argv = list(launch.argv)
+    if python and argv and argv[0] == sys.executable:
+        argv[0] = python
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(launch.env.items()))
+    return (env + " " if env else "") + shlex.join(argv)
+
+
+def describe(launch: Launch) -> str:
+    """One line for people: the backend, the process layout and why."""
+    layout = f"{launch.num_processes} process{'es' if launch.num_processes != 1 else ''}"
+    if launch.num_machines > 1:
+        layout += f" per machine on {launch.num_machines} machines ({launch.world_size} in all)"
+    return f"{launch.backend}: {layout} - {launch.reason}"

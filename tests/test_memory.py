@@ -1,0 +1,136 @@
+"""The memory estimate: parameter counts from the meta device, sharding, LoRA, and the validate hook."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from hftui.core import memory
+from hftui.core.gpu import GpuInfo
+from hftui.core.preset import from_text
+
+TINY = """
+schema = 1
+[model.scratch]
+architecture = "llama"
+tokenizer = "byte"
+hidden_size = 32
+intermediate_size = 64
+num_hidden_layers = 2
+num_attention_heads = 4
+[dataset]
+max_length = 32
+[args]
+per_device_train_batch_size = 2
+"""
+
+# A Llama-2-7B-shaped config: no weights are ever allocated for it.
+LLAMA7B = """
+schema = 1
+[model.scratch]
+architecture = "llama"
+hidden_size = 4096
+intermediate_size = 11008
+num_hidden_layers = 32
+num_attention_heads = 32
+vocab_size = 32000
+[dataset]
+max_length = 2048
+[args]
+bf16 = true
+per_device_train_batch_size = 1
+gradient_checkpointing = true
+"""
+
+
+def gpus(n: int, gib: int = 80) -> list[GpuInfo]:
+    return [GpuInfo(i, "Test GPU", gib * memory.GiB, (9, 0), "550.0") for i in range(n)]
+
+
+def test_parameter_count_matches_a_real_model():
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    preset = from_text(TINY)
+    facts = memory.model_facts(preset)
+    config = AutoConfig.for_model("llama", hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=memory.BYTE_TOKENIZER_VOCAB)
+    torch.manual_seed(0)
+    real = AutoModelForCausalLM.from_config(config)
+    assert facts.total_params == sum(p.numel() for p in real.parameters())
+    assert facts.no_split_modules == ("LlamaDecoderLayer",)
+    assert facts.num_layers == 2 and facts.hidden_size == 32
+
+
+def test_seven_billion_full_finetune_needs_sharding():
+    preset = from_text(LLAMA7B)
+    est = memory.estimate(preset, gpus(1), backend="single", world_size=1)
+    assert 6.5e9 < est.total_params < 7.0e9
+    # fp32 weights + fp32 grads + two Adam moments: 16 bytes per parameter
+    assert est.breakdown["weights"] == est.total_params * 4
+    assert est.breakdown["optimizer"] == est.total_params * 8
+    assert est.fits is False and "does NOT fit" in est.text
+
+    fsdp = memory.estimate(preset, gpus(8), backend="fsdp", world_size=8)
+    assert fsdp.breakdown["weights"] == est.breakdown["weights"] // 8
+    assert fsdp.fits is True
+
+
+def test_zero_stages_shard_progressively():
+    preset = from_text(LLAMA7B)
+    per_stage = {}
+    for stage in (1, 2, 3):
+        est = memory.estimate(preset.with_value("launch.zero_stage", stage), gpus(4), backend="deepspeed", world_size=4)
+        per_stage[stage] = est.breakdown
+    # mixed precision under DeepSpeed: 2 (weights) + 2 (grads) + 12 (master + moments) bytes
+    p = memory.model_facts(preset).total_params
+    assert per_stage[1]["weights"] == 2 * p and per_stage[1]["gradients"] == 2 * p
+    assert per_stage[1]["optimizer"] == 12 * p // 4
+    assert per_stage[2]["gradients"] == 2 * p // 4
+    assert per_stage[3]["weights"] == 2 * p // 4
+    offloaded = memory.estimate(preset.with_value("launch.offload", "optimizer"), gpus(4), backend="deepspeed", world_size=4)
+    assert offloaded.breakdown["optimizer"] == 0
+
+
+def test_lora_trains_only_adapters():
+    preset = from_text(LLAMA7B + '\n[peft]\nmethod = "lora"\nr = 8\ntarget_modules = ["q_proj", "v_proj"]\n')
+    est = memory.estimate(preset, gpus(1), backend="single", world_size=1)
+    # q_proj and v_proj are 4096 x 4096 in each of 32 layers: r * (in + out) each
+    assert est.trainable_params == 32 * 2 * 8 * (4096 + 4096)
+    assert est.breakdown["optimizer"] == est.trainable_params * 8
+    all_linear = memory.estimate(preset.with_value("peft.target_modules", "all-linear"), gpus(1), backend="single", world_size=1)
+    assert all_linear.trainable_params > est.trainable_params
+
+
+def test_check_warns_only_when_it_will_not_fit():
+    big = from_text(LLAMA7B + '\n[launch]\nbackend = "ddp"\n')
+    problems = memory.check(big, gpus(2, gib=24))
+    assert len(problems) == 1 and problems[0].severity == "warning"
+    assert "won't fit" in problems[0].message and "fsdp" in problems[0].hint
+    assert memory.check(from_text(TINY), gpus(1, gib=24)) == []
+    assert memory.check(big, []) == []  # CPU-only: nothing to compare with
+
+
+def test_unreadable_model_gives_no_estimate_and_no_crash():
+    preset = from_text('schema = 1\n[model]\nname_or_path = "no-such-org/no-such-model-xyz"\n')
+    est = memory.estimate(preset, gpus(1))
+    assert est.per_gpu_bytes is None and est.fits is None and "unavailable" in est.text
+    assert memory.check(preset, gpus(1)) == []
+
+
+def test_check_on_a_cpu_box_imports_nothing_heavy(tmp_path):
+    preset = tmp_path / "p.toml"
+    preset.write_text(TINY)
+    code = (
+        "import sys; from hftui.core import memory, preset;"
+        f"assert memory.check(preset.load({str(preset)!r}, migrate=False), gpus=[]) == [];"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("n, text", [(1536, "1.5 KiB"), (3 * memory.GiB, "3.0 GiB"), (12, "12 B")])
+def test_human_sizes(n, text):
+    assert memory.human(n) == text
