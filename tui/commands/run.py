@@ -1,0 +1,83 @@
+"""`hftui run PRESET`: validate, start the run in its own session, follow it headless.
+
+The run survives this command: Ctrl-C asks it to save a checkpoint and stop (a second Ctrl-C
+kills it), and closing the terminal leaves it training (`hftui attach` finds it again).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED = 0, 1, 2, 130
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("preset", help="the preset file (.toml) to train")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a preset value, e.g. --set args.learning_rate=1e-4 (repeatable)")
+    parser.add_argument("--detach", action="store_true", help="start the run and return at once, printing its id")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the last checkpoint in the preset's output_dir")
+    parser.add_argument("--trust-remote-code", action="store_true",
+                        help="allow a preset with model.trust_remote_code = true to run the model's own Python code")
+    parser.add_argument("--name", help="a name for this run (default: the preset's name)")
+
+
+def main(args) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from hftui.core import preset as preset_mod
+    from hftui.core import runs
+    from hftui.core.problems import PresetError
+    from hftui.tui.errors import print_problems
+
+    out = Console(highlight=False)
+    try:
+        preset = preset_mod.load(args.preset)
+        run = runs.start_run(
+            preset,
+            overrides=args.overrides,
+            resume_from="last" if args.resume else None,
+            trust_remote_code=args.trust_remote_code,
+            name=args.name,
+        )
+    except PresetError as exc:
+        print_problems(exc.problems, exc.file or args.preset)
+        return EXIT_INVALID
+    if preset.notices:
+        print_problems(list(preset.notices), str(preset.path))
+
+    if args.detach:
+        out.print(run.id)
+        err = Console(stderr=True, highlight=False)
+        err.print(f"started run [bold]{escape(run.id)}[/] ({escape(run.name)}); it goes on after this terminal closes")
+        err.print(f"  follow it:  hftui attach {escape(run.id)}")
+        err.print(f"  stop it:    hftui stop {escape(run.id)}")
+        err.print(f"  its log:    {escape(str(run.log_path))}")
+        return EXIT_OK
+
+    from hftui.tui.headless import HeadlessDisplay
+
+    out.print(f"run [bold]{escape(run.id)}[/] ({escape(run.name)}) started; Ctrl-C stops it with a checkpoint")
+    display = HeadlessDisplay(run, out)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM = Ctrl-C
+    try:
+        try:
+            display.follow()
+        except KeyboardInterrupt:
+            runs.request_stop(run)
+            out.print("[yellow]stopping: saving a checkpoint; press Ctrl-C again to kill[/]")
+            try:
+                display.follow()
+            except KeyboardInterrupt:
+                out.print("[red]killing the run's processes[/]")
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                runs.kill_run(run)
+                runs.wait_for_end(run, timeout=30)
+                display.poll()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    display.print_summary()
+    return display.exit_code()

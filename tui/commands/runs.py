@@ -1,0 +1,54 @@
+"""`hftui runs`: the runs of this machine, newest first, with status and progress."""
+
+from __future__ import annotations
+
+import json
+import time
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the runs as JSON (one list)")
+    parser.add_argument("--all", action="store_true", help="also list runs whose folder was deleted")
+    parser.add_argument("-n", "--limit", type=int, default=0, help="show only the newest N runs")
+
+
+def main(args) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from hftui.core import runs
+
+    records = runs.list_runs(include_missing=args.all)
+    if args.limit and args.limit > 0:
+        records = records[: args.limit]
+    rows = []
+    for r in records:
+        step, max_steps = (None, r.max_steps) if r.missing else runs.last_progress(r)
+        rows.append((r, step, max_steps))
+    if args.json:
+        data = []
+        for r, step, max_steps in rows:
+            item = r.to_dict()
+            item.pop("launch_env", None)
+            item.update(step=step, max_steps=max_steps, missing=r.missing)
+            data.append(item)
+        print(json.dumps(data, indent=2))
+        return 0
+    console = Console(highlight=False)
+    if not rows:
+        console.print("no runs yet; start one with: hftui run PRESET")
+        return 0
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("id", "name", "status", "step", "started", "output dir"):
+        table.add_column(col, no_wrap=col in ("id", "status", "step", "started"))
+    styles = {"completed": "green", "running": "cyan", "starting": "cyan", "stopping": "yellow",
+              "stopped": "yellow", "failed": "red", "missing": "dim"}
+    for r, step, max_steps in rows:
+        progress = f"{step if step is not None else '—'}/{max_steps or '?'}"
+        when = r.started or r.created
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else "—"
+        status = f"[{styles.get(r.status, 'white')}]{escape(r.status)}[/]"
+        table.add_row(escape(r.id), escape(r.name), status, progress, started, escape(r.output_dir))
+    console.print(table)
+    return 0

@@ -1,0 +1,56 @@
+"""`hftui stop RUN`: ask a run to save a checkpoint and end; `--kill` ends it at once."""
+
+from __future__ import annotations
+
+import sys
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run", help="a run id (or a unique part of it), a run name, or a run folder")
+    parser.add_argument("--kill", action="store_true", help="kill the run's processes now (no checkpoint)")
+    parser.add_argument("--wait", action="store_true", help="wait until the run has ended")
+    parser.add_argument("--timeout", type=float, default=None, help="with --wait: give up after this many seconds")
+
+
+def main(args) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from hftui.core import runs
+
+    console = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    try:
+        run = runs.find_run(args.run)
+    except runs.RunLookupError as exc:
+        print_lookup_error(exc, err)
+        return 2
+    if not run.is_active:
+        console.print(f"run {escape(run.id)} is not running: it {escape(run.status)}")
+        return 0
+    if args.kill:
+        run = runs.kill_run(run)
+        console.print(f"run {escape(run.id)}: killed ({escape(run.status)})")
+        return 0
+    runs.request_stop(run)
+    console.print(f"run {escape(run.id)}: asked to stop; it saves a checkpoint and ends at the next step")
+    if args.wait:
+        run = runs.wait_for_end(run, timeout=args.timeout)
+        if run.is_active:
+            console.print(f"run {escape(run.id)} is still {escape(run.status)} after {args.timeout:g} s "
+                          f"(use 'hftui stop {escape(run.id)} --kill' to end it now)")
+            return 1
+        console.print(f"run {escape(run.id)} {escape(run.status)}")
+    return 0
+
+
+def print_lookup_error(exc, console) -> None:
+    """The lookup failure, with the runs a person may have meant."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]error[/]: {escape(exc.message)}")
+    if exc.candidates:
+        console.print("recent runs:")
+        for r in exc.candidates:
+            console.print(f"  {escape(r.id)}  {escape(r.name)}  {escape(r.status)}  {escape(r.output_dir)}")
+    console.print("list them all with: hftui runs")

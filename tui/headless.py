@@ -1,0 +1,241 @@
+"""The headless progress display of `hftui run`: follows a run's events file, then sums it up.
+
+On a terminal it is one Rich Live panel redrawn a few times a second; when the output is a file
+or a pipe (CI logs, `nohup`), it prints one plain line per logged step and evaluation instead,
+so the log stays readable. Either way it reads `events.jsonl` by offset, never from the start.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from hftui.core.events import EventTail
+from hftui.core.runs import RunRecord
+from hftui.core.runstate import RunState, fmt_duration, metric_label
+
+POLL_S = 0.25
+RECORD_EVERY_S = 1.0
+# After the end event, how long to wait for the supervisor's final word in run.json.
+FINAL_WAIT_S = 15.0
+LOG_TAIL_LINES = 15
+
+STATUS_STYLE = {
+    "starting": "cyan", "running": "green", "evaluating": "green", "saving": "green",
+    "stopping": "yellow", "done": "bold green", "stopped": "bold yellow", "failed": "bold red",
+}
+EXIT_CODES = {"completed": 0, "stopped": 130, "failed": 1}
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e4 or abs(value) < 1e-3:
+        return f"{value:.3g}"
+    return f"{value:.4g}"
+
+
+class HeadlessDisplay:
+    """Follow one run until it ends; `follow()` may be called again after a KeyboardInterrupt."""
+
+    def __init__(self, run: RunRecord, console: Console | None = None, live: bool | None = None):
+        self.run = run
+        self.console = console or Console(highlight=False)
+        self.live = self.console.is_terminal if live is None else live
+        self.state = RunState(run.to_dict())
+        self.tail = EventTail(run.events_path)
+        self._record_checked = 0.0
+        self._end_seen_at: float | None = None
+        self._printed_stop = False
+
+    # -- following ------------------------------------------------------------------------------
+    def poll(self) -> list[dict]:
+        result = self.tail.read()
+        if result.events:
+            self.state.apply(result.events)
+        now = time.time()
+        if now - self._record_checked >= RECORD_EVERY_S or self.state.ended:
+            self._record_checked = now
+            self.run.refresh()
+            self.state.apply_run_info(self.run.to_dict())
+            self.state.set_stop_requested(self.run.stop_requested)
+        if self.state.ended and self._end_seen_at is None:
+            self._end_seen_at = now
+        return result.events
+
+    def done(self) -> bool:
+        if self.run.is_active:
+            # the end event came but run.json is not final yet: give the supervisor a moment
+            return self._end_seen_at is not None and time.time() - self._end_seen_at > FINAL_WAIT_S
+        return True
+
+    def follow(self) -> RunRecord:
+        if self.live:
+            from rich.live import Live
+
+            with Live(self.render(), console=self.console, refresh_per_second=4, transient=False) as live:
+                while True:
+                    self.poll()
+                    live.update(self.render())
+                    if self.done():
+                        break
+                    time.sleep(POLL_S)
+        else:
+            while True:
+                for event in self.poll():
+                    self.print_event(event)
+                if self.done():
+                    break
+                time.sleep(POLL_S)
+        # whatever arrived between the last poll and the end
+        for event in self.poll():
+            if not self.live:
+                self.print_event(event)
+        return self.run
+
+    # -- plain output ---------------------------------------------------------------------------
+    def print_event(self, event: dict) -> None:
+        kind = event.get("event")
+        step = event.get("step", 0)
+        of = f"/{self.state.max_steps}" if self.state.max_steps else ""
+        if kind == "start":
+            self.console.print(f"started: {escape(str(event.get('model') or self.run.name))} on "
+                               f"{escape(str(event.get('device') or '?'))}, {self.state.max_steps or '?'} steps")
+        elif kind == "log":
+            parts = [f"step {step}{of}"]
+            if self.state.epoch is not None:
+                parts.append(f"epoch {self.state.epoch:.2f}")
+            for key in ("loss", "learning_rate", "grad_norm"):
+                if isinstance(event.get(key), (int, float)):
+                    parts.append(f"{key} {_fmt(event[key])}")
+            eta = self.state.eta(time.time())
+            if eta is not None:
+                parts.append(f"ETA {fmt_duration(eta)}")
+            self.console.print("  ".join(parts))
+        elif kind == "eval":
+            metrics = [f"{metric_label(k)} {_fmt(v)}" for k, v in event.items()
+                       if k.startswith("eval_") and isinstance(v, (int, float)) and not _bookkeeping(k)]
+            self.console.print(f"eval at step {step}: " + ("  ".join(metrics) or "—"))
+        elif kind == "checkpoint":
+            self.console.print(f"checkpoint saved at step {step}: {escape(str(event.get('path', '')))}")
+        elif kind == "notice" and event.get("message"):
+            self.console.print(f"note: {escape(str(event['message']))}")
+
+    # -- the live panel -------------------------------------------------------------------------
+    def render(self):
+        s = self.state
+        now = time.time()
+        status = s.status
+        head = Text.assemble(
+            (f" {status} ", f"reverse {STATUS_STYLE.get(status, 'white')}"), "  ",
+            (self.run.name, "bold"), f"  {self.run.id}",
+        )
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column()
+        total = s.max_steps or 0
+        bar = ProgressBar(total=float(total) if total else None, completed=float(s.step), width=40)
+        progress = Text(f"step {s.step}/{total or '?'}")
+        if s.epoch is not None:
+            progress.append(f"  epoch {s.epoch:.2f}")
+        grid.add_row("progress", Group(bar, progress))
+        timing = f"elapsed {fmt_duration(s.elapsed(now))}  ETA {fmt_duration(s.eta(now))}"
+        rate = s.throughput()
+        if rate:
+            timing += f"  {rate[0]:.3g} {rate[1]}"
+        grid.add_row("time", timing)
+        latest = s.latest_log
+        if latest:
+            shown = [f"{k} {_fmt(v)}" for k, v in latest.items() if k in ("loss", "learning_rate", "grad_norm")]
+            grid.add_row("train", "  ".join(shown) or "—")
+        if s.metrics:
+            grid.add_row("eval", "  ".join(
+                f"{m.label} {_fmt(m.latest)} (best {_fmt(m.best)})" for m in list(s.metrics.values())[:6]))
+        if s.latest_checkpoint:
+            grid.add_row("checkpoint", escape(s.latest_checkpoint))
+        if s.notices:
+            grid.add_row("note", escape(s.notices[-1]))
+        if s.status == "stopping":
+            grid.add_row("", Text("stopping: saving a checkpoint; press Ctrl-C again to kill", style="yellow"))
+        return Group(head, grid)
+
+    # -- the end --------------------------------------------------------------------------------
+    def final_status(self) -> str:
+        status = self.run.status
+        if status in EXIT_CODES:
+            return status
+        return self.state.end_status or "failed"
+
+    def exit_code(self) -> int:
+        return EXIT_CODES.get(self.final_status(), 1)
+
+    def print_summary(self) -> None:
+        s = self.state
+        status = self.final_status()
+        style = {"completed": "bold green", "stopped": "bold yellow"}.get(status, "bold red")
+        self.console.print()
+        self.console.print(Text.assemble(("run ", ""), (self.run.id, "bold"), " ", (status, style)))
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column()
+        grid.add_row("steps", f"{s.step}/{s.max_steps or '?'}")
+        elapsed = s.elapsed()
+        if elapsed is None and self.run.started and self.run.ended:
+            elapsed = self.run.ended - self.run.started
+        grid.add_row("time", fmt_duration(elapsed))
+        if s.latest_loss is not None:
+            grid.add_row("last loss", _fmt(s.latest_loss))
+        best = self._best_metric()
+        if best:
+            grid.add_row("best", best)
+        if s.latest_checkpoint:
+            grid.add_row("checkpoint", escape(s.latest_checkpoint))
+        grid.add_row("output", escape(self.run.output_dir))
+        grid.add_row("run folder", escape(str(self.run.run_dir)))
+        self.console.print(grid)
+        if status == "failed":
+            self.console.print(Text("error: " + (self.run.error or s.error or "unknown (see the log)"), style="red"))
+            lines = log_tail(self.run.log_path, LOG_TAIL_LINES)
+            if lines:
+                self.console.print(Text(f"last lines of {self.run.log_path}:", style="dim"))
+                for line in lines:
+                    self.console.print(Text("  " + line, style="dim"), soft_wrap=True)
+        elif status == "stopped":
+            self.console.print(f"stopped; continue it with: hftui run {escape(self.run.preset_path or str(self.run.preset_file))} --resume")
+
+    def _best_metric(self) -> str | None:
+        s = self.state
+        if s.metrics:
+            primary = next((m for k, m in s.metrics.items() if k != "eval_loss"), None) or next(iter(s.metrics.values()))
+            if primary.best is not None:
+                return f"{primary.label} {_fmt(primary.best)} at step {primary.best_step}"
+        if s.best_metric is not None:
+            return _fmt(s.best_metric)
+        return None
+
+
+def _bookkeeping(key: str) -> bool:
+    return any(key.endswith(suffix) for suffix in ("runtime", "samples_per_second", "steps_per_second", "tokens_per_second"))
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES, max_bytes: int = 32768) -> list[str]:
+    """The last lines of a log file, read from its end only."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - max_bytes))
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    out = deque((ln.rstrip() for ln in text.splitlines() if ln.strip()), maxlen=lines)
+    return list(out)
