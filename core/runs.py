@@ -83,6 +83,7 @@ class RunRecord:
     num_machines: int = 1
     max_steps: int | None = None
     error: str | None = None
+    trust_remote_code_allowed: bool = False  # consent given with --trust-remote-code (read by the worker)
     # Not in run.json's contract, but kept there: what the supervisor needs to start the worker.
     launch_env: dict = field(default_factory=dict)
     stop_timeout: float | None = None
@@ -564,6 +565,7 @@ def start_run(preset, *, overrides: Iterable[str] = (), resume_from: str | None 
             max_steps=int(max_steps) if isinstance(max_steps, int) and max_steps > 0 else None,
             launch_env={k: str(v) for k, v in launch.env.items()},
             stop_timeout=_stop_timeout(preset),
+            trust_remote_code_allowed=bool(trust_remote_code),
         )
         text = preset_mod.dumps(final)
         atomic_write_text(record.preset_file, redact(text), mode=0o600)

@@ -112,19 +112,19 @@ class HeadlessDisplay:
                                f"{escape(str(event.get('device') or '?'))}, {self.state.max_steps or '?'} steps")
         elif kind == "log":
             parts = [f"step {step}{of}"]
-            if self.state.epoch is not None:
-                parts.append(f"epoch {self.state.epoch:.2f}")
+            if isinstance(event.get("epoch"), (int, float)):
+                parts.append(f"epoch {event['epoch']:.2f}")
             for key in ("loss", "learning_rate", "grad_norm"):
                 if isinstance(event.get(key), (int, float)):
                     parts.append(f"{key} {_fmt(event[key])}")
             eta = self.state.eta(time.time())
             if eta is not None:
                 parts.append(f"ETA {fmt_duration(eta)}")
-            self.console.print("  ".join(parts))
+            self.console.print("  ".join(parts), soft_wrap=True)
         elif kind == "eval":
             metrics = [f"{metric_label(k)} {_fmt(v)}" for k, v in event.items()
                        if k.startswith("eval_") and isinstance(v, (int, float)) and not _bookkeeping(k)]
-            self.console.print(f"eval at step {step}: " + ("  ".join(metrics) or "—"))
+            self.console.print(f"eval at step {step}: " + ("  ".join(metrics) or "—"), soft_wrap=True)
         elif kind == "checkpoint":
             self.console.print(f"checkpoint saved at step {step}: {escape(str(event.get('path', '')))}")
         elif kind == "notice" and event.get("message"):
@@ -189,7 +189,7 @@ class HeadlessDisplay:
         grid.add_column()
         grid.add_row("steps", f"{s.step}/{s.max_steps or '?'}")
         elapsed = s.elapsed()
-        if elapsed is None and self.run.started and self.run.ended:
+        if self.run.started and self.run.ended:  # the whole run, model loading included
             elapsed = self.run.ended - self.run.started
         grid.add_row("time", fmt_duration(elapsed))
         if s.latest_loss is not None:
