@@ -1,0 +1,127 @@
+"""Generated datasets for the shipped presets and the tests: small, deterministic, offline.
+
+`python -m hftui.core.synth [FOLDER]` (re)writes them, by default into presets/data/. The same
+seed always gives the same bytes, so the committed files can be checked against this code.
+
+- reverse.jsonl / reverse_eval.jsonl: "reverse: abc => cba" (SFT text; the quickstart)
+- chat.jsonl: chat `messages` asking for a word in capitals (SFT on chat data, LoRA)
+- sentiment.jsonl / sentiment_eval.jsonl: short reviews labelled positive/negative
+- preferences.jsonl: prompt, chosen (polite), rejected (rude) (reward model)
+- prompts.jsonl: prompts for PPO
+- upper.jsonl: text -> target in capitals (seq2seq)
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+POSITIVE = ["great", "lovely", "wonderful", "excellent", "pleasant", "superb", "fine", "delightful", "brilliant", "charming"]
+NEGATIVE = ["awful", "terrible", "boring", "dreadful", "poor", "horrible", "dull", "nasty", "weak", "annoying"]
+THINGS = ["film", "meal", "book", "hotel", "concert", "game", "show", "trip", "album", "class"]
+OPENERS = ["The", "This", "That", "Our", "My"]
+VERBS = ["was", "felt", "seemed", "turned out"]
+KIND = ["Thank you, that is very kind.", "Happy to help, have a nice day.", "Sure, here is a friendly answer.", "Of course, glad you asked."]
+RUDE = ["Go away.", "Figure it out yourself.", "That is a stupid question.", "Not my problem."]
+PROMPTS = ["Can you help me?", "Please answer kindly:", "A question for you:", "Say something to a friend:", "Could you explain this?", "Reply to the customer:"]
+
+
+def _word(rng: random.Random, lo: int = 3, hi: int = 7) -> str:
+    return "".join(rng.choice(LETTERS) for _ in range(rng.randint(lo, hi)))
+
+
+def reverse_rows(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        w = _word(rng)
+        rows.append({"text": f"reverse: {w} => {w[::-1]}"})
+    return rows
+
+
+def chat_rows(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        w = _word(rng)
+        rows.append({"messages": [{"role": "user", "content": f"shout {w}"}, {"role": "assistant", "content": w.upper()}]})
+    return rows
+
+
+def sentiment_rows(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        positive = rng.random() < 0.5
+        adj = rng.choice(POSITIVE if positive else NEGATIVE)
+        text = f"{rng.choice(OPENERS)} {rng.choice(THINGS)} {rng.choice(VERBS)} {adj}."
+        rows.append({"text": text, "label": "positive" if positive else "negative"})
+    return rows
+
+
+def preference_rows(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    return [{"prompt": p, "chosen": f"{p} {rng.choice(KIND)}", "rejected": f"{p} {rng.choice(RUDE)}"} for p in (rng.choice(PROMPTS) for _ in range(n))]
+
+
+def prompt_rows(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    return [{"prompt": rng.choice(PROMPTS)} for _ in range(n)]
+
+
+def upper_rows(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        w = " ".join(_word(rng, 2, 5) for _ in range(rng.randint(1, 3)))
+        rows.append({"text": w, "target": w.upper()})
+    return rows
+
+
+FILES = {
+    "reverse.jsonl": lambda: reverse_rows(4000, 1),
+    "reverse_eval.jsonl": lambda: reverse_rows(64, 2),
+    "chat.jsonl": lambda: chat_rows(400, 3),
+    "sentiment.jsonl": lambda: sentiment_rows(600, 4),
+    "sentiment_eval.jsonl": lambda: sentiment_rows(100, 5),
+    "preferences.jsonl": lambda: preference_rows(400, 6),
+    "prompts.jsonl": lambda: prompt_rows(200, 7),
+    "upper.jsonl": lambda: upper_rows(400, 8),
+}
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    from hftui.core.fsutil import atomic_write_text
+
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def generate(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, rows in FILES.items():
+        write_jsonl(folder / name, rows())
+        written.append(folder / name)
+    return written
+
+
+def default_folder() -> Path:
+    import hftui.presets
+
+    return Path(hftui.presets.__file__).resolve().parent / "data"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    folder = Path(argv[0]) if argv else default_folder()
+    for path in generate(folder):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
