@@ -1,0 +1,156 @@
+"""`hftui run`, `hftui runs` and `hftui stop` through the real CLI, training a tiny scratch model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import hftui_cmd
+from hftui.core.events import read_all
+
+TIMEOUT = 240
+
+PRESET = """\
+schema = 1
+name = "tiny-cli"
+
+[model]
+task = "causal-lm"
+
+[model.scratch]
+architecture = "llama"
+tokenizer = "byte"
+hidden_size = 32
+intermediate_size = 64
+num_hidden_layers = 1
+num_attention_heads = 2
+num_key_value_heads = 2
+
+[dataset]
+path = "json"
+data_files = "data.jsonl"
+text_column = "text"
+max_length = 32
+
+[trainer]
+type = "sft"
+
+[args]
+output_dir = "out"
+max_steps = {max_steps}
+per_device_train_batch_size = 4
+logging_steps = 1
+save_steps = {save_steps}
+report_to = "none"
+seed = 7
+"""
+
+
+def write_preset(folder: Path, max_steps: int = 6, save_steps: int = 3) -> Path:
+    words = ["alpha", "beta", "gamma", "delta", "epsilon"]
+    with open(folder / "data.jsonl", "w") as fh:
+        for i in range(48):
+            fh.write(json.dumps({"text": " ".join(words[(i * 7 + j) % 5] for j in range(8))}) + "\n")
+    path = folder / "tiny.toml"
+    path.write_text(PRESET.format(max_steps=max_steps, save_steps=save_steps))
+    return path
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    return subprocess.run(hftui_cmd(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def only_run_dir(output_dir: Path) -> Path:
+    dirs = [d for d in (output_dir / ".hftui").iterdir() if d.is_dir()]
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
+@pytest.mark.slow
+def test_run_trains_records_and_lists(tmp_path, hftui_home):
+    preset = write_preset(tmp_path, max_steps=6, save_steps=3)
+    result = run_cli("run", str(preset), "--set", "args.learning_rate=1e-3", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "completed" in result.stdout and "step 6/6" in result.stdout
+    run_dir = only_run_dir(tmp_path / "out")
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "completed" and info["exit_code"] == 0
+    assert info["max_steps"] == 6 and info["name"] == "tiny-cli" and info["ended"] >= info["started"]
+    assert (run_dir / "preset.toml").is_file() and (run_dir / "log.txt").stat().st_size > 0
+    assert "learning_rate = 0.001" in (run_dir / "preset.toml").read_text()
+    events = read_all(run_dir / "events.jsonl").events
+    kinds = [e["event"] for e in events]
+    assert kinds[0] in ("start", "notice") and "start" in kinds and "log" in kinds and kinds[-1] == "end"
+    assert events[-1]["status"] == "completed" and events[-1]["step"] == 6
+    assert [e["step"] for e in events if e["event"] == "checkpoint"] == [3, 6]
+    assert (tmp_path / "out" / "checkpoint-6").is_dir()
+    assert json.loads((hftui_home / "runs" / f"{info['id']}.json").read_text())["run_dir"] == str(run_dir)
+
+    listed = run_cli("runs", cwd=tmp_path)
+    assert listed.returncode == 0
+    assert info["id"] in listed.stdout and "completed" in listed.stdout and "6/6" in listed.stdout
+    as_json = json.loads(run_cli("runs", "--json", cwd=tmp_path).stdout)
+    assert [(r["id"], r["status"], r["step"], r["max_steps"]) for r in as_json] == [(info["id"], "completed", 6, 6)]
+    # stopping a finished run says so; an unknown run lists the recent ones
+    assert "not running" in run_cli("stop", info["id"][-4:], cwd=tmp_path).stdout
+    unknown = run_cli("stop", "no-such-run", cwd=tmp_path)
+    assert unknown.returncode == 2 and info["id"] in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+@pytest.mark.slow
+def test_detach_returns_at_once_and_the_run_finishes(tmp_path):
+    preset = write_preset(tmp_path, max_steps=30, save_steps=10)
+    started = time.time()
+    result = run_cli("run", str(preset), "--detach", "--name", "detached", cwd=tmp_path, timeout=60)
+    took = time.time() - started
+    assert result.returncode == 0, result.stderr
+    run_id = result.stdout.strip()
+    assert f"hftui attach {run_id}" in result.stderr and f"hftui stop {run_id}" in result.stderr
+    run_dir = only_run_dir(tmp_path / "out")
+    assert run_dir.name == run_id
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] in ("starting", "running"), (took, info)  # returned before training ended
+    assert not any(e["event"] == "end" for e in read_all(run_dir / "events.jsonl").events)
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        info = json.loads((run_dir / "run.json").read_text())
+        if info["status"] not in ("starting", "running", "stopping"):
+            break
+        time.sleep(0.5)
+    assert info["status"] == "completed", (run_dir / "log.txt").read_text()[-3000:]
+    assert read_all(run_dir / "events.jsonl").events[-1]["step"] == 30
+    listed = json.loads(run_cli("runs", "--json", cwd=tmp_path).stdout)
+    assert listed[0]["name"] == "detached" and listed[0]["status"] == "completed"
+
+
+def test_invalid_preset_exits_2_before_anything_starts(tmp_path, hftui_home):
+    preset = write_preset(tmp_path)
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("schema = 1\n[args\nmax_steps = 3\n")
+    result = run_cli("run", str(bad_toml), cwd=tmp_path)
+    assert result.returncode == 2 and "not valid TOML" in result.stderr and "Traceback" not in result.stderr
+    missing = run_cli("run", str(tmp_path / "nope.toml"), cwd=tmp_path)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    # two bad overrides: both reported at once
+    result = run_cli("run", str(preset), "--set", "args.max_steps=lots", "--set", "args.learning_rate=fast", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "args.max_steps" in result.stderr and "args.learning_rate" in result.stderr
+    assert not (tmp_path / "out").exists()
+    assert not (hftui_home / "runs").exists() or not list((hftui_home / "runs").glob("*.json"))
+    # remote code needs consent
+    remote = tmp_path / "remote.toml"
+    remote.write_text(preset.read_text().replace('task = "causal-lm"', 'task = "causal-lm"\ntrust_remote_code = true'))
+    result = run_cli("run", str(remote), cwd=tmp_path)
+    assert result.returncode == 2 and "--trust-remote-code" in result.stderr and "model.trust_remote_code" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_runs_with_no_runs(tmp_path):
+    result = run_cli("runs", cwd=tmp_path, timeout=60)
+    assert result.returncode == 0 and "no runs yet" in result.stdout
+    assert json.loads(run_cli("runs", "--json", cwd=tmp_path, timeout=60).stdout) == []
