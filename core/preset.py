@@ -281,7 +281,7 @@ def field_type(preset: Preset, dotted: str) -> str | None:
     if dotted.startswith("args."):
         from hftui.core.catalog import get_catalog
 
-        f = get_catalog(preset.trainer_type).args.get(dotted[5:])
+        f = get_catalog(preset.trainer_type, preset.task).args.get(dotted[5:])
         return f.type if f else None
     if dotted.startswith("model.scratch."):
         f = schema.field_for(dotted)
