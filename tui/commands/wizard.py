@@ -1,0 +1,49 @@
+"""`hftui [PRESET]`: open the wizard on a preset, a new file, or the shipped quickstart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hftui.core.preset import Preset
+
+
+def quickstart_path() -> Path | None:
+    import hftui.presets
+
+    path = Path(hftui.presets.__file__).resolve().parent / "quickstart.toml"
+    return path if path.exists() else None
+
+
+def open_preset(arg: str | None) -> tuple[Preset, bool]:
+    """(preset, fresh): an existing file, a new blank preset bound to a missing file, or the quickstart.
+
+    Raises PresetError when the file exists but cannot be read or parsed.
+    """
+    from hftui.core import preset as preset_mod
+
+    if arg:
+        path = Path(arg).expanduser()
+        if not path.exists() and path.suffix == ".toml":
+            return Preset(data={"schema": 1}, path=path.absolute()), True
+        return preset_mod.load(path), False
+    quick = quickstart_path()
+    if quick is not None:
+        return preset_mod.load(quick), False
+    return Preset(data={"schema": 1}), True
+
+
+def main(args, started: float | None = None) -> int:
+    from hftui.core.problems import PresetError
+
+    try:
+        preset, fresh = open_preset(getattr(args, "preset", None))
+    except PresetError as exc:
+        from hftui.tui.errors import print_problems
+
+        print_problems(exc.problems, exc.file)
+        return 2
+    from hftui.tui.app import HftuiApp
+
+    app = HftuiApp(preset, fresh=fresh, started=started)
+    app.run()
+    return int(app.return_code or 0)

@@ -1,0 +1,157 @@
+"""The first rows, the columns and the row count of the preset's training data.
+
+Loading runs in a thread worker, the only place the wizard imports `datasets`; a Hub dataset
+is not fetched while offline, and the note says so.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from hftui.core.preset import Preset
+
+LOCAL_BUILDERS = ("json", "csv", "parquet", "text", "arrow")
+PREVIEW_ROWS = 5
+
+
+@dataclass
+class Preview:
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    num_rows: int | None = None
+    split: str = "train"
+    error: str | None = None
+    note: str | None = None
+
+
+def _files(preset: Preset):
+    files = preset.get("dataset.data_files")
+    if files is None:
+        return None
+    if isinstance(files, str):
+        return str(preset.resolve(files))
+    if isinstance(files, list):
+        return [str(preset.resolve(f)) for f in files]
+    if isinstance(files, dict):
+        return {k: (str(preset.resolve(v)) if isinstance(v, str) else [str(preset.resolve(x)) for x in v]) for k, v in files.items()}
+    return files
+
+
+def load_preview(preset: Preset) -> Preview:
+    """Read the training split (blocking: call it from a worker)."""
+    path = preset.get("dataset.path") or ""
+    split = preset.get("dataset.train_split") or "train"
+    if not path:
+        return Preview(error="no dataset yet: set dataset.path (json, csv, parquet, text, a folder or a Hub id)", split=split)
+    files = _files(preset)
+    local_dir = preset.resolve(path)
+    is_local = path in LOCAL_BUILDERS or local_dir.exists()
+    if path in LOCAL_BUILDERS and not files:
+        return Preview(error=f"dataset.path = {path!r} needs dataset.data_files (a file relative to the preset)", split=split)
+    if path in LOCAL_BUILDERS:
+        for f in ([files] if isinstance(files, str) else list(files.values()) if isinstance(files, dict) else files):
+            for one in ([f] if isinstance(f, str) else f):
+                if not os.path.exists(one):
+                    return Preview(error=f"data file {one} does not exist", split=split)
+    if not is_local and os.environ.get("HF_DATASETS_OFFLINE", "") in ("1", "true") or not is_local and os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true"):
+        return Preview(note=f"⇣ {path}: offline, no preview; it is downloaded when the run starts on a machine with internet", split=split)
+    try:
+        import datasets
+
+        datasets.disable_progress_bars()
+        kwargs = {"split": split}
+        if files is not None:
+            if isinstance(files, dict) and "eval" in files and split not in files:
+                kwargs["data_files"] = {k: v for k, v in files.items()}
+            else:
+                kwargs["data_files"] = files
+        if preset.get("dataset.name"):
+            kwargs["name"] = preset.get("dataset.name")
+        target = str(local_dir) if (path not in LOCAL_BUILDERS and local_dir.exists()) else path
+        data = datasets.load_dataset(target, **kwargs)
+        rows = [data[i] for i in range(min(PREVIEW_ROWS, len(data)))]
+        return Preview(columns=list(data.column_names), rows=rows, num_rows=len(data), split=split)
+    except Exception as exc:  # a person's data problem: one line, never a traceback
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return Preview(error=f"could not read the dataset: {message[:300]}", split=split)
+
+
+def _cell(value) -> str:
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+class DatasetPreview(Vertical):
+    """Summary line, column-mapping check and a small table of the first rows."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.preview: Preview | None = None
+        self._key: tuple | None = None
+        self._needed: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="dataset-summary", markup=False)
+        yield Static("", id="dataset-mapping", markup=False)
+        yield DataTable(id="dataset-rows", show_cursor=False, zebra_stripes=True)
+
+    def load(self, preset: Preset, needed: dict[str, str]) -> None:
+        """(Re)load when the data source changed; re-check the mapping either way."""
+        self._needed = needed
+        key = (preset.get("dataset.path"), repr(preset.get("dataset.data_files")), preset.get("dataset.name"), preset.get("dataset.train_split"), str(preset.base_dir))
+        if key == self._key:
+            self._show_mapping()
+            return
+        self._key = key
+        self.query_one("#dataset-summary", Static).update("… reading the dataset")
+        self._load(preset)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dataset-preview")
+    def _load(self, preset: Preset) -> None:
+        preview = load_preview(preset)
+        self.app.call_from_thread(self._show, preview)
+
+    def _show(self, preview: Preview) -> None:
+        self.preview = preview
+        summary = self.query_one("#dataset-summary", Static)
+        table = self.query_one("#dataset-rows", DataTable)
+        table.clear(columns=True)
+        self.set_class(preview.error is not None, "-error")
+        if preview.error:
+            summary.update(f"✗ {preview.error}")
+        elif preview.note:
+            summary.update(preview.note)
+        else:
+            summary.update(f"split {preview.split}: {preview.num_rows} rows · columns: {', '.join(preview.columns)}")
+            table.add_columns(*preview.columns)
+            for row in preview.rows:
+                table.add_row(*[_cell(row.get(c)) for c in preview.columns])
+        self._show_mapping()
+
+    def _show_mapping(self) -> None:
+        mapping = self.query_one("#dataset-mapping", Static)
+        p = self.preview
+        if p is None or p.error or p.note or not self._needed:
+            mapping.update("")
+            return
+        parts = []
+        missing = False
+        for key, column in self._needed.items():
+            if column in p.columns:
+                parts.append(f"✓ {key} → {column}")
+            else:
+                missing = True
+                parts.append(f"✗ {key} → {column!r} is not a column")
+        if self._needed and set(self._needed) == {"text_column", "messages_column"}:
+            found = [k for k, c in self._needed.items() if c in p.columns]
+            if found:
+                parts = [f"✓ {k} → {self._needed[k]}" for k in found]
+                missing = False
+        mapping.update("   ".join(parts))
+        self.set_class(missing, "-missing")

@@ -1,0 +1,83 @@
+"""Says whether the model the preset names can be found: local folders at once, Hub ids in a worker.
+
+A Hub id is only looked up when the machine is online (no HF_HUB_OFFLINE) and then with a short
+timeout; offline, the note says plainly that the id will be fetched when the run starts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual import work
+from textual.widgets import Static
+
+from hftui.core.preset import Preset
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def describe_local(preset: Preset) -> tuple[str, str] | None:
+    """(state, text) answered without the network, or None when a Hub lookup is needed."""
+    scratch = preset.section("model.scratch")
+    name = preset.get("model.name_or_path") or ""
+    if scratch:
+        arch = scratch.get("architecture", "llama")
+        return "ok", f"✓ a fresh {arch} model built from a config: nothing to download"
+    if not name:
+        return "error", "✗ no model yet: type a Hub id or a local folder, pick one below, or switch on a scratch model"
+    looks_local = name.startswith((".", "/", "~")) or preset.resolve(name).exists()
+    if looks_local:
+        path = preset.resolve(name)
+        if not path.exists():
+            return "error", f"✗ local folder {path} does not exist"
+        if not path.is_dir():
+            return "error", f"✗ {path} is a file; a model is a folder with config.json"
+        if not (path / "config.json").exists():
+            return "warning", f"! {path} has no config.json (is it a model folder?)"
+        return "ok", f"✓ local model folder {path}"
+    if _offline():
+        return "notice", f"⇣ {name}: offline (HF_HUB_OFFLINE), not checked now; it is downloaded when the run starts on a machine with internet"
+    return None
+
+
+class ModelCheck(Static):
+    """One line about the model: found, missing, or not checkable offline."""
+
+    def check(self, preset: Preset) -> None:
+        local = describe_local(preset)
+        if local is not None:
+            self._show(*local)
+            return
+        name = preset.get("model.name_or_path")
+        self._show("notice", f"… looking up {name} on the Hugging Face Hub")
+        self._lookup(name)
+
+    def _show(self, state: str, text: str) -> None:
+        for cls in ("-ok", "-error", "-warning", "-notice"):
+            self.remove_class(cls)
+        self.add_class(f"-{state}")
+        self.update(text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="model-check")
+    def _lookup(self, name: str) -> None:
+        try:
+            from huggingface_hub import HfApi
+
+            HfApi().model_info(name, timeout=5)
+            state, text = "ok", f"✓ {name} found on the Hugging Face Hub"
+        except Exception as exc:  # not found, gated, or no network: all said in one line
+            kind = type(exc).__name__
+            if "NotFound" in kind:
+                state, text = "error", f"✗ {name} is not a model on the Hugging Face Hub"
+            elif "Gated" in kind or "401" in str(exc):
+                state, text = "warning", f"! {name} is gated: set HF_TOKEN in the environment and accept its terms on the Hub"
+            else:
+                state, text = "notice", f"⇣ {name}: the Hub could not be reached ({kind}); it is downloaded when the run starts"
+        self.app.call_from_thread(self._show, state, text)
+
+
+def is_probably_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or Path(name).expanduser().exists()

@@ -1,0 +1,284 @@
+"""One option of the preset, drawn from its `Field`: the right control, its help and default.
+
+Choices become a Select, booleans a Switch, lists of known values a SelectionList, everything
+else an Input that checks the text as it is typed. The field never edits the preset itself: it
+posts `OptionField.Changed` and the app replaces its one Preset.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, Select, SelectionList, Static, Switch
+
+from hftui.core.schema import Field
+from hftui.tui.i18n import help_text, t
+
+MISSING: Any = object()
+
+# Options whose value is a list drawn from a short, known set.
+MULTI_CHOICES: dict[str, tuple[str, ...]] = {
+    "args.report_to": ("none", "tensorboard", "wandb", "comet_ml", "trackio"),
+}
+
+
+def show(value: Any) -> str:
+    """A value as a person would type it in the preset."""
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value if value else '""'
+    if isinstance(value, (list, tuple)):
+        return ", ".join(show(v) for v in value) if value else "[]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {show(v)}" for k, v in value.items()) + " }"
+    return str(value)
+
+
+def field_id(path: str) -> str:
+    return "f-" + path.replace(".", "--")
+
+
+def differs(field: Field, value: Any) -> bool:
+    """Whether a set value is not the library's default (1 and 1.0 count as equal)."""
+    if value is MISSING:
+        return False
+    default = field.default
+    if isinstance(default, (list, tuple)) and isinstance(value, str):
+        return [value] != list(default)
+    if isinstance(value, (list, tuple)) and isinstance(default, str):
+        return list(value) != [default]
+    if isinstance(default, (list, tuple)) and isinstance(value, (list, tuple)):
+        return list(default) != list(value)
+    return default != value
+
+
+def parse_text(field: Field, text: str) -> Any:
+    """The value a typed text stands for; ValueError with a readable reason when it is wrong."""
+    from hftui.core.preset import ValueParseError, parse_value
+
+    s = text.strip()
+    kind = field.type
+    try:
+        if kind == "str_or_list" and "," in s and not s.startswith("["):
+            value: Any = [part.strip() for part in s.split(",") if part.strip()]
+        elif kind in ("str", "") or (kind == "any" and not _looks_like_toml(s)):
+            value = s
+        elif kind == "dict" or kind == "str_or_dict":
+            value = tomllib.loads(f"v = {s}")["v"] if s.startswith("{") else (s if kind == "str_or_dict" else None)
+            if value is None:
+                raise ValueError('expected a table like { key = "value" }')
+        else:
+            value = parse_value(s, kind)
+    except (ValueParseError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(str(exc)) from None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if field.minimum is not None and value < field.minimum:
+            raise ValueError(f"must be at least {_num(field.minimum)}")
+        if field.maximum is not None and value > field.maximum:
+            raise ValueError(f"must be at most {_num(field.maximum)}")
+        if kind in ("int", "float", "int_or_auto") and value < 0 and field.section == "args" and _non_negative(field.name):
+            raise ValueError("must not be negative")
+    if field.choices and not isinstance(value, list) and value not in field.choices:
+        raise ValueError("expected one of " + ", ".join(show(c) for c in field.choices))
+    return value
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _non_negative(name: str) -> bool:
+    return any(w in name for w in ("steps", "batch_size", "epochs", "learning_rate", "limit", "num_", "warmup", "max_grad_norm"))
+
+
+def _looks_like_toml(s: str) -> bool:
+    return bool(s) and (s[0] in "[{\"'" or s in ("true", "false") or s.replace(".", "", 1).replace("e-", "", 1).lstrip("-").isdigit())
+
+
+class OptionField(Vertical):
+    """A labelled control for one preset key."""
+
+    @dataclass
+    class Changed(Message):
+        """A person changed the value (value MISSING: back to the default; error: text is invalid)."""
+
+        option: "OptionField"
+        path: str
+        value: Any
+        error: str | None = None
+
+    def __init__(self, field: Field, path: str, value: Any = MISSING) -> None:
+        super().__init__(id=field_id(path), classes="option-field")
+        self.field = field
+        self.path = path
+        self.value = value
+        self.error: str | None = None
+
+    # -- building ------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        f = self.field
+        if self.path in MULTI_CHOICES:
+            return "multi"
+        if f.type == "bool" and f.default is not None:
+            return "switch"
+        if f.choices or f.type == "bool":
+            return "select"
+        return "input"
+
+    def _choices(self) -> tuple:
+        if self.field.choices:
+            return self.field.choices
+        return (True, False)
+
+    def compose(self) -> ComposeResult:
+        f = self.field
+        with Horizontal(classes="field-head"):
+            yield Label(f.name, classes="field-name")
+            yield Label("★" if f.star else "", classes="field-star")
+            yield Label("", classes="field-mark")
+            yield Label(f"{t('default')}: {show(f.default)}", classes="field-default")
+        kind = self.kind
+        current = self.value
+        control_id = "control"
+        if kind == "switch":
+            yield Switch(value=bool(f.default if current is MISSING else current), id=control_id, tooltip=f.name)
+        elif kind == "select":
+            options = [(show(c), c) for c in self._choices()]
+            value = current if current is not MISSING and current in self._choices() else Select.NULL
+            yield Select(options, value=value, prompt=f"{t('default')}: {show(f.default)}", id=control_id, compact=True, tooltip=f.name)
+        elif kind == "multi":
+            chosen = self._as_list(current if current is not MISSING else f.default)
+            yield SelectionList[str](*[(c, c, c in chosen) for c in MULTI_CHOICES[self.path]], id=control_id, compact=True)
+        else:
+            text = "" if current is MISSING or current is None else _text_of(current)
+            yield Input(value=text, placeholder=show(f.default), id=control_id, compact=True, tooltip=f.name, select_on_focus=False)
+        yield Static(help_text(f), classes="field-help", markup=False)
+        yield Static("", classes="field-error", markup=False)
+
+    def on_mount(self) -> None:
+        self._update_mark()
+
+    @staticmethod
+    def _as_list(value: Any) -> list:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        return list(value)
+
+    # -- reading the control -------------------------------------------------------------
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        text = event.value
+        if not text.strip():
+            self._set(MISSING, None)
+            return
+        try:
+            value = parse_text(self.field, text)
+        except ValueError as exc:
+            self._set(self.value, str(exc))
+            return
+        self._set(value, None)
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        event.stop()
+        self._set(bool(event.value), None)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self._set(MISSING if event.value is Select.NULL else event.value, None)
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        event.stop()
+        chosen = list(event.selection_list.selected)
+        if len(chosen) > 1 and "none" in chosen:
+            chosen.remove("none")
+        self._set(chosen if chosen else ["none"], None)
+
+    def _set(self, value: Any, error: str | None) -> None:
+        self.value = value
+        self.error = error
+        self._update_mark()
+        self.post_message(self.Changed(self, self.path, value, error))
+
+    # -- showing the preset's value ------------------------------------------------------
+    def show_value(self, value: Any) -> None:
+        """Show the preset's value without announcing a change (keeps text being typed)."""
+        if self.error is not None:
+            return
+        if value == self.value and value is not MISSING:
+            return
+        self.value = value
+        try:
+            control = self.query_one("#control")
+        except Exception:
+            return
+        f = self.field
+        if isinstance(control, Input):
+            try:
+                if control.value.strip() and value is not MISSING and parse_text(f, control.value) == value:
+                    self._update_mark()
+                    return
+            except ValueError:
+                pass
+            with control.prevent(Input.Changed):
+                control.value = "" if value is MISSING or value is None else _text_of(value)
+        elif isinstance(control, Switch):
+            with control.prevent(Switch.Changed):
+                control.value = bool(f.default if value is MISSING else value)
+        elif isinstance(control, Select):
+            with control.prevent(Select.Changed):
+                control.value = value if value is not MISSING and value in self._choices() else Select.NULL
+        elif isinstance(control, SelectionList):
+            chosen = self._as_list(f.default if value is MISSING else value)
+            with control.prevent(SelectionList.SelectedChanged):
+                control.deselect_all()
+                for c in chosen:
+                    if c in MULTI_CHOICES[self.path]:
+                        control.select(c)
+        self._update_mark()
+
+    def _update_mark(self) -> None:
+        if not self.is_mounted:
+            return
+        changed = differs(self.field, self.value)
+        self.set_class(changed, "-changed")
+        self.set_class(self.error is not None, "-invalid")
+        try:
+            self.query_one(".field-mark", Label).update("● " + t("changed") if changed else "")
+            self.query_one(".field-error", Static).update(f"✗ {self.error}" if self.error else "")
+        except Exception:
+            pass
+
+    def focus_control(self) -> None:
+        try:
+            self.query_one("#control").focus()
+        except Exception:
+            pass
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, str) and "," not in v for v in value):
+            return ", ".join(value)
+        import tomlkit
+
+        return tomlkit.item(list(value)).as_string()
+    if isinstance(value, dict):
+        import tomlkit
+
+        table = tomlkit.inline_table()
+        table.update(value)
+        return table.as_string()
+    return str(value)

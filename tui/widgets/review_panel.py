@@ -1,0 +1,80 @@
+"""The review: every problem (each leads to its step), what changed, memory and launch command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from hftui.core.problems import Problem
+from hftui.tui.i18n import step_title, t
+
+STYLE = {"error": "bold red", "warning": "yellow", "notice": "cyan"}
+
+
+class ReviewPanel(VerticalScroll):
+    @dataclass
+    class JumpTo(Message):
+        step: str
+        path: str
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="step-form")
+        self._targets: list[tuple[str, str]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Label(step_title("review"), classes="step-title")
+        yield Label(t("problems"), classes="review-heading")
+        yield OptionList(id="review-problems")
+        yield Label(t("changes"), classes="review-heading")
+        yield Static("", id="review-changes", markup=False)
+        yield Label(t("memory"), classes="review-heading")
+        yield Static("…", id="review-memory", markup=False)
+        yield Label(t("launch"), classes="review-heading")
+        yield Static("…", id="review-launch", markup=False)
+        with Horizontal(classes="review-buttons"):
+            yield Button(f"{t('save')} (ctrl+s)", id="review-save", variant="primary")
+            yield Button(f"{t('run')} (ctrl+r)", id="review-run", variant="success")
+
+    def show_problems(self, problems: list[tuple[Problem, str]]) -> None:
+        """problems: (Problem, step) pairs, errors first."""
+        box = self.query_one("#review-problems", OptionList)
+        box.clear_options()
+        self._targets = []
+        if not problems:
+            box.add_option(Option(Text("✓ " + t("no_problems"), style="green"), id="none", disabled=True))
+        for i, (p, step) in enumerate(problems):
+            text = Text()
+            text.append(f"{p.severity}: ", style=STYLE.get(p.severity, ""))
+            if p.path:
+                text.append(f"{p.path}: ", style="bold")
+            text.append(p.message)
+            if p.hint:
+                text.append(f" — {p.hint}", style="dim")
+            text.append(f"  → {step_title(step)}", style="italic")
+            box.add_option(Option(text, id=f"p{i}"))
+            self._targets.append((step, p.path))
+        errors = any(p.is_error for p, _ in problems)
+        self.query_one("#review-run", Button).disabled = errors
+        self.set_class(errors, "-blocked")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        oid = event.option.id or ""
+        if oid.startswith("p"):
+            step, path = self._targets[int(oid[1:])]
+            self.post_message(self.JumpTo(step, path))
+
+    def show_changes(self, lines: list[str]) -> None:
+        self.query_one("#review-changes", Static).update("\n".join(lines) if lines else "(none: every option is at its default)")
+
+    def show_memory(self, text: str) -> None:
+        self.query_one("#review-memory", Static).update(text)
+
+    def show_launch(self, text: str) -> None:
+        self.query_one("#review-launch", Static).update(text)
