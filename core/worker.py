@@ -45,7 +45,7 @@ def world_size() -> int:
 
 
 # -- the trainer's config ------------------------------------------------------------------------
-def config_kwargs(preset, prepared=None) -> dict:
+def config_kwargs(preset, prepared=None, auto_cpu: bool = True) -> dict:
     """[args] plus the defaults hftui chooses where the preset is silent."""
     from hftui.core import data as data_mod
     from hftui.core.metrics import needs_generation
@@ -56,7 +56,7 @@ def config_kwargs(preset, prepared=None) -> dict:
     args["output_dir"] = str(preset.resolve(args["output_dir"]))
     args.setdefault("disable_tqdm", True)
     args.setdefault("report_to", "none")
-    if "use_cpu" not in args and not _cuda_available():
+    if auto_cpu and "use_cpu" not in args and not _cuda_available():
         args["use_cpu"] = True  # what the launcher sets too; lets SFTConfig's bf16 default work on CPU
     if ttype in ("sft", "reward"):
         args.setdefault("max_length", data_mod.max_length(preset))
