@@ -266,6 +266,13 @@ class RunState:
             self.stop_requested = requested
             self._changes.add("progress")
 
+    def restart(self) -> None:
+        """A resumed run continues this one: keep the history, forget how it ended."""
+        self.ended, self.end_status, self.error, self.phase = False, None, None, None
+        self.event_status, self.info_status, self.end_time = "starting", None, None
+        self.stop_requested = False
+        self._changes.update(("progress", "info"))
+
     def take_changes(self) -> set[str]:
         """The parts changed since the last call (a view redraws only those)."""
         changes, self._changes = self._changes, set()

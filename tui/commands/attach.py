@@ -1,0 +1,39 @@
+"""`hftui attach [RUN]`: the live pane of a running or finished run; no RUN lists the runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK, EXIT_INVALID = 0, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", nargs="?", help="run id, id prefix, run name or run folder (default: pick from the list)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from hftui.core.runs import RunLookupError, find_run
+
+    run_dir = None
+    if args.run:
+        try:
+            record = find_run(args.run)
+        except RunLookupError as exc:
+            _print_lookup_error(args.run, exc)
+            return EXIT_INVALID
+        run_dir = record.run_dir
+    from hftui.tui.attach_app import AttachApp
+
+    AttachApp(run_dir).run()
+    return EXIT_OK
+
+
+def _print_lookup_error(ref: str, exc) -> None:
+    print(f"hftui attach: error: {exc.message}", file=sys.stderr)
+    if exc.candidates:
+        print("    fix: did you mean one of these?", file=sys.stderr)
+        for r in exc.candidates[:5]:
+            print(f"      {r.id}  {r.name}  ({r.status})", file=sys.stderr)
+    else:
+        print("    fix: list the runs with 'hftui runs', or give the run's folder", file=sys.stderr)

@@ -1,0 +1,242 @@
+"""The runs of this machine: a filterable table; attach, stop and resume from it.
+
+The list comes from `core.runs.list_runs()` (the index, each run's `run.json`, checked for a
+live supervisor) and the tail of each run's `events.jsonl` for its step; it is re-read in a
+thread every few seconds, so a slow disk never freezes the table.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+REFRESH_S = 3.0
+STATUS_STYLE = {"running": "green", "starting": "grey70", "stopping": "yellow", "completed": "bright_green",
+                "stopped": "yellow", "failed": "red", "missing": "dim"}
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: str
+    name: str
+    status: str
+    step: str
+    started: str
+    output_dir: str
+    run_dir: str
+
+    def matches(self, needle: str) -> bool:
+        needle = needle.lower()
+        return any(needle in str(v).lower() for v in (self.id, self.name, self.status, self.output_dir))
+
+
+def _row(record) -> RunRow:
+    from hftui.core.runs import last_progress
+
+    try:
+        step, max_steps = last_progress(record)
+    except (OSError, ValueError):
+        step, max_steps = None, record.max_steps
+    steps = "—" if step is None else (f"{step}/{max_steps}" if max_steps else str(step))
+    when = record.started or record.created
+    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else "—"
+    return RunRow(record.id, record.name or "", record.status, steps, started, record.output_dir or "",
+                  str(record.run_dir))
+
+
+class RunsScreen(Screen[None]):
+    """Every run, newest first. Enter attaches; s stops; r resumes; / filters."""
+
+    DEFAULT_CSS = """
+    RunsScreen #runs-filter { margin: 0 1; }
+    RunsScreen #runs-table { height: 1fr; }
+    RunsScreen #runs-empty { padding: 1 2; color: $text-muted; display: none; }
+    RunsScreen #runs-empty.-shown { display: block; }
+    """
+    BINDINGS = [
+        Binding("enter", "attach", "Attach", id="runs.attach", tooltip="Open the live pane of the selected run"),
+        Binding("a", "attach", "Attach", show=False, id="runs.attach-key"),
+        Binding("s", "stop", "Stop", id="runs.stop", tooltip="Ask the selected run to checkpoint and end"),
+        Binding("r", "resume", "Resume", id="runs.resume", tooltip="Continue a stopped or failed run"),
+        Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Filter by id, name, status or folder"),
+        Binding("f5", "reload", "Refresh", id="runs.reload", tooltip="Read the run list again"),
+        Binding("escape", "close", "Back", id="runs.close"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rows: list[RunRow] = []
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter: id, name, status or folder  (/)", id="runs-filter")
+        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield Static("no runs on this machine yet: start one from the wizard or with 'hftui run PRESET'",
+                     id="runs-empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "runs"
+        table = self.query_one(DataTable)
+        for label, key in (("id", "id"), ("name", "name"), ("status", "status"), ("step", "step"),
+                           ("started", "started"), ("output dir", "output")):
+            table.add_column(label, key=key)
+        table.focus()
+        self._load()
+        self.set_interval(REFRESH_S, self._load)
+
+    def on_screen_resume(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False)
+    def _load(self) -> None:
+        from hftui.core.runs import list_runs
+
+        try:
+            rows = [_row(r) for r in list_runs()]
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"cannot read the run list: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self._show, rows)
+
+    def _show(self, rows: list[RunRow]) -> None:
+        self.rows = rows
+        self.loaded = True
+        self._fill()
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        needle = self.query_one("#runs-filter", Input).value.strip()
+        shown = [r for r in self.rows if not needle or r.matches(needle)]
+        selected = self.selected_run()
+        table.clear()
+        for r in shown:
+            table.add_row(r.id, r.name, Text(r.status, style=STATUS_STYLE.get(r.status, "")), r.step,
+                          r.started, r.output_dir, key=r.run_dir)
+        if selected is not None:
+            for i, r in enumerate(shown):
+                if r.run_dir == selected.run_dir:
+                    table.move_cursor(row=i)
+                    break
+        self.query_one("#runs-empty", Static).set_class(not self.rows, "-shown")
+
+    def shown_rows(self) -> list[RunRow]:
+        """The rows the table shows now, in order (after the filter)."""
+        table = self.query_one(DataTable)
+        by_dir = {r.run_dir: r for r in self.rows}
+        return [by_dir[str(k.value)] for k in table.rows if str(k.value) in by_dir]
+
+    def selected_run(self) -> RunRow | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return next((r for r in self.rows if r.run_dir == key.value), None)
+
+    @on(Input.Changed, "#runs-filter")
+    def _filter_changed(self) -> None:
+        self._fill()
+
+    @on(Input.Submitted, "#runs-filter")
+    def _filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    @on(DataTable.RowSelected, "#runs-table")
+    def _row_chosen(self) -> None:
+        self.action_attach()
+
+    def action_filter(self) -> None:
+        self.query_one("#runs-filter", Input).focus()
+
+    def action_reload(self) -> None:
+        self._load()
+
+    def action_attach(self) -> None:
+        row = self.selected_run()
+        if row is None:
+            return
+        from pathlib import Path
+
+        from hftui.tui.screens.monitor import MonitorScreen
+
+        self.app.push_screen(MonitorScreen(Path(row.run_dir)))
+
+    def action_stop(self) -> None:
+        row = self.selected_run()
+        if row is None:
+            return
+        if row.status not in ("starting", "running"):
+            self.notify(f"run {row.id} is {row.status}: nothing to stop", severity="warning")
+            return
+        from hftui.tui.screens.monitor import ConfirmScreen, stop_question
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._stop(row)
+
+        self.app.push_screen(ConfirmScreen(stop_question(row.name or row.id), yes="Stop"), answered)
+
+    @work(thread=True, group="runs-action", exit_on_error=False)
+    def _stop(self, row: RunRow) -> None:
+        from hftui.core.runs import RunRecord, request_stop
+
+        try:
+            request_stop(RunRecord.load(row.run_dir))
+        except (OSError, ValueError) as exc:
+            self.app.call_from_thread(self.notify, f"could not stop {row.id}: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"stop requested for {row.id}")
+        self._load()
+
+    def action_resume(self) -> None:
+        row = self.selected_run()
+        if row is None:
+            return
+        if row.status not in ("stopped", "failed"):
+            self.notify(f"run {row.id} is {row.status}: only a stopped or failed run can be resumed",
+                        severity="warning")
+            return
+        self._resume(row)
+
+    @work(thread=True, group="runs-action", exit_on_error=False)
+    def _resume(self, row: RunRow) -> None:
+        from hftui.core.problems import PresetError
+        from hftui.core.runs import RunRecord, resume_run
+
+        try:
+            new = resume_run(RunRecord.load(row.run_dir))
+        except PresetError as exc:
+            text = "\n".join(p.message + (f" (fix: {p.hint})" if p.hint else "") for p in exc.problems)
+            self.app.call_from_thread(self.notify, text, title="cannot resume", severity="error", timeout=10)
+            return
+        except (OSError, ValueError) as exc:
+            self.app.call_from_thread(self.notify, f"cannot resume {row.id}: {exc}", severity="error")
+            return
+
+        def opened() -> None:
+            from hftui.tui.screens.monitor import MonitorScreen
+
+            self.notify(f"resumed as run {new.id}")
+            self.app.push_screen(MonitorScreen(new.run_dir))
+
+        self.app.call_from_thread(opened)
+
+    def action_close(self) -> None:
+        if self.query_one("#runs-filter", Input).has_focus and self.query_one("#runs-filter", Input).value:
+            self.query_one("#runs-filter", Input).value = ""
+            self.query_one(DataTable).focus()
+            return
+        if len(self.app.screen_stack) <= 1:
+            self.app.exit()
+        else:
+            self.dismiss(None)

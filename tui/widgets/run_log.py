@@ -1,0 +1,65 @@
+"""The log tail: the run's combined log, scrollable, warnings and errors highlighted."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+ERROR_RE = re.compile(r"(Traceback \(most recent call last\)|\b\w*(Error|Exception)\b|\bERROR\b|\bFATAL\b|\bfailed\b|Killed)")
+WARNING_RE = re.compile(r"(\bwarn(ing)?s?\b|\bWARN(ING)?\b|Warning:|\bdeprecat)", re.IGNORECASE)
+MAX_LINES = 2000
+
+
+def line_style(line: str) -> str:
+    if ERROR_RE.search(line):
+        return "bold red"
+    if WARNING_RE.search(line):
+        return "yellow"
+    return ""
+
+
+class RunLog(RichLog):
+    """Lines arrive in batches from the monitor's tail; the newest MAX_LINES are kept."""
+
+    DEFAULT_CSS = """
+    RunLog { height: 10; border: round $panel; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_lines=MAX_LINES, wrap=False, markup=False, highlight=False, **kwargs)
+        self.lines_seen: deque[str] = deque(maxlen=MAX_LINES)
+        self.border_title = "log"
+
+    def add_lines(self, lines: list[str]) -> None:
+        for line in lines:
+            self.lines_seen.append(line)
+            self.write(Text(line, style=line_style(line)))
+
+
+def lines_around_error(lines: list[str], error: str | None, before: int = 12, after: int = 4) -> list[str]:
+    """The log lines around where the run failed: the last traceback, else the error's line."""
+    if not lines:
+        return []
+    anchor = None
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith("Traceback (most recent call last)"):
+            anchor = i
+            break
+    if anchor is not None:
+        # A traceback reads from its first line to the exception: show all of it, bounded.
+        end = anchor + 1
+        while end < len(lines) and (lines[end].startswith((" ", "\t")) or end == anchor + 1):
+            end += 1
+        end = min(len(lines), end + after)
+        start = max(0, anchor - 2)
+        if end - start > before + after + 30:
+            return lines[start:start + 3] + ["…"] + lines[end - (before + after + 24):end]
+        return lines[start:end]
+    needle = (error or "").strip().splitlines()[0][:80] if error else ""
+    for i in range(len(lines) - 1, -1, -1):
+        if (needle and needle in lines[i]) or ERROR_RE.search(lines[i]):
+            return lines[max(0, i - before):i + after + 1]
+    return lines[-(before + after):]

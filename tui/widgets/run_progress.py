@@ -1,0 +1,94 @@
+"""The headline of a run: status badge, step/max with a bar, epoch, elapsed, ETA, throughput."""
+
+from __future__ import annotations
+
+import time
+
+from rich.markup import escape
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import ProgressBar, Static
+
+from hftui.core.runstate import STATUSES, RunState, fmt_duration, fmt_number
+
+BADGE_STYLE = {
+    "starting": "bold black on grey70",
+    "running": "bold black on green",
+    "evaluating": "bold black on cyan",
+    "saving": "bold black on cyan",
+    "stopping": "bold black on yellow",
+    "done": "bold black on bright_green",
+    "failed": "bold white on red",
+    "stopped": "bold black on yellow",
+}
+
+
+class RunProgress(Widget):
+    """Reads a RunState; `show(state)` redraws it (the clock ticks even without events)."""
+
+    DEFAULT_CSS = """
+    RunProgress { height: auto; padding: 0 1; }
+    RunProgress > Horizontal { height: 1; }
+    RunProgress #run-badge { width: auto; margin-right: 1; }
+    RunProgress #run-title { width: 1fr; }
+    RunProgress ProgressBar { width: auto; margin-right: 1; }
+    RunProgress #run-steps { width: auto; }
+    RunProgress #run-figures { height: 1; color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Static(id="run-badge")
+            yield Static(id="run-title")
+        with Horizontal():
+            yield ProgressBar(total=None, show_eta=False, show_percentage=True, id="run-bar")
+            yield Static(id="run-steps")
+        yield Static(id="run-figures")
+
+    def show(self, state: RunState, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        status = state.status
+        for name in STATUSES:
+            self.set_class(name == status, f"-{name}")
+        badge = self.query_one("#run-badge", Static)
+        badge.update(Text(f" {status.upper()} ", style=BADGE_STYLE.get(status, "bold reverse")))
+        title = state.name or state.preset or "run"
+        bits = [f"[b]{escape(title)}[/b]"]
+        if state.run_id:
+            bits.append(f"[dim]{escape(state.run_id)}[/dim]")
+        if state.trainer_type:
+            bits.append(escape(state.trainer_type))
+        if state.model:
+            bits.append(f"[dim]{escape(state.model)}[/dim]")
+        if state.num_processes and state.num_processes > 1:
+            bits.append(f"{state.num_processes} processes")
+        self.query_one("#run-title", Static).update(" · ".join(bits))
+
+        bar = self.query_one("#run-bar", ProgressBar)
+        if state.max_steps:
+            bar.update(total=state.max_steps, progress=min(state.step, state.max_steps))
+        elif state.progress is not None:
+            bar.update(total=100, progress=round(state.progress * 100))
+        elif state.finished:
+            bar.update(total=1, progress=1)
+        else:
+            bar.update(total=None)
+        steps = f"step {state.step}/{state.max_steps}" if state.max_steps else f"step {state.step}"
+        if state.epoch is not None:
+            steps += f" · epoch {state.epoch:.2f}"
+            if state.num_train_epochs:
+                steps += f"/{state.num_train_epochs:g}"
+        self.query_one("#run-steps", Static).update(steps)
+
+        figures = [f"elapsed {fmt_duration(state.elapsed(now))}"]
+        if not state.finished:
+            figures.append(f"ETA {fmt_duration(state.eta(now))}")
+        rate = state.throughput()
+        figures.append(f"{fmt_number(rate[0])} {rate[1]}" if rate else "— steps/s")
+        if state.latest_loss is not None:
+            figures.append(f"loss {fmt_number(state.latest_loss)}")
+        if state.checkpoint_count:
+            figures.append(f"{state.checkpoint_count} checkpoint{'s' if state.checkpoint_count != 1 else ''}")
+        self.query_one("#run-figures", Static).update(" · ".join(figures))

@@ -1,0 +1,43 @@
+"""The end summary of a finished run: how it ended, how long it took, its best result."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.widgets import Static
+
+from hftui.core.runstate import RunState, fmt_duration, fmt_number, metric_label
+
+
+class RunSummary(Static):
+    DEFAULT_CSS = """
+    RunSummary { height: auto; border: round $success; padding: 0 1; display: none; }
+    RunSummary.-shown { display: block; }
+    RunSummary.-stopped { border: round $warning; }
+    """
+
+    def show(self, state: RunState) -> None:
+        status = state.status
+        verb = {"done": "completed", "stopped": "stopped", "failed": "failed"}.get(status, status)
+        self.border_title = verb
+        steps = f"{state.step}/{state.max_steps}" if state.max_steps else str(state.step)
+        lines = [f"[b]{verb}[/b] after {fmt_duration(state.runtime if state.runtime else state.elapsed())}"
+                 f" · step {steps}"
+                 + (f" · final loss {fmt_number(state.latest_loss)}" if state.latest_loss is not None else "")]
+        best = []
+        for m in state.metrics.values():
+            if m.best is not None:
+                best.append(f"{escape(metric_label(m.key))} {fmt_number(m.best)} (step {m.best_step})")
+        if best:
+            lines.append("best: " + " · ".join(best))
+        if state.best_checkpoint or state.latest_checkpoint:
+            lines.append(f"checkpoint: {escape(state.best_checkpoint or state.latest_checkpoint or '')}")
+        if state.output_dir:
+            lines.append(f"output: {escape(state.output_dir)}")
+        if status == "stopped":
+            lines.append("[dim]press r to resume from the last checkpoint[/dim]")
+        self.update("\n".join(lines))
+        self.set_class(status == "stopped", "-stopped")
+        self.add_class("-shown")
+
+    def hide(self) -> None:
+        self.remove_class("-shown")
