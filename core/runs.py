@@ -457,12 +457,17 @@ def _abs_files(value: Any, base: Path) -> Any:
 
 
 def _check_writable(folder: Path, what: str, key: str, hint: str) -> Problem | None:
-    """Can we create `folder` and a file inside it? Checked by doing it (root ignores modes)."""
+    """Could we create `folder` and write inside it? Checked by writing a probe file into it or
+    into its nearest existing parent (permission bits alone say nothing when running as root);
+    nothing is left behind."""
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "" if existing == folder else f" ({existing} is a file)"
+        return Problem(key, "error", f"the {what} {folder} cannot be created: a file is in the way{where}", hint)
     try:
-        if folder.exists() and not folder.is_dir():
-            return Problem(key, "error", f"the {what} {folder} is a file, not a folder", hint)
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".hftui-write-test-{os.getpid()}-{secrets.token_hex(2)}"
+        probe = existing / f".hftui-write-test-{os.getpid()}-{secrets.token_hex(2)}"
         probe.write_text("", encoding="utf-8")
         probe.unlink()
     except OSError as exc:
@@ -479,9 +484,20 @@ def _validate(preset) -> list[Problem]:
     fn = getattr(validate_mod, "validate", None)
     if fn is None:
         return []
-    result = fn(preset)
+    result = fn(preset, file=str(preset.path) if preset.path else None)
     items = getattr(result, "items", result)
     return list(items or [])
+
+
+def remote_code_problem(preset, trust_remote_code: bool) -> Problem | None:
+    """A preset that runs the model's own Python code needs the person's explicit consent."""
+    key = next((k for k in ("model.trust_remote_code", "args.trust_remote_code") if preset.get(k) is True), None)
+    if key and not trust_remote_code:
+        return Problem(key, "error",
+                       "this preset runs Python code shipped with the model (trust_remote_code = true)",
+                       "read that code first; then pass --trust-remote-code to allow it",
+                       None, str(preset.path) if preset.path else None)
+    return None
 
 
 def _load_preset(preset):
@@ -510,10 +526,9 @@ def start_run(preset, *, overrides: Iterable[str] = (), resume_from: str | None 
     problems: list[Problem] = []
     if validate:
         problems = [p for p in _validate(preset) if p.is_error]
-    if preset.get("model.trust_remote_code") is True and not trust_remote_code:
-        problems.append(Problem("model.trust_remote_code", "error",
-                                "this preset runs Python code shipped with the model (trust_remote_code = true)",
-                                "read that code first; then pass --trust-remote-code to allow it", None, file))
+    consent = remote_code_problem(preset, trust_remote_code)
+    if consent:
+        problems.append(consent)
     if problems:
         raise PresetError(problems, file)
 
@@ -530,8 +545,12 @@ def start_run(preset, *, overrides: Iterable[str] = (), resume_from: str | None 
         problems.append(bad)
     if problems:
         raise PresetError(problems, file)
-    ensure_private_dir(home)
-    ensure_private_dir(home / INDEX_SUBDIR)
+    try:
+        ensure_private_dir(home)
+        ensure_private_dir(home / INDEX_SUBDIR)
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PresetError([Problem("", "error", f"cannot create a folder for the run: {exc}", "")], file) from None
 
     runs_root = ensure_private_dir(output_dir / RUNS_SUBDIR)
     with record_lock(runs_root):  # two starts on one output folder: one of them is refused

@@ -140,6 +140,8 @@ def test_invalid_preset_exits_2_before_anything_starts(tmp_path, hftui_home):
     result = run_cli("run", str(preset), "--set", "args.max_steps=lots", "--set", "args.learning_rate=fast", cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "args.max_steps" in result.stderr and "args.learning_rate" in result.stderr
+    result = run_cli("run", str(preset), "--set", "args.max_step=3", "--set", "dataset.text_column=body", cwd=tmp_path)
+    assert result.returncode == 2 and "max_steps" in result.stderr and "body" in result.stderr, result.stderr
     assert not (tmp_path / "out").exists()
     assert not (hftui_home / "runs").exists() or not list((hftui_home / "runs").glob("*.json"))
     # remote code needs consent

@@ -237,5 +237,6 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES, max_bytes: int = 32768) ->
             text = fh.read().decode("utf-8", "replace")
     except OSError:
         return []
-    out = deque((ln.rstrip() for ln in text.splitlines() if ln.strip()), maxlen=lines)
+    # the supervisor's own lines ("[hftui] starting: ...") say nothing the summary does not
+    out = deque((ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.startswith("[hftui]")), maxlen=lines)
     return list(out)

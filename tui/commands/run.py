@@ -28,26 +28,34 @@ def main(args) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from hftui.core import preset as preset_mod
     from hftui.core import runs
     from hftui.core.problems import PresetError
     from hftui.tui.errors import print_problems
 
     out = Console(highlight=False)
+    from hftui.core.validate import validate_file
+
+    preset, problems = validate_file(args.preset, args.overrides)
+    if preset is not None:
+        consent = runs.remote_code_problem(preset, args.trust_remote_code)
+        if consent:
+            problems.append(consent)
+    if preset is None or any(p.is_error for p in problems):
+        print_problems(problems, args.preset)
+        return EXIT_INVALID
+    if problems:  # warnings and notices: shown, not fatal
+        print_problems(problems, args.preset)
     try:
-        preset = preset_mod.load(args.preset)
         run = runs.start_run(
             preset,
-            overrides=args.overrides,
             resume_from="last" if args.resume else None,
             trust_remote_code=args.trust_remote_code,
             name=args.name,
+            validate=False,
         )
     except PresetError as exc:
         print_problems(exc.problems, exc.file or args.preset)
         return EXIT_INVALID
-    if preset.notices:
-        print_problems(list(preset.notices), str(preset.path))
 
     if args.detach:
         out.print(run.id)
