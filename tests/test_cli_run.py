@@ -156,3 +156,68 @@ def test_runs_with_no_runs(tmp_path):
     result = run_cli("runs", cwd=tmp_path, timeout=60)
     assert result.returncode == 0 and "no runs yet" in result.stdout
     assert json.loads(run_cli("runs", "--json", cwd=tmp_path, timeout=60).stdout) == []
+
+
+def _finished_run(tmp_path: Path, status: str, error: str | None = None):
+    from hftui.core.events import EventWriter
+    from hftui.core.runs import RunRecord
+
+    run_dir = tmp_path / "out" / ".hftui" / "20260101-000000-abcd"
+    run_dir.mkdir(parents=True)
+    now = time.time()
+    rec = RunRecord(id=run_dir.name, name="shown", preset_path=str(tmp_path / "p.toml"), run_dir=run_dir,
+                    output_dir=str(tmp_path / "out"), status=status, created=now - 70, started=now - 65,
+                    ended=now, exit_code={"completed": 0, "stopped": 130}.get(status, 1), max_steps=4, error=error)
+    rec.save()
+    w = EventWriter(run_dir / "events.jsonl")
+    w.write("start", 0, max_steps=4, model="scratch:llama", device="cpu")
+    for step in range(1, 5 if status == "completed" else 3):
+        w.write("log", step, loss=2.0 / step, learning_rate=1e-3, epoch=step / 4)
+    w.write("eval", 2, eval_loss=0.9, eval_accuracy=0.75, epoch=0.5)
+    w.write("checkpoint", 2, path=str(tmp_path / "out" / "checkpoint-2"))
+    w.write("end", 4 if status == "completed" else 2, status=status, error=error)
+    w.close()
+    (run_dir / "log.txt").write_text("\n".join(f"log line {i}" for i in range(40)) + "\nValueError: boom\n")
+    return rec
+
+
+def test_headless_display_live_and_summary(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from hftui.tui.headless import HeadlessDisplay
+
+    rec = _finished_run(tmp_path, "completed")
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=120, color_system=None)
+    display = HeadlessDisplay(rec, console)
+    assert display.live
+    display.follow()
+    display.print_summary()
+    text = buf.getvalue()
+    assert "step 4/4" in text and "loss 0.5" in text and "1m05s" in text
+    assert "accuracy 0.75" in text and "checkpoint-2" in text
+    assert display.exit_code() == 0
+
+
+def test_headless_plain_lines_and_failed_summary(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from hftui.tui.headless import HeadlessDisplay
+
+    rec = _finished_run(tmp_path, "failed", error="ValueError: boom")
+    buf = io.StringIO()
+    display = HeadlessDisplay(rec, Console(file=buf, width=100, color_system=None))
+    assert not display.live
+    display.follow()
+    display.print_summary()
+    lines = buf.getvalue().splitlines()
+    assert "step 1/4  epoch 0.25  loss 2  learning_rate 0.001" in lines[1]
+    assert any(line.startswith("eval at step 2:") and "0.75" in line for line in lines)
+    assert "error: ValueError: boom" in lines
+    tail = lines[lines.index(next(line for line in lines if line.startswith("last lines of"))) + 1:]
+    assert len(tail) == 15 and tail[-1].strip() == "ValueError: boom" and tail[0].strip() == "log line 26"
+    assert display.exit_code() == 1

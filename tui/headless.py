@@ -203,10 +203,10 @@ class HeadlessDisplay:
         grid.add_row("run folder", escape(str(self.run.run_dir)))
         self.console.print(grid)
         if status == "failed":
-            self.console.print(Text("error: " + (self.run.error or s.error or "unknown (see the log)"), style="red"))
+            self.console.print(Text("error: " + (self.run.error or s.error or "unknown (see the log)"), style="red"), soft_wrap=True)
             lines = log_tail(self.run.log_path, LOG_TAIL_LINES)
             if lines:
-                self.console.print(Text(f"last lines of {self.run.log_path}:", style="dim"))
+                self.console.print(Text(f"last lines of {self.run.log_path}:", style="dim"), soft_wrap=True)
                 for line in lines:
                     self.console.print(Text("  " + line, style="dim"), soft_wrap=True)
         elif status == "stopped":
