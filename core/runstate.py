@@ -29,9 +29,9 @@ _RUN_JSON_STATUS = {"completed": "done", "stopped": "stopped", "failed": "failed
 
 # Eval keys that describe the evaluation itself rather than the model's quality.
 _EVAL_BOOKKEEPING = ("runtime", "samples_per_second", "steps_per_second", "epoch", "step",
-                     "model_preparation_time", "tokens_per_second")
+                     "model_preparation_time", "tokens_per_second", "num_tokens")
 _LOWER_IS_BETTER = ("loss", "perplexity", "ppl", "wer", "cer", "mse", "mae", "rmse", "error",
-                    "ter")
+                    "ter", "entropy")
 # Fields of a log event that are not scalars to plot.
 _LOG_SKIP = {"event", "time", "step"}
 
@@ -41,7 +41,9 @@ def lower_is_better(metric: str) -> bool:
     name = metric.lower()
     if name.startswith("eval_"):
         name = name[5:]
-    return any(part in name for part in _LOWER_IS_BETTER)
+    if "loss" in name:
+        return True
+    return any(part in _LOWER_IS_BETTER for part in name.replace("-", "_").split("_"))
 
 
 def metric_label(key: str) -> str:
