@@ -275,3 +275,32 @@ def test_secrets_never_written(tmp_path, fake_launch, monkeypatch, hftui_home):
     for path in [*rec.run_dir.iterdir(), *(hftui_home / "runs").iterdir()]:
         text = path.read_text(errors="replace")
         assert "hf_unitSECRETtoken123" not in text and "k-unit-secret-456" not in text, path
+
+
+@pytest.mark.slow
+def test_resume_run_and_runs_whose_folder_is_gone(tmp_path, fake_launch):
+    import shutil
+
+    first = runs.wait_for_end(runs.start_run(_preset(tmp_path), name="again"), timeout=30)
+    assert first.status == "completed" and first.resume_from is None
+    (tmp_path / "out" / "checkpoint-3").mkdir()
+    second = runs.resume_run(first)
+    assert second.id != first.id and second.resume_from == "last" and second.name == "again"
+    assert runs.RunRecord.load(second.run_dir).resume_from == "last"  # what the worker reads
+    assert runs.wait_for_end(second, timeout=30).status == "completed"
+    assert runs.find_run("again").id == second.id  # a name means its latest run
+    shutil.rmtree(first.run_dir)
+    assert [r.id for r in runs.list_runs()] == [second.id]
+    gone = [r for r in runs.list_runs(include_missing=True) if r.missing]
+    assert [r.id for r in gone] == [first.id]
+
+
+def test_last_progress_reads_only_the_tail_and_skips_garbled_lines(tmp_path):
+    run_dir = tmp_path / "o" / ".hftui" / "r"
+    run_dir.mkdir(parents=True)
+    rec = runs.RunRecord(id="r", name="r", preset_path=None, run_dir=run_dir, output_dir=str(tmp_path / "o"))
+    lines = [json.dumps({"event": "start", "time": 0, "step": 0, "max_steps": 9000})]
+    lines += [json.dumps({"event": "log", "time": 0, "step": i, "loss": 1.0}) for i in range(1, 5000)]
+    lines += ["{not json", json.dumps({"event": "log", "time": 0, "step": 5000}) + "\n{\"event\": \"log\", \"ti"]
+    rec.events_path.write_text("\n".join(lines))
+    assert runs.last_progress(rec) == (5000, 9000)
