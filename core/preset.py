@@ -166,10 +166,31 @@ def parse_toml(text: str, file: str | Path | None = None) -> dict:
         m = _TOML_POS.search(msg)
         line = int(m.group(1)) if m else getattr(exc, "lineno", None)
         clean = _TOML_POS.sub("", msg).strip()
+        lines = text.splitlines()
+        source = lines[line - 1] if line and 0 < line <= len(lines) else ""
         raise PresetError(
-            [Problem("", "error", f"not valid TOML: {clean}", "fix the syntax on that line (strings need quotes, tables [name], one key = value per line)", line, str(file) if file else None)],
+            [Problem("", "error", f"not valid TOML: {clean}", _syntax_hint(clean, source), line, str(file) if file else None)],
             file,
         ) from None
+
+
+def _syntax_hint(message: str, source: str) -> str:
+    """What to write instead, for the TOML mistakes people make most."""
+    value = source.split("=", 1)[1].split("#", 1)[0].strip() if "=" in source else ""
+    low = message.lower()
+    if value in ("True", "False"):
+        return f"TOML writes booleans in lower case: {value.lower()}"
+    if value in ("None", "null", "nil"):
+        return "TOML has no null: remove the line to use the default"
+    if "overwrite" in low or "twice" in low or "duplicate" in low:
+        return "each key and each [table] may appear only once: remove or merge the repeated one"
+    if source.lstrip().startswith("[") and not source.split("#", 1)[0].rstrip().endswith("]"):
+        return "close the table header with ]"
+    if "=" in source and value == "":
+        return "give the key a value, or remove the line"
+    if value and value[0] not in "\"'[{-+0123456789tfin":
+        return f'put text in quotes: {source.split("=", 1)[0].strip()} = "{value}"'
+    return "fix the syntax on that line (strings need quotes, tables [name], one key = value per line)"
 
 
 def read_text(path: Path) -> str:
@@ -188,6 +209,8 @@ def read_text(path: Path) -> str:
         raise PresetError([Problem("", "error", "permission denied reading the preset", "make the file readable (chmod u+r)", None, file)], file) from None
     except OSError as exc:
         raise PresetError([Problem("", "error", f"cannot read the preset: {exc.strerror or exc}", "", None, file)], file) from None
+    if b"\x00" in raw[:8192]:
+        raise PresetError([Problem("", "error", "is a binary file, not a TOML preset", "pass a .toml text file (presets shipped with hftui are in presets/)", None, file)], file)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

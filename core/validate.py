@@ -153,14 +153,17 @@ def validate(preset: Preset, file: str | None = None) -> list[Problem]:
     """
     file = file or (str(preset.path) if preset.path else None)
     rep = _Report(preset, file)
+    if preset.source_text is not None and not preset.source_text.strip():
+        rep.error("", "the preset file is empty", "start from a shipped preset, e.g. copy presets/quickstart.toml, or run `hftui` to write one")
+        return rep.items
     rep.items.extend(replace(p, file=file) for p in preset.notices)
     data = preset.data
     _check_top(rep, data)
     sections = {name: data.get(name) for name in schema.KNOWN_SECTIONS}
     for name, value in sections.items():
         if value is not None and not isinstance(value, dict):
-            rep.error(name, f"{name} must be a table: write [{name}] on its own line, then key = value lines",
-                      f"[{name}]")
+            rep.error(name, f"{name} must be a table, not {_kind(value)}",
+                      f"write [{name}] on its own line with its keys below it (e.g. [trainer] then type = \"sft\")")
     for section, fields in schema.SECTION_FIELDS.items():
         if section == "model.scratch":
             continue
@@ -344,12 +347,34 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _example(f: schema.Field) -> str:
+def _example(f: schema.Field, value: Any = None) -> str:
+    if f.type in ("list", "str_or_list") and isinstance(value, str) and value:
+        return f"{f.name} = {_show([value])}"
+    if f.type in ("int", "float", "int_or_auto") and isinstance(value, str):
+        try:
+            number = float(value)
+            if f.type != "float" and number.is_integer():
+                return f"{f.name} = {int(number)} (no quotes)"
+            if f.type == "float":
+                return f"{f.name} = {value.strip()} (no quotes)"
+        except ValueError:
+            pass
+    if f.type == "bool" and isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return f"{f.name} = {'true' if value.lower() in ('true', 'yes', 'on', '1') else 'false'} (no quotes)"
+    if f.type == "int" and isinstance(value, float) and math.isfinite(value):
+        return f"{f.name} = {max(1, round(value))}"
     if f.choices:
         return f"{f.name} = {_show(f.choices[0])}"
-    if f.default not in (None, "", [], {}) and type_ok(f.default, f.type):
-        return f"{f.name} = {_show(f.default)}"
-    samples = {"bool": "true", "int": "1", "float": "0.1", "str": '"..."', "list": '["..."]', "int_or_auto": '"auto"'}
+    default = f.default
+    usable = default not in (None, "", [], {}) and type_ok(default, f.type)
+    if usable and isinstance(default, (int, float)) and not isinstance(default, bool) and default <= 0:
+        usable = False  # "-1" or "0" often means "unset": not a helpful example
+    if usable:
+        return f"{f.name} = {_show(default)}"
+    samples = {"bool": "true", "int": "100", "float": "0.1", "str": '"..."', "list": '["..."]', "int_or_auto": '"auto"',
+               "str_or_list": '"..."', "str_or_dict": '"..."', "dict": "{ key = \"value\" }"}
+    if f.name == "data_files":
+        return 'data_files = "data/train.jsonl" (or { train = "...", eval = "..." })'
     return f"{f.name} = {samples.get(f.type, '...')}"
 
 
@@ -357,7 +382,7 @@ def _check_value(rep: _Report, path: str, value: Any, f: schema.Field, limits: t
     """Type, choices and range of one value; True when the type is right."""
     if not type_ok(value, f.type):
         rep.error(path, f"expected {TYPE_WORDS.get(f.type, f.type)}, got {_kind(value)} {_show(value)}",
-                  f"write {_example(f)}")
+                  f"write {_example(f, value)}")
         return False
     if isinstance(value, float) and not math.isfinite(value):
         rep.error(path, f"{_show(value)} is not a finite number", f"write {_example(f)}")
@@ -462,7 +487,8 @@ def _check_scratch(rep: _Report, preset: Preset) -> None:
     for key in _SCRATCH_POSITIVE:
         value = scratch.get(key)
         if key in scratch and (isinstance(value, bool) or not isinstance(value, int)):
-            rep.error(f"model.scratch.{key}", f"expected a whole number, got {_kind(value)} {_show(value)}", f"write {key} = 64")
+            example = f"{key} = {value.strip()} (no quotes)" if isinstance(value, str) and value.strip().isdigit() else f"{key} = 64"
+            rep.error(f"model.scratch.{key}", f"expected a whole number, got {_kind(value)} {_show(value)}", f"write {example}")
         elif isinstance(value, int) and value < 1:
             rep.error(f"model.scratch.{key}", f"{key} = {value} must be at least 1", f"write {key} = 64")
     h, heads = scratch.get("hidden_size"), scratch.get("num_attention_heads")
