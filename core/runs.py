@@ -168,35 +168,90 @@ class RunRecord:
         return _pid_is(self.pid, self.pid_start, str(self.run_dir))
 
     def workers_alive(self) -> bool:
-        """Is any process of the training group still there?"""
-        if not self.pgid:
+        """Is the training process (the worker, or the launcher of the ranks) still there?"""
+        pid = self.worker_pid or self.pgid
+        if not pid:
             return False
         try:
-            os.killpg(self.pgid, 0)
+            os.kill(pid, 0)
         except ProcessLookupError:
             return False
         except PermissionError:
+            pass
+        stat = _proc_stat(pid)
+        if stat is None:
             return True
+        if stat[0] == "Z":
+            return False
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            return True
+        return str(self.run_dir) in cmdline
+
+    def _vanished(self) -> bool:
+        if not self.is_active or self.is_alive():
+            return False
+        if self.pid is None and time.time() - (self.created or 0) < STARTING_GRACE_S:
+            return False  # the supervisor has not written its pid yet
+        if self.host == socket.gethostname() and self.workers_alive():
+            return False  # the supervisor died but training goes on: still busy, still stoppable
         return True
 
     def refresh(self) -> "RunRecord":
-        """Re-read run.json; a run that claims to be active but whose supervisor is gone failed."""
+        """Re-read run.json; a run that claims to be active but whose processes are gone failed."""
         self.reload()
-        if not self.is_active or self.is_alive():
+        if not self._vanished():
             return self
-        if self.pid is None and time.time() - (self.created or 0) < STARTING_GRACE_S:
-            return self  # the supervisor has not written its pid yet
         with record_lock(self.run_dir):
             self.reload()
-            if self.is_active and not self.is_alive() and not (self.pid is None and time.time() - (self.created or 0) < STARTING_GRACE_S):
-                self.status = "failed"
-                self.error = VANISHED
+            if self._vanished():
+                end = _last_end_event(self.events_path)
+                if end is not None and end.get("status") in FINAL_STATUSES:
+                    self.status, self.error = end["status"], end.get("error")
+                else:
+                    self.status, self.error = "failed", VANISHED
                 self.ended = self.ended or time.time()
                 try:
                     self.save()
+                    if end is None:  # readers always see an end
+                        _append_end(self, self.status, self.error)
                 except OSError:
                     pass
         return self
+
+
+def _last_end_event(path: Path, window: int = 65536) -> dict | None:
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            fh.seek(max(0, size - window))
+            tail = fh.read()
+    except OSError:
+        return None
+    for raw in reversed(tail.split(b"\n")):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and obj.get("event"):
+            return obj if obj["event"] == "end" else None
+    return None
+
+
+def _append_end(run: "RunRecord", status: str, error: str | None) -> None:
+    from hftui.core.events import EventWriter
+
+    step, _ = last_progress(run)
+    writer = EventWriter(run.events_path)
+    try:
+        writer.write("end", step=step or 0, status=status, error=error, best_metric=None, best_checkpoint=None,
+                     output_dir=run.output_dir,
+                     runtime=round(time.time() - run.started, 3) if run.started else None)
+    finally:
+        writer.close()
 
 
 def _pid_is(pid: int, start: str | None, marker: str) -> bool:

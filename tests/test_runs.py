@@ -88,7 +88,7 @@ def fake_launch(monkeypatch, tmp_path):
     settings = {"steps": 5, "delay": 0.05, "mode": "ok"}
 
     def fake(preset, run_dir, gpus=None):
-        argv = [sys.executable, str(script), str(settings["steps"]), str(settings["delay"]), settings["mode"]]
+        argv = [sys.executable, str(script), str(settings["steps"]), str(settings["delay"]), settings["mode"], str(run_dir)]
         return launch_mod.Launch(argv, {"HFTUI_FAKE": "1"}, "single", 1, 1, "test", {"use_cpu": True})
 
     monkeypatch.setattr(launch_mod, "resolve_launch", fake)
@@ -304,3 +304,31 @@ def test_last_progress_reads_only_the_tail_and_skips_garbled_lines(tmp_path):
     lines += ["{not json", json.dumps({"event": "log", "time": 0, "step": 5000}) + "\n{\"event\": \"log\", \"ti"]
     rec.events_path.write_text("\n".join(lines))
     assert runs.last_progress(rec) == (5000, 9000)
+
+
+@pytest.mark.slow
+def test_a_lost_supervisor_does_not_free_a_busy_run(tmp_path, fake_launch):
+    fake_launch.update(steps=400, delay=0.05)
+    rec = runs.start_run(_preset(tmp_path))
+    deadline = time.time() + 10
+    while not runs.RunRecord.load(rec.run_dir).worker_pid and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(runs.RunRecord.load(rec.run_dir).pid, signal.SIGKILL)  # the supervisor only
+    time.sleep(0.3)
+    assert rec.refresh().status == "running" and rec.workers_alive()
+    with pytest.raises(PresetError):
+        runs.start_run(_preset(tmp_path))  # still busy
+    runs.request_stop(rec)  # the worker still honours the stop file
+    done = runs.wait_for_end(rec, timeout=30)
+    assert done.status == "stopped" and done.error is None  # from the worker's own end event
+    # a run whose processes all vanished without an end event: failed, and an end event is added
+    fake_launch.update(steps=400, delay=0.05)
+    rec2 = runs.start_run(_preset(tmp_path))
+    while not runs.RunRecord.load(rec2.run_dir).worker_pid and time.time() < deadline + 10:
+        time.sleep(0.05)
+    info = runs.RunRecord.load(rec2.run_dir)
+    os.kill(info.pid, signal.SIGKILL)
+    os.killpg(info.pgid, signal.SIGKILL)
+    time.sleep(0.3)
+    assert runs.wait_for_end(rec2, timeout=10).status == "failed" and rec2.error == runs.VANISHED
+    assert read_all(rec2.events_path).events[-1]["event"] == "end"
