@@ -135,7 +135,7 @@ def make_events_callback(writer: EventWriter | None, run_info: dict):
             self.info = dict(run_info)
             self.last_time: float | None = None
             self.last_step = 0
-            self.last_tokens = 0
+            self.last_tokens: float | None = 0
             self.train_summary: dict = {}
 
         def _on(self, state) -> bool:
@@ -143,7 +143,8 @@ def make_events_callback(writer: EventWriter | None, run_info: dict):
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.last_time, self.last_step = time.time(), state.global_step
-            self.last_tokens = getattr(state, "num_input_tokens_seen", 0) or 0
+            # a resumed run's running token count starts high: measure from its first log on
+            self.last_tokens = (getattr(state, "num_input_tokens_seen", 0) or 0) if state.global_step == 0 else None
             if not self._on(state):
                 return
             device = getattr(getattr(args, "device", None), "type", None) or "cpu"
@@ -185,8 +186,9 @@ def make_events_callback(writer: EventWriter | None, run_info: dict):
                 dt = now - self.last_time
                 per_step = int(getattr(args, "per_device_train_batch_size", 1) or 1) * int(getattr(args, "gradient_accumulation_steps", 1) or 1) * int(getattr(args, "world_size", 1) or 1)
                 fields.setdefault("samples_per_second", round(steps * per_step / dt, 3))
-                tokens = getattr(state, "num_input_tokens_seen", 0) or 0
-                if tokens > self.last_tokens:
+                # SFT logs a running token count; the Trainer counts only when asked to
+                tokens = fields.get("num_tokens") or getattr(state, "num_input_tokens_seen", 0) or 0
+                if self.last_tokens is not None and tokens > self.last_tokens:
                     fields.setdefault("tokens_per_second", round((tokens - self.last_tokens) / dt, 3))
                 self.last_tokens = tokens
             self.last_time, self.last_step = now, state.global_step

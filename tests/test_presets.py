@@ -53,6 +53,8 @@ def test_shipped_preset_trains(tmp_path, name):
     (ev,) = [e for e in evts if e["event"] == "eval"]
     if name == "quickstart":
         assert "eval_mean_token_accuracy" in ev and "eval_perplexity" in ev
+        logs = [e for e in evts if e["event"] == "log"]
+        assert all(e["tokens_per_second"] > 0 and e["samples_per_second"] > 0 for e in logs)
     if name == "classification":
         assert {"eval_accuracy", "eval_f1"} <= set(ev)
     if name == "seq2seq":
