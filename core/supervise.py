@@ -159,11 +159,13 @@ class Supervisor:
         if rc is None:
             status, exit_code = ("stopped", 130) if stop_requested and error is None else ("failed", 1)
         elif end is not None and end.get("status") in ("completed", "stopped", "failed"):
-            status, exit_code = end["status"], rc
+            # a launcher (torchrun) reports any rank's non-zero exit as 1: the end event knows better
+            status = end["status"]
             error = end.get("error") or error
             if status == "completed" and rc != 0:
                 status = "failed"
                 error = error or f"the training process exited with code {rc}"
+            exit_code = {"completed": 0, "stopped": 130}.get(status, rc if rc > 0 else 128 - rc)
         elif rc == 0:
             status, exit_code = "completed", 0
         elif rc == 130:

@@ -59,7 +59,7 @@ def main(args) -> int:
 
     if args.detach:
         out.print(run.id)
-        err = Console(stderr=True, highlight=False)
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
         err.print(f"started run [bold]{escape(run.id)}[/] ({escape(run.name)}); it goes on after this terminal closes")
         err.print(f"  follow it:  hftui attach {escape(run.id)}")
         err.print(f"  stop it:    hftui stop {escape(run.id)}")
@@ -68,7 +68,7 @@ def main(args) -> int:
 
     from hftui.tui.headless import HeadlessDisplay
 
-    out.print(f"run [bold]{escape(run.id)}[/] ({escape(run.name)}) started; Ctrl-C stops it with a checkpoint")
+    out.print(f"run [bold]{escape(run.id)}[/] ({escape(run.name)}) started; Ctrl-C stops it with a checkpoint", soft_wrap=True)
     display = HeadlessDisplay(run, out)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM = Ctrl-C
     try:
@@ -76,7 +76,7 @@ def main(args) -> int:
             display.follow()
         except KeyboardInterrupt:
             runs.request_stop(run)
-            out.print("[yellow]stopping: saving a checkpoint; press Ctrl-C again to kill[/]")
+            out.print("[yellow]stopping: saving a checkpoint; press Ctrl-C again to kill[/]", soft_wrap=True)
             try:
                 display.follow()
             except KeyboardInterrupt:

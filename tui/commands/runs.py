@@ -36,6 +36,8 @@ def main(args) -> int:
         print(json.dumps(data, indent=2))
         return 0
     console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: whole paths, no ellipses
+        console = Console(highlight=False, width=max(console.width, 240))
     if not rows:
         console.print("no runs yet; start one with: hftui run PRESET")
         return 0

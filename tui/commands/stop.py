@@ -18,8 +18,8 @@ def main(args) -> int:
 
     from hftui.core import runs
 
-    console = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         run = runs.find_run(args.run)
     except runs.RunLookupError as exc:
