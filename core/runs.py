@@ -775,7 +775,7 @@ def resume_run(run: RunRecord, **kwargs: Any) -> RunRecord:
 
     preset = preset_mod.load(run.preset_file)
     kwargs.setdefault("name", run.name)
-    kwargs.setdefault("trust_remote_code", bool(preset.get("model.trust_remote_code")))
+    kwargs.setdefault("trust_remote_code", bool(run.trust_remote_code_allowed))  # the consent given then
     return start_run(preset, resume_from="last", **kwargs)
 
 
