@@ -43,7 +43,8 @@ VANISHED = "the run's processes vanished"
 # A run whose supervisor has not reported its pid yet is given this long before it counts as gone.
 STARTING_GRACE_S = 60.0
 
-_SECRET_NAME = re.compile(r"(TOKEN|_KEY|KEY_|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
+# HF_TOKEN, WANDB_API_KEY, AWS_SECRET_ACCESS_KEY, DB_PASSWORD... but not TOKENIZERS_PARALLELISM.
+_SECRET_NAME = re.compile(r"(^|_)(TOKEN|KEY|PASSWORD|PASSWD|CREDENTIALS?)(_|$)|SECRET", re.IGNORECASE)
 _SECRET_ARGS = ("hub_token", "push_to_hub_token")
 
 # Supervisors started by this process: polled, so that a finished one never lingers as a zombie
@@ -339,7 +340,7 @@ def is_secret_name(name: str) -> bool:
 def secret_values(environ: dict | None = None) -> list[str]:
     """Values of the environment's tokens and keys, longest first (never written anywhere)."""
     env = os.environ if environ is None else environ
-    values = {v for k, v in env.items() if is_secret_name(k) and isinstance(v, str) and len(v) >= 6}
+    values = {v for k, v in env.items() if is_secret_name(k) and isinstance(v, str) and len(v) >= 8}
     return sorted(values, key=len, reverse=True)
 
 

@@ -332,3 +332,13 @@ def test_a_lost_supervisor_does_not_free_a_busy_run(tmp_path, fake_launch):
     time.sleep(0.3)
     assert runs.wait_for_end(rec2, timeout=10).status == "failed" and rec2.error == runs.VANISHED
     assert read_all(rec2.events_path).events[-1]["event"] == "end"
+
+
+def test_secret_names_and_redaction(monkeypatch):
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "WANDB_API_KEY", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "my_secret"):
+        assert runs.is_secret_name(name), name
+    for name in ("TOKENIZERS_PARALLELISM", "KEYBOARD", "HF_HUB_OFFLINE", "MONKEY"):
+        assert not runs.is_secret_name(name), name
+    monkeypatch.setenv("HF_TOKEN", "hf_abcdefghijkl")
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "disabled-for-tests")
+    assert runs.redact("token hf_abcdefghijkl and disabled-for-tests") == "token <redacted> and disabled-for-tests"
