@@ -317,7 +317,7 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
-        text = json.dumps(_HF_TOKEN.sub("hf_***", value), ensure_ascii=False)
+        text = json.dumps("***" if _WANDB_KEY.match(value.strip()) else _HF_TOKEN.sub("hf_***", value), ensure_ascii=False)
     elif isinstance(value, float) and math.isinf(value):
         text = "inf" if value > 0 else "-inf"
     elif isinstance(value, float) and math.isnan(value):
@@ -864,7 +864,10 @@ def _arg(preset: Preset, cat, name: str) -> Any:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A finite number, or None (non-finite values are reported by the type checks)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def _check_training_rules(rep: _Report, preset: Preset, cat) -> None:

@@ -417,3 +417,40 @@ def test_cli_unreadable_presets(tmp_path, capsys):
     assert cli.main(["validate", str(broken)]) == 2
     out = capsys.readouterr()
     assert f"{broken}:2" in out.err and "not valid TOML" in out.err
+
+
+ODD_VALUES = [True, -1, 0, 1.5, float("inf"), "x", "", [], [1, "a"], {}, {"a": {"b": 1}}]
+
+
+def _odd_paths() -> list[str]:
+    from hftui.core import schema
+
+    paths = list(schema.TOP_FIELDS) + list(schema.KNOWN_SECTIONS) + ["model.scratch"]
+    for section, fields in schema.SECTION_FIELDS.items():
+        paths += [f"{section}.{name}" for name in fields]
+    paths += [f"args.{n}" for n in ("output_dir", "learning_rate", "max_steps", "eval_strategy", "save_steps", "eval_steps", "fsdp",
+                                    "deepspeed", "report_to", "resume_from_checkpoint", "load_best_model_at_end", "hub_token", "seed")]
+    paths += ["dataset.data_files.train", "dataset.data_files.eval", "model.scratch.hidden_size"]
+    return paths
+
+
+def test_no_value_in_any_key_crashes_validation(project):
+    """Whatever a person writes in whichever key, validation answers with problems, not an exception."""
+    base = load(_preset_file(project, {"dataset.eval_fraction": 0.2}))
+    checked = 0
+    for path in _odd_paths():
+        for value in ODD_VALUES:
+            problems = validate(base.with_value(path, value))
+            assert all(isinstance(p, Problem) and p.severity in ("error", "warning", "notice") for p in problems)
+            checked += 1
+    assert checked > 500
+
+
+def test_no_override_crashes_validation(project):
+    path = _preset_file(project)
+    weird = ["=", ".=1", "args.=1", "args.learning_rate.x=1", "model.scratch.x.y=1", "args=5", "model=gpt2", "schema=abc",
+             "dataset.data_files.train=x.jsonl", "args.report_to=[1, 2", "args.fsdp_config={ a = 1 }", "launch.num_processes=1e400",
+             "args.max_steps=9" * 40, "trainer.metrics=", "args.learning_rate=nan", "peft.target_modules=[]", "name=\u0000"]
+    for item in weird:
+        preset, problems = validate_file(path, [item])
+        assert preset is not None and all(isinstance(p, Problem) for p in problems), item

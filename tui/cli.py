@@ -45,7 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in COMMANDS:
-            module = importlib.import_module(f"hftui.tui.commands.{argv[0]}")
+            name = f"hftui.tui.commands.{argv[0]}"
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+                print(f"hftui: the {argv[0]} command is not part of this installation", file=sys.stderr)
+                return EXIT_INVALID
             parser = argparse.ArgumentParser(prog=f"hftui {argv[0]}", description=COMMANDS[argv[0]])
             module.add_arguments(parser)
             args = parser.parse_args(argv[1:])
