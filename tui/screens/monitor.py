@@ -280,15 +280,19 @@ class MonitorScreen(Screen[None]):
         self.query_one(RunProgress).show(state, now)
         if lines:
             self.query_one(RunLog).add_lines(lines)
+        if not self.history_loaded:
+            # Still reading a long history: only the headline moves; the rest is drawn once.
+            state._changes.update(changes - {"progress"})
+            return
         if "eval" in changes:
             self.query_one(RunEvalTable).show(state)
         if "gpu" in changes or "info" in changes:
             self.query_one(RunGpu).show(state)
         curve_parts = changes & {"loss", "eval"}
-        if curve_parts or (self._last_curves == 0.0 and self.history_loaded):
+        if curve_parts:
             mono = time.monotonic()
-            if mono - self._last_curves >= CURVES_S or self.history_loaded and self.first_full_render is None:
-                self.query_one(RunCurves).show(state)
+            if mono - self._last_curves >= CURVES_S or self.first_full_render is None:
+                self.query_one(RunCurves).show(state, curve_parts)
                 self._last_curves = mono
             else:
                 state._changes.update(curve_parts)  # draw them at the next tick

@@ -1,12 +1,17 @@
-"""The log tail: the run's combined log, scrollable, warnings and errors highlighted."""
+"""The log tail: the run's combined log, scrollable, warnings and errors highlighted.
+
+A `Log` (plain lines, styled as they are drawn) rather than a `RichLog`: opening a run writes
+a couple of thousand lines at once, and only the visible ones are ever styled.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import deque
 
+from rich.highlighter import Highlighter
 from rich.text import Text
-from textual.widgets import RichLog
+from textual.widgets import Log
 
 ERROR_RE = re.compile(r"(Traceback \(most recent call last\)|\b\w*(Error|Exception)\b|\bERROR\b|\bFATAL\b|\bfailed\b|Killed)")
 WARNING_RE = re.compile(r"(\bwarn(ing)?s?\b|\bWARN(ING)?\b|Warning:|\bdeprecat)", re.IGNORECASE)
@@ -21,7 +26,16 @@ def line_style(line: str) -> str:
     return ""
 
 
-class RunLog(RichLog):
+class LineSeverity(Highlighter):
+    """Colours a whole line: errors red, warnings yellow."""
+
+    def highlight(self, text: Text) -> None:
+        style = line_style(text.plain)
+        if style:
+            text.stylize(style)
+
+
+class RunLog(Log):
     """Lines arrive in batches from the monitor's tail; the newest MAX_LINES are kept."""
 
     DEFAULT_CSS = """
@@ -29,14 +43,15 @@ class RunLog(RichLog):
     """
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(max_lines=MAX_LINES, wrap=False, markup=False, highlight=False, **kwargs)
+        super().__init__(max_lines=MAX_LINES, highlight=True, **kwargs)
+        self.highlighter = LineSeverity()
         self.lines_seen: deque[str] = deque(maxlen=MAX_LINES)
         self.border_title = "log"
 
     def add_lines(self, lines: list[str]) -> None:
-        for line in lines:
-            self.lines_seen.append(line)
-            self.write(Text(line, style=line_style(line)))
+        lines = lines[-MAX_LINES:]
+        self.lines_seen.extend(lines)
+        self.write_lines(lines)
 
 
 def lines_around_error(lines: list[str], error: str | None, before: int = 12, after: int = 4) -> list[str]:
