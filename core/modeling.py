@@ -200,7 +200,8 @@ def load_model(preset, tokenizer, task: str | None = None, num_labels: int | Non
             model = auto.from_config(config)
         except ValueError as exc:
             raise _problem("model.scratch.architecture", f"{config.model_type} has no {task} model: {str(exc).splitlines()[0][:200]}", "pick an architecture that supports this task (llama/gpt2 for causal-lm and classification, t5/bart for seq2seq-lm)", preset) from None
-        return model
+        dtype = _dtype(preset)
+        return model if dtype == "auto" else model.to(dtype)
     path = _local_or_hub(preset, spec, key)
     kwargs: dict[str, Any] = {"trust_remote_code": _trust(preset, trust_remote_code_allowed), "dtype": _dtype(preset)}
     if preset.get("model.revision") and source is None:

@@ -115,6 +115,8 @@ def build(preset, events_callback=None, stop_callback=None, trust_remote_code_al
         tokenizer.padding_side = "left"
     prepared = data_mod.prepare(preset, tokenizer)
     config = make_config(preset, prepared)
+    if ttype != "ppo" and prepared.eval is None and getattr(config, "eval_strategy", "no") != "no":
+        raise PresetError([Problem("dataset.eval_split", "error", f"args.eval_strategy = {preset.get('args.eval_strategy')!r} but the dataset has no evaluation split", "set dataset.eval_split, dataset.eval_fraction (e.g. 0.1), or a data_files entry named eval; or set args.eval_strategy = \"no\"")], _file(preset))
     callbacks = [c for c in (events_callback, stop_callback) if c is not None]
     set_seed(seed)
     if ttype == "ppo":
@@ -281,14 +283,16 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
             "model": model_label(preset),
             "run_id": run_id or run_dir.name,
         }
-        checkpoint = resolve_resume(preset, resume_from)
+        # a checkpoint named in the preset counts as a resume request the Trainer would ignore
+        checkpoint = resolve_resume(preset, resume_from or preset.get("args.resume_from_checkpoint"))
         info["resumed_from"] = checkpoint
         events_cb = make_events_callback(writer, info)
         stop_cb = control.make_stop_callback(request, raise_after_save=preset.trainer_type == "ppo")
         built = build(preset, events_cb, stop_cb, trust_remote_code_allowed)
         events_cb.info.update({k: v for k, v in built.info.items()})
         trainable, total = built.info["trainable_params"], built.info["total_params"]
-        print(f"hftui: {trainable:,} of {total:,} parameters train ({100.0 * trainable / max(total, 1):.2f}%)", flush=True)
+        if rank() == 0:
+            print(f"hftui: {trainable:,} of {total:,} parameters train ({100.0 * trainable / max(total, 1):.2f}%)", flush=True)
         if writer is not None:
             if gpu.detect():
                 sampler = GpuSampler(writer, lambda: built.trainer.state.global_step)

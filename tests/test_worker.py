@@ -238,3 +238,10 @@ def test_two_processes_under_torchrun_agree_to_stop(tmp_path):
     assert len(kinds(evts, "end")) == 1 and evts[-1]["status"] == "stopped" and evts[-1]["step"] == 1
     assert [c.name for c in (tmp_path / "out").glob("checkpoint-*")] == ["checkpoint-1"]
     assert proc.returncode != 0  # every rank exits 130; torchrun reports the failure of its children
+
+
+def test_evaluation_without_an_eval_split_is_a_clear_problem(tmp_path):
+    p = tiny_preset(tmp_path).with_value("dataset.data_files", "train.jsonl")
+    with pytest.raises(PresetError) as err:
+        train(p, tmp_path / "run")
+    assert err.value.problems[0].path == "dataset.eval_split" and "eval_fraction" in err.value.problems[0].hint
