@@ -153,7 +153,7 @@ def validate(preset: Preset, file: str | None = None) -> list[Problem]:
     """
     file = file or (str(preset.path) if preset.path else None)
     rep = _Report(preset, file)
-    if preset.source_text is not None and not preset.source_text.strip():
+    if not preset.data and preset.source_text is not None and not preset.source_text.strip():
         rep.error("", "the preset file is empty", "start from a shipped preset, e.g. copy presets/quickstart.toml, or run `hftui` to write one")
         return rep.items
     rep.items.extend(replace(p, file=file) for p in preset.notices)
@@ -1051,15 +1051,16 @@ def _check_output_dir(rep: _Report, preset: Preset) -> None:
 
 
 def _check_secrets(rep: _Report, preset: Preset) -> None:
-    data = preset.data
-    if preset.source_text:
+    found = list(_walk(preset.data))
+    dropped = {p.path for p in preset.notices}
+    if dropped and preset.source_text:
         import tomllib
 
-        try:
-            data = tomllib.loads(preset.source_text)  # as written, before migration dropped anything
+        try:  # keys migration dropped (push_to_hub_token, ...) are still written in the file
+            found += [(path, value) for path, value in _walk(tomllib.loads(preset.source_text)) if path in dropped]
         except tomllib.TOMLDecodeError:
-            data = preset.data
-    for path, value in _walk(data):
+            pass
+    for path, value in found:
         leaf = path.rpartition(".")[2].lower()
         is_secret_key = leaf in SECRET_KEYS or leaf.endswith(("_api_key", "_password", "_secret"))
         if is_secret_key and isinstance(value, str) and value.strip():

@@ -454,3 +454,24 @@ def test_no_override_crashes_validation(project):
     for item in weird:
         preset, problems = validate_file(path, [item])
         assert preset is not None and all(isinstance(p, Problem) for p in problems), item
+
+
+def test_a_token_under_a_dropped_legacy_key_is_still_an_error(project):
+    path = project / "legacy_token.toml"
+    text = _preset_file(project).read_text(encoding="utf-8").replace("[args]\n", '[args]\npush_to_hub_token = "hf_' + "Z" * 34 + '"\n')
+    path.write_text(text, encoding="utf-8")
+    preset, problems = validate_file(path)
+    assert "push_to_hub_token" not in preset.section("args")
+    assert _find(problems, "args.push_to_hub_token", "error")
+    assert all("Z" * 34 not in p.message + p.hint for p in problems)
+
+
+def test_a_preset_edited_in_memory_is_judged_by_its_data(project):
+    path = project / "blank.toml"
+    path.write_text("", encoding="utf-8")
+    blank = load(path)
+    assert [p.message for p in validate(blank)] == ["the preset file is empty"]
+    filled = blank
+    for key, value in (("schema", 1), ("model", copy.deepcopy(BASE["model"])), ("dataset", copy.deepcopy(BASE["dataset"])), ("trainer", {"type": "sft"}), ("args", {"output_dir": "runs/t", "max_steps": 2})):
+        filled = filled.with_value(key, value)
+    assert not _errors(validate(filled)), [p.format() for p in validate(filled)]
