@@ -245,3 +245,23 @@ def test_evaluation_without_an_eval_split_is_a_clear_problem(tmp_path):
     with pytest.raises(PresetError) as err:
         train(p, tmp_path / "run")
     assert err.value.problems[0].path == "dataset.eval_split" and "eval_fraction" in err.value.problems[0].hint
+
+
+AGREE_SCRIPT = """
+import sys
+import torch.distributed as dist
+from hftui.core.control import agree
+rank = int(sys.argv[1])
+dist.init_process_group("gloo", rank=rank, world_size=2)
+print("stop" if agree(rank == 1) else "go", flush=True)
+dist.destroy_process_group()
+"""
+
+
+@pytest.mark.slow
+def test_ranks_agree_when_only_one_of_them_is_asked_to_stop(tmp_path):
+    env = {**_worker_env(), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
+    procs = [subprocess.Popen([sys.executable, "-c", AGREE_SCRIPT, str(r)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for r in (0, 1)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-1000:] for o in outs]
+    assert [o[0].strip() for o in outs] == ["stop", "stop"]  # rank 0 saw no request, yet stops too
