@@ -159,19 +159,61 @@ def line_of(lines: dict[str, int], dotted: str) -> int | None:
 
 
 def parse_toml(text: str, file: str | Path | None = None) -> dict:
+    """Parse TOML; on syntax errors, raise one PresetError naming every broken line.
+
+    tomllib stops at the first error, so each broken line is blanked and the text parsed again,
+    up to ten times, to report the later ones too.
+    """
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
+    except tomllib.TOMLDecodeError as first:
+        error: tomllib.TOMLDecodeError | None = first
+    lines = text.splitlines()
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    while error is not None and len(problems) < 10:
+        msg = str(error)
         m = _TOML_POS.search(msg)
-        line = int(m.group(1)) if m else getattr(exc, "lineno", None)
-        clean = _TOML_POS.sub("", msg).strip()
-        lines = text.splitlines()
+        line = int(m.group(1)) if m else None
+        clean = _TOML_POS.sub("", msg).replace("(at end of document)", "").strip()
+        if line is None and ("overwrite" in clean.lower() or "twice" in clean.lower()):
+            line = _duplicate_line(lines)
         source = lines[line - 1] if line and 0 < line <= len(lines) else ""
-        raise PresetError(
-            [Problem("", "error", f"not valid TOML: {clean}", _syntax_hint(clean, source), line, str(file) if file else None)],
-            file,
-        ) from None
+        problems.append(Problem("", "error", f"not valid TOML: {clean}", _syntax_hint(clean, source), line, str(file) if file else None))
+        if not line or line in seen or line > len(lines):
+            break
+        seen.add(line)
+        lines[line - 1] = ""
+        try:
+            tomllib.loads("\n".join(lines))
+            error = None
+        except tomllib.TOMLDecodeError as exc:
+            nxt = _TOML_POS.search(str(exc))
+            later = int(nxt.group(1)) > line if nxt else "end of document" in str(exc)
+            error = exc if later else None  # only errors further down
+    raise PresetError(problems, file)
+
+
+def _duplicate_line(lines: list[str]) -> int | None:
+    """The line of the first key or table written a second time (tomllib gives no position)."""
+    table = ""
+    seen: set[str] = set()
+    for number, raw in enumerate(lines, start=1):
+        header = _HEADER.match(raw)
+        if header and "=" not in raw.split("#")[0]:
+            table = _clean_key(header.group(1))
+            if not raw.lstrip().startswith("[["):
+                if f"[{table}]" in seen:
+                    return number
+                seen.add(f"[{table}]")
+            continue
+        key = _KEY.match(raw)
+        if key:
+            full = f"{table}.{_clean_key(key.group(1))}"
+            if full in seen:
+                return number
+            seen.add(full)
+    return None
 
 
 def _syntax_hint(message: str, source: str) -> str:

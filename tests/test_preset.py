@@ -212,3 +212,30 @@ def test_set_keeps_the_file_untouched(tmp_path):
     before = path.read_bytes(), path.stat().st_mtime_ns
     apply_overrides(load(path), ["args.max_steps=3"])
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def test_every_syntax_error_is_reported_with_its_line(tmp_path):
+    text = 'schema = 1\nname = broken run\n[model]\ntask = "causal-lm"\n[args\nbf16 = True\nmax_steps = 3\nmax_steps = 4\n'
+    path = _write(tmp_path, text)
+    with pytest.raises(PresetError) as caught:
+        load(path)
+    problems = caught.value.problems
+    assert [p.line for p in problems] == [2, 5, 6, 8]
+    assert all(p.severity == "error" and p.file == str(path) and p.message.startswith("not valid TOML") for p in problems)
+    hints = [p.hint for p in problems]
+    assert 'name = "broken run"' in hints[0]
+    assert "]" in hints[1]
+    assert "true" in hints[2]
+    assert "only once" in hints[3]
+
+
+def test_binary_and_foreign_encodings_are_named(tmp_path):
+    binary = tmp_path / "b.toml"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00")
+    latin = tmp_path / "l.toml"
+    latin.write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
+    for path, text in ((binary, "binary"), (latin, "not UTF-8")):
+        with pytest.raises(PresetError) as caught:
+            load(path)
+        (p,) = caught.value.problems
+        assert text in p.message and p.file == str(path)
