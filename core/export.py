@@ -10,6 +10,7 @@ config values and the same seed, in the same order, so that the losses match.
 from __future__ import annotations
 
 import inspect
+import pprint
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
@@ -65,7 +66,8 @@ def export_python(preset) -> str:
     w("from datasets import load_dataset")
     w("from transformers import set_seed\n")
     w(f"SEED = {seed}")
-    w(f"ARGS = {_r(args)}  # the {class_name} fields")
+    w(f"# the {class_name} fields ([args] of the preset plus the defaults hftui chooses)")
+    w(f"ARGS = {pprint.pformat(args, width=100, sort_dicts=False)}")
     w(f"MAX_LENGTH = {data_mod.max_length(preset)}")
     w(f"EVAL_SPLIT_NAMES = {_r(data_mod.EVAL_SPLIT_NAMES)}\n")
     w("if not torch.cuda.is_available():")
@@ -213,6 +215,7 @@ def export_python(preset) -> str:
         keep = {str(d.get("chosen_column") or "chosen"): "chosen", str(d.get("rejected_column") or "rejected"): "rejected"}
         w(f"    keep = {_r(keep)}")
         w("    train, evald = select_rename(train, keep), select_rename(evald, keep)")
+        num_labels_expr = "1"  # a reward model outputs one score
     elif ttype == "ppo":
         w(f"    fn = lambda batch: tokenize_prompts(batch, tokenizer, {_r(str(d.get('prompt_column') or 'prompt'))}, MAX_LENGTH)")
         w("    train, evald = process(train, fn), process(evald, fn)")
