@@ -416,20 +416,34 @@ def _toml_literal(s: str) -> Any:
 
 
 def apply_overrides(preset: Preset, assignments: list[str], source: str = "--set") -> Preset:
-    """Apply `KEY=VALUE` overrides; every bad one is reported together in one PresetError."""
+    """Apply `KEY=VALUE` overrides; every bad one is reported together in one PresetError.
+
+    An old `[args]` name (evaluation_strategy, ...) is accepted and migrated like one in the
+    file, with the same notice.
+    """
     problems: list[Problem] = []
+    legacy_used = False
     for item in assignments:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
             problems.append(Problem(key or item, "error", f"{source} {item!r} is not KEY=VALUE", "write it like --set args.learning_rate=1e-4", None, source))
             continue
-        if key.startswith("args.") or "." in key or key in ("name", "description", "schema"):
-            pass
         try:
             type_name = field_type(preset, key)
         except Exception:  # catalog unavailable: keep the text's own TOML type
-            type_name = None
+            type_name = "any" if key.startswith("args.") else None
+        if type_name is None and key.startswith("args."):
+            from hftui.core.migrate import LEGACY
+
+            entry = LEGACY.get(key[5:])
+            if entry is not None:
+                legacy_used = True
+                try:
+                    type_name = field_type(preset, f"args.{entry.new}") if entry.new and not entry.convert else "any"
+                except Exception:
+                    type_name = "any"
+                type_name = type_name or "any"
         if type_name is None:
             from hftui.core.validate import suggest_key
 
@@ -439,9 +453,19 @@ def apply_overrides(preset: Preset, assignments: list[str], source: str = "--set
         try:
             value = parse_value(raw, type_name)
         except ValueParseError as exc:
-            problems.append(Problem(key, "error", f"{source} {key}: {exc}", "", None, source))
+            problems.append(Problem(key, "error", f"{source} {key}: {exc}", _override_hint(key, type_name), None, source))
             continue
         preset = preset.with_value(key, value)
     if problems:
         raise PresetError(problems, source)
+    if legacy_used:
+        from hftui.core.migrate import migrate_preset
+
+        preset = migrate_preset(preset)
     return preset
+
+
+def _override_hint(key: str, type_name: str) -> str:
+    samples = {"bool": "true", "int": "100", "float": "1e-4", "int_or_auto": "auto", "dict": '{ key = "value" }', "int_or_float": "0.1"}
+    sample = samples.get((type_name or "").replace("optional:", ""))
+    return f"write it like --set {key}={sample}" if sample else ""

@@ -239,3 +239,12 @@ def test_binary_and_foreign_encodings_are_named(tmp_path):
             load(path)
         (p,) = caught.value.problems
         assert text in p.message and p.file == str(path)
+
+
+def test_set_accepts_old_names_and_migrates_them(tmp_path):
+    p = apply_overrides(load(_write(tmp_path)), ["args.evaluation_strategy=epoch", "args.warmup_ratio=0.1"])
+    assert p.get("args.eval_strategy") == "epoch" and not p.has("args.evaluation_strategy")
+    assert p.get("args.warmup_steps") == 0.1
+    notes = {n.path: n for n in p.notices}
+    assert "eval_strategy" in notes["args.evaluation_strategy"].message
+    assert "warmup_steps" in notes["args.warmup_ratio"].message
