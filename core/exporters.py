@@ -1,0 +1,252 @@
+"""A preset as the artefacts people run without hftui: a script, its launch command, an
+accelerate config, a DeepSpeed config, and a SLURM batch script.
+
+They fit together: `--to python` writes train.py (with the launch's [args] additions such as
+`fsdp` or `deepspeed = "ds_config.json"`), `--to deepspeed` writes that ds_config.json, and
+`--to command`, `--to accelerate` and `--to slurm` start train.py the way `hftui run` would
+start the worker. The SLURM script carries train.py and the DeepSpeed config inside it, so one
+file submitted with sbatch is the whole run.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import tempfile
+from pathlib import Path
+
+from hftui.core import gpu as gpu_mod
+from hftui.core import launch as launch_mod
+
+TARGETS = ("python", "command", "accelerate", "deepspeed", "slurm")
+SCRIPT = "train.py"
+DS_FILE = "ds_config.json"
+ACCELERATE_FILE = "accelerate_config.yaml"
+CLUSTER_GPU_BYTES = 80 * 1024**3  # what a SLURM export assumes per GPU when this machine has none
+
+
+def plan(preset, gpus: list | None = None) -> tuple[launch_mod.Launch, dict, dict | None]:
+    """(launch, [args] additions for the script, DeepSpeed config or None) as on `gpus`."""
+    gpus = gpu_mod.detect() if gpus is None else gpus
+    with tempfile.TemporaryDirectory(prefix="hftui-export-") as tmp:
+        launch = launch_mod.resolve_launch(preset, Path(tmp), gpus=gpus)
+        ds_path = Path(tmp) / launch_mod.DS_CONFIG_NAME
+        ds = json.loads(ds_path.read_text()) if ds_path.exists() else None
+    overrides = dict(launch.args_overrides)
+    if "deepspeed" in overrides:
+        overrides["deepspeed"] = DS_FILE  # next to train.py
+    return launch, overrides, ds
+
+
+def _cluster_gpus(preset) -> list:
+    """The GPUs a SLURM node is assumed to have: this machine's kind, or 80 GiB ones."""
+    here = gpu_mod.detect()
+    nproc = preset.get("launch.num_processes", "auto")
+    count = nproc if isinstance(nproc, int) and not isinstance(nproc, bool) and nproc > 0 else max(1, len(here))
+    if here:
+        return [here[i % len(here)] for i in range(count)]
+    return [gpu_mod.GpuInfo(i, "GPU", CLUSTER_GPU_BYTES, (8, 0)) for i in range(count)]
+
+
+def with_overrides(preset, overrides: dict):
+    for key, value in overrides.items():
+        preset = preset.with_value(f"args.{key}", value)
+    return preset
+
+
+# -- python -----------------------------------------------------------------------------------
+def to_python(preset, gpus: list | None = None) -> str:
+    from hftui.core.export import export_python
+
+    _, overrides, _ = plan(preset, gpus)
+    return export_python(with_overrides(preset, overrides))
+
+
+# -- command ----------------------------------------------------------------------------------
+def script_argv(launch: launch_mod.Launch, script: str = SCRIPT, python: str = "python") -> list[str]:
+    """The launch argv with the worker replaced by the exported script."""
+    argv = list(launch.argv)
+    tail = argv.index("-m", 1) if launch.backend == "single" else len(argv) - 3
+    head = argv[:tail]
+    if head[1:3] == ["-m", launch_mod.TORCHRUN_MODULE]:
+        head = ["torchrun", *head[3:]]
+    else:
+        head = [python, *head[1:]]
+    return [*head, script]
+
+
+def to_command(preset, gpus: list | None = None, source: str = "PRESET") -> str:
+    launch, _, ds = plan(preset, gpus)
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(launch.env.items()))
+    lines = [
+        f"# {launch_mod.describe(launch)}",
+        f"# the script: hftui export {source} --to python > {SCRIPT}",
+    ]
+    if ds is not None:
+        lines.append(f"# its DeepSpeed config: hftui export {source} --to deepspeed > {DS_FILE}")
+    if launch.num_machines > 1:
+        lines.append("# run this on every machine, each with its own --node_rank (launch.machine_rank)")
+    lines.append((env + " " if env else "") + shlex.join(script_argv(launch)))
+    return "\n".join(lines) + "\n"
+
+
+# -- deepspeed --------------------------------------------------------------------------------
+def to_deepspeed(preset, gpus: list | None = None) -> str:
+    launch, _, ds = plan(preset, gpus)
+    if ds is None:
+        gpus = gpu_mod.detect() if gpus is None else gpus
+        ds = launch_mod.deepspeed_config(preset, on_cpu=not gpus)
+    return json.dumps(ds, indent=2) + "\n"
+
+
+# -- accelerate -------------------------------------------------------------------------------
+_DISTRIBUTED_TYPE = {"single": "NO", "ddp": "MULTI_GPU", "fsdp": "FSDP", "deepspeed": "DEEPSPEED"}
+
+
+def accelerate_config(preset, gpus: list | None = None) -> dict:
+    """The config `accelerate launch --config_file` reads, matching the launch hftui would use."""
+    gpus = gpu_mod.detect() if gpus is None else gpus
+    launch, overrides, ds = plan(preset, gpus)
+    args = preset.section("args")
+    on_cpu = not gpus
+    kind = _DISTRIBUTED_TYPE[launch.backend]
+    if on_cpu and kind == "MULTI_GPU":
+        kind = "MULTI_CPU"
+    mixed = "bf16" if args.get("bf16") else "fp16" if args.get("fp16") else "no"
+    settings = dict(preset.section("launch"))
+    config: dict = {
+        "compute_environment": "LOCAL_MACHINE",
+        "distributed_type": kind,
+        "num_processes": launch.world_size,  # accelerate counts every machine's processes
+        "num_machines": launch.num_machines,
+        "machine_rank": int(settings.get("machine_rank", 0) or 0) if launch.num_machines > 1 else 0,
+        "main_process_ip": str(settings.get("main_process_ip", "127.0.0.1")),
+        "main_process_port": int(settings.get("main_process_port", 29500) or 29500),
+        "rdzv_backend": "static",
+        "same_network": True,
+        "mixed_precision": mixed,
+        "use_cpu": on_cpu,
+        "gpu_ids": "all",
+        "downcast_bf16": "no",
+        "main_training_function": "main",
+        "enable_cpu_affinity": False,
+        "tpu_env": [],
+        "tpu_use_cluster": False,
+        "tpu_use_sudo": False,
+    }
+    if launch.backend == "fsdp":
+        fsdp = overrides.get("fsdp_config", {})
+        config["fsdp_config"] = {
+            "fsdp_version": int(fsdp.get("version", 2)),
+            "fsdp_auto_wrap_policy": fsdp.get("auto_wrap_policy", "TRANSFORMER_BASED_WRAP"),
+            "fsdp_transformer_layer_cls_to_wrap": ",".join(fsdp.get("transformer_layer_cls_to_wrap", [])),
+            "fsdp_reshard_after_forward": bool(fsdp.get("reshard_after_forward", True)),
+            "fsdp_offload_params": bool(fsdp.get("cpu_offload", False)),
+            "fsdp_state_dict_type": "FULL_STATE_DICT",
+            "fsdp_cpu_ram_efficient_loading": True,
+            "fsdp_activation_checkpointing": False,
+        }
+    if launch.backend == "deepspeed" and ds is not None:
+        config["deepspeed_config"] = {
+            "deepspeed_config_file": DS_FILE,
+            "zero3_init_flag": ds["zero_optimization"]["stage"] == 3,
+        }
+        config.pop("mixed_precision")  # the DeepSpeed file decides ("auto" follows [args])
+    return config
+
+
+def to_accelerate(preset, gpus: list | None = None) -> str:
+    config = accelerate_config(preset, gpus)
+    lines = [f"# accelerate launch --config_file {ACCELERATE_FILE} {SCRIPT}   (hftui export ... --to python > {SCRIPT})"]
+    lines += _yaml(config)
+    return "\n".join(lines) + "\n"
+
+
+def _yaml(data: dict, indent: int = 0) -> list[str]:
+    """Plain YAML for a flat-ish dict (what accelerate writes itself), without a YAML library."""
+    out = []
+    pad = "  " * indent
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.append(f"{pad}{key}:")
+            out += _yaml(value, indent + 1)
+        else:
+            out.append(f"{pad}{key}: {_scalar(value)}")
+    return out
+
+
+def _scalar(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    return json.dumps(str(value))  # a quoted string is valid YAML
+
+
+# -- slurm ------------------------------------------------------------------------------------
+def to_slurm(preset, source: str = "PRESET") -> str:
+    """An sbatch script: every node runs torchrun, which meets the others through a c10d
+    rendezvous on the job's first node (from SLURM's own variables)."""
+    from hftui.core.export import export_python
+
+    gpus = _cluster_gpus(preset)
+    launch, overrides, ds = plan(preset, gpus)
+    script = export_python(with_overrides(preset, overrides))
+    nodes = launch.num_machines
+    nproc = launch.num_processes
+    port = int(preset.get("launch.main_process_port", 29500) or 29500)
+    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in preset.name) or "hftui"
+    marker = "HFTUI_TRAIN_PY"
+    while marker in script:
+        marker += "_"
+    out = [
+        "#!/bin/bash",
+        f"#SBATCH --job-name={name}",
+        f"#SBATCH --nodes={nodes}",
+        "#SBATCH --ntasks-per-node=1",
+        f"#SBATCH --gpus-per-node={nproc}",
+        "#SBATCH --output=%x-%j.out",
+        f"# Exported by hftui from {source}: {launch_mod.describe(launch)}",
+        "# Submit from a folder every node can see: sbatch this-file.sh",
+        "set -euo pipefail",
+        'cd "${SLURM_SUBMIT_DIR:-$PWD}"',
+        "",
+        f"cat > {SCRIPT} <<'{marker}'",
+        script.rstrip("\n"),
+        marker,
+    ]
+    if ds is not None:
+        out += [f"cat > {DS_FILE} <<'HFTUI_DS_CONFIG'", json.dumps(ds, indent=2), "HFTUI_DS_CONFIG"]
+    out += [
+        "",
+        'HEAD_NODE=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
+        f"export MASTER_ADDR=$HEAD_NODE MASTER_PORT={port}",
+        "export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}",
+        "",
+        "srun --kill-on-bad-exit=1 python -m torch.distributed.run \\",
+        '    --nnodes "$SLURM_NNODES" \\',
+        f"    --nproc_per_node {nproc} \\",
+        '    --rdzv_id "$SLURM_JOB_ID" \\',
+        "    --rdzv_backend c10d \\",
+        '    --rdzv_endpoint "$MASTER_ADDR:$MASTER_PORT" \\',
+        f"    {SCRIPT}",
+    ]
+    return "\n".join(out) + "\n"
+
+
+# -- one entry --------------------------------------------------------------------------------
+def export(preset, target: str, source: str = "PRESET", gpus: list | None = None) -> str:
+    """The artefact `target` for `preset` as text; `source` names the preset in comments."""
+    if target == "python":
+        return to_python(preset, gpus)
+    if target == "command":
+        return to_command(preset, gpus, source)
+    if target == "accelerate":
+        return to_accelerate(preset, gpus)
+    if target == "deepspeed":
+        return to_deepspeed(preset, gpus)
+    if target == "slurm":
+        return to_slurm(preset, source)
+    raise ValueError(f"unknown export target {target!r}; choose one of {', '.join(TARGETS)}")
