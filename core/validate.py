@@ -932,6 +932,7 @@ def _check_training_rules(rep: _Report, preset: Preset, cat) -> None:
         if base != "loss" and base not in metrics:
             rep.warning("args.metric_for_best_model", f"metric_for_best_model = {metric!r} is not among trainer.metrics ({', '.join(map(str, metrics))}) or loss",
                         f"write metric_for_best_model = {_show(metrics[0])} or \"eval_loss\"")
+    _check_report_to(rep, args.get("report_to"))
     resume = args.get("resume_from_checkpoint")
     if isinstance(resume, str) and resume:
         p = preset.resolve(resume)
@@ -945,6 +946,50 @@ def _check_training_rules(rep: _Report, preset: Preset, cat) -> None:
     if args.get("trust_remote_code") is True:
         rep.warning("args.trust_remote_code", "trust_remote_code = true runs Python code downloaded with the model",
                     "`hftui run` refuses it unless you pass --trust-remote-code")
+
+
+# report_to name -> the packages that provide it (any one of them)
+INTEGRATION_PACKAGES = {
+    "tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",), "comet_ml": ("comet_ml",), "mlflow": ("mlflow",),
+    "neptune": ("neptune",), "trackio": ("trackio",), "codecarbon": ("codecarbon",), "clearml": ("clearml",),
+    "dagshub": ("dagshub",), "flyte": ("flytekit",), "dvclive": ("dvclive",), "swanlab": ("swanlab",), "azure_ml": ("azureml",),
+}
+
+
+@lru_cache(maxsize=1)
+def _integrations() -> tuple[str, ...]:
+    """The report_to names the installed transformers accepts, read from its source (no import)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("transformers")
+        root = Path(next(iter(spec.submodule_search_locations))) if spec and spec.submodule_search_locations else None
+        text = (root / "integrations" / "integration_utils.py").read_text(encoding="utf-8") if root else ""
+    except (ImportError, ValueError, OSError, StopIteration):
+        text = ""
+    block = re.search(r"INTEGRATION_TO_CALLBACK = \{(.*?)\}", text, re.S)
+    names = re.findall(r'"([a-z_]+)"\s*:', block.group(1)) if block else []
+    return tuple(names) or tuple(INTEGRATION_PACKAGES)
+
+
+def _check_report_to(rep: _Report, value: Any) -> None:
+    """report_to names the Trainer would reject, or whose package is missing, at start-up."""
+    import importlib.util
+
+    names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    known = _integrations()
+    for name in names:
+        if not isinstance(name, str) or name in ("none", "all"):
+            continue
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+            rep.error("args.report_to", f"report_to {name!r} is not an integration the installed transformers knows",
+                      (f"did you mean {close[0]!r}? " if close else "") + f"choose from: none, {', '.join(known)}")
+            continue
+        packages = INTEGRATION_PACKAGES.get(name)
+        if packages and not any(importlib.util.find_spec(p) is not None for p in packages):
+            rep.error("args.report_to", f"report_to {name!r} needs the {packages[0]} package, which is not installed",
+                      f"pip install {packages[0]}, or remove {name!r} from report_to (hftui's own pane shows loss and metrics)")
 
 
 def _has_eval_data(preset: Preset) -> bool:

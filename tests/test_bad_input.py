@@ -28,7 +28,7 @@ from conftest import REPO, hftui_cmd
 from hftui.tui import cli
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
-EXPECT = re.compile(r"^# expect: (.*?) \| (.*)$", re.M)
+EXPECT = re.compile(r"^# expect: *(\S*) *\| (.*)$", re.M)
 
 # Files that cannot carry an `# expect:` line.
 NO_COMMENT = {

@@ -80,7 +80,7 @@ def _find(problems, path, severity=None):
         {"trainer.type": "ppo", "ppo.reward_model": "rm"},
         {"args.eval_strategy": "steps", "args.eval_steps": 1, "dataset.eval_fraction": 0.25},
         {"args.eval_strategy": "epoch", "dataset.data_files": {"train": "data/train.jsonl", "validation": "data/eval.jsonl"}},
-        {"args.learning_rate": 1, "args.warmup_steps": 0.1, "args.report_to": ["tensorboard"], "peft.r": 8, "peft.target_modules": ["q_proj", "v_proj"]},
+        {"args.learning_rate": 1, "args.warmup_steps": 0.1, "args.report_to": ["none"], "peft.r": 8, "peft.target_modules": ["q_proj", "v_proj"]},
         {"launch.backend": "ddp", "launch.num_processes": 2, "launch.num_machines": 1},
     ],
     ids=["sft", "trainer", "classification", "seq2seq-local", "reward", "ppo", "eval-fraction", "eval-file", "misc", "ddp-cpu"],
@@ -247,6 +247,8 @@ CASES = [
     ("output-dir-file", {"args.output_dir": "data/train.jsonl"}, "args.output_dir", "error", "is a file"),
     ("output-dir-under-file", {"args.output_dir": "data/train.jsonl/run"}, "args.output_dir", "error", "which is a file"),
     ("output-dir-empty", {"args.output_dir": ""}, "args.output_dir", "error", "empty"),
+    ("report-to-unknown", {"args.report_to": ["tensorbored"]}, "args.report_to", "error", "did you mean 'tensorboard'"),
+    ("report-to-not-an-integration", {"args.report_to": "zzz_not_installed"}, "args.report_to", "error", "not an integration"),
     ("trust-remote-code", {"model.trust_remote_code": True}, "model.trust_remote_code", "warning", "--trust-remote-code"),
     ("hub-token", {"args.hub_token": "hf_" + "a" * 34}, "args.hub_token", "error", "environment"),
     ("token-in-value", {"args.run_name": "hf_" + "B" * 34}, "args.run_name", "error", "access token"),
@@ -475,3 +477,14 @@ def test_a_preset_edited_in_memory_is_judged_by_its_data(project):
     for key, value in (("schema", 1), ("model", copy.deepcopy(BASE["model"])), ("dataset", copy.deepcopy(BASE["dataset"])), ("trainer", {"type": "sft"}), ("args", {"output_dir": "runs/t", "max_steps": 2})):
         filled = filled.with_value(key, value)
     assert not _errors(validate(filled)), [p.format() for p in validate(filled)]
+
+
+def test_report_to_needs_its_package(project, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("tensorboard", "tensorboardX") else real(name, *a))
+    found = _find(_problems(project, {"args.report_to": ["tensorboard"]}), "args.report_to", "error")
+    assert found and "pip install tensorboard" in found[0].hint
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "tensorboard" else real(name, *a))
+    assert not _find(_problems(project, {"args.report_to": ["tensorboard"]}), "args.report_to")
