@@ -531,6 +531,12 @@ def _check_writable(folder: Path, what: str, key: str, hint: str) -> Problem | N
     return None
 
 
+def check_state_dir() -> Problem | None:
+    """Can this machine's run index be written? (Checked first: without it no run is recorded.)"""
+    return _check_writable(state_dir() / INDEX_SUBDIR, "hftui state folder", "",
+                           "set HFTUI_HOME to a folder you can write to")
+
+
 def _validate(preset) -> list[Problem]:
     """Every problem the validator finds (it is imported lazily: heavy checks live there)."""
     try:
@@ -595,8 +601,7 @@ def start_run(preset, *, overrides: Iterable[str] = (), resume_from: str | None 
     if bad:
         problems.append(dataclasses.replace(bad, file=file))
     home = state_dir()
-    bad = _check_writable(home / INDEX_SUBDIR, "hftui state folder", "",
-                          "set HFTUI_HOME to a folder you can write to")
+    bad = check_state_dir()
     if bad:
         problems.append(bad)
     if problems:

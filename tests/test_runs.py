@@ -342,3 +342,54 @@ def test_secret_names_and_redaction(monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_abcdefghijkl")
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "disabled-for-tests")
     assert runs.redact("token hf_abcdefghijkl and disabled-for-tests") == "token <redacted> and disabled-for-tests"
+
+
+@pytest.mark.slow
+def test_foreground_ctrl_c_twice_kills_a_run_that_does_not_stop(tmp_path, fake_launch, capsys):
+    import argparse
+    import threading
+
+    from hftui.tui.commands import run as run_cmd
+
+    fake_launch.update(steps=1, delay=0.01, mode="hang")  # ignores the stop file
+    preset = _preset(tmp_path)
+    args = argparse.Namespace(preset=str(preset.path), overrides=[], detach=False, resume=False,
+                              trust_remote_code=False, name=None)
+
+    def press_ctrl_c_twice():
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            dirs = list((tmp_path / "out" / ".hftui").glob("*/run.json"))
+            if dirs and json.loads(dirs[0].read_text()).get("worker_pid"):
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.6)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c_twice, daemon=True)
+    presser.start()
+    assert run_cmd.main(args) == 130
+    presser.join(5)
+    out = capsys.readouterr().out
+    assert "stopping: saving a checkpoint; press Ctrl-C again to kill" in out and "killing the run's processes" in out
+    record = runs.RunRecord.load(next((tmp_path / "out" / ".hftui").glob("*/run.json")).parent)
+    assert record.status == "stopped" and "signal" in record.error and not record.workers_alive()
+
+
+@pytest.mark.slow
+def test_foreground_failure_exits_1_with_the_error_and_the_log_tail(tmp_path, fake_launch, capsys):
+    import argparse
+
+    from hftui.tui.commands import run as run_cmd
+
+    fake_launch["mode"] = "crash"
+    preset = _preset(tmp_path)
+    args = argparse.Namespace(preset=str(preset.path), overrides=[], detach=False, resume=False,
+                              trust_remote_code=False, name=None)
+    assert run_cmd.main(args) == 1
+    out = capsys.readouterr().out
+    assert "error: ValueError: the data ran out" in out and "last lines of" in out
+    assert "fake worker starting" in out and "Traceback" in out  # the log's tail, kept short
+    assert len(out.splitlines()) < 45

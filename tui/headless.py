@@ -78,12 +78,15 @@ class HeadlessDisplay:
             return self._end_seen_at is not None and time.time() - self._end_seen_at > FINAL_WAIT_S
         return True
 
-    def follow(self) -> RunRecord:
+    def follow(self, on_tick=None) -> RunRecord:
+        """Show the run until it ends; `on_tick()` runs between polls (Ctrl-C handling)."""
         if self.live:
             from rich.live import Live
 
             with Live(self.render(), console=self.console, refresh_per_second=4, transient=False) as live:
                 while True:
+                    if on_tick:
+                        on_tick()
                     self.poll()
                     live.update(self.render())
                     if self.done():
@@ -91,6 +94,8 @@ class HeadlessDisplay:
                     time.sleep(POLL_S)
         else:
             while True:
+                if on_tick:
+                    on_tick()
                 for event in self.poll():
                     self.print_event(event)
                 if self.done():

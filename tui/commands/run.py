@@ -35,6 +35,10 @@ def main(args) -> int:
     out = Console(highlight=False)
     from hftui.core.validate import validate_file
 
+    unusable = runs.check_state_dir()
+    if unusable:  # nothing can be recorded: say so before the (slower) checks of the preset
+        print_problems([unusable], args.preset)
+        return EXIT_INVALID
     preset, problems = validate_file(args.preset, args.overrides)
     if preset is not None:
         consent = runs.remote_code_problem(preset, args.trust_remote_code)
@@ -70,22 +74,37 @@ def main(args) -> int:
 
     out.print(f"run [bold]{escape(run.id)}[/] ({escape(run.name)}) started; Ctrl-C stops it with a checkpoint", soft_wrap=True)
     display = HeadlessDisplay(run, out)
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM = Ctrl-C
+    interrupts = Interrupts(run, out)
+    previous = {sig: signal.signal(sig, interrupts.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        try:
-            display.follow()
-        except KeyboardInterrupt:
-            runs.request_stop(run)
-            out.print("[yellow]stopping: saving a checkpoint; press Ctrl-C again to kill[/]", soft_wrap=True)
-            try:
-                display.follow()
-            except KeyboardInterrupt:
-                out.print("[red]killing the run's processes[/]")
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                runs.kill_run(run)
-                runs.wait_for_end(run, timeout=30)
-                display.poll()
+        display.follow(on_tick=interrupts.act)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     display.print_summary()
     return display.exit_code()
+
+
+class Interrupts:
+    """Ctrl-C (or SIGTERM) once: a graceful stop; twice: kill. Signals only count; the display
+    loop acts on them between polls, so no half-done request is ever interrupted."""
+
+    def __init__(self, run, console):
+        self.run, self.console = run, console
+        self.count = 0
+        self.done = 0
+
+    def handler(self, signum, frame) -> None:
+        self.count += 1
+
+    def act(self) -> None:
+        from hftui.core import runs
+
+        if self.count >= 1 and self.done < 1:
+            self.done = 1
+            runs.request_stop(self.run)
+            self.console.print("[yellow]stopping: saving a checkpoint; press Ctrl-C again to kill[/]", soft_wrap=True)
+        if self.count >= 2 and self.done < 2:
+            self.done = 2
+            self.console.print("[red]killing the run's processes[/]", soft_wrap=True)
+            runs.kill_run(self.run)
