@@ -224,6 +224,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.dist
 def test_two_processes_under_torchrun_agree_to_stop(tmp_path):
     p = tiny_preset(tmp_path, args='ddp_backend = "gloo"\nuse_cpu = true').with_value("args.eval_strategy", "no")
     p = p.with_value("args.output_dir", str(tmp_path / "out")).with_value("dataset.data_files", {"train": str(tmp_path / "train.jsonl"), "eval": str(tmp_path / "eval.jsonl")})
@@ -259,9 +260,30 @@ dist.destroy_process_group()
 
 
 @pytest.mark.slow
+@pytest.mark.dist
 def test_ranks_agree_when_only_one_of_them_is_asked_to_stop(tmp_path):
     env = {**_worker_env(), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
     procs = [subprocess.Popen([sys.executable, "-c", AGREE_SCRIPT, str(r)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for r in (0, 1)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1][-1000:] for o in outs]
     assert [o[0].strip() for o in outs] == ["stop", "stop"]  # rank 0 saw no request, yet stops too
+
+
+def test_gpu_sampler_writes_gpu_events(tmp_path, monkeypatch):
+    import time
+
+    from hftui.core import gpu
+    from hftui.core.events import EventWriter
+    from hftui.core.worker import GpuSampler
+
+    reading = [{"index": 0, "name": "Fake GPU", "used": 1 << 30, "total": 8 << 30, "util": 55}]
+    monkeypatch.setattr(gpu, "sample", lambda: reading)
+    writer = EventWriter(tmp_path / "events.jsonl")
+    sampler = GpuSampler(writer, lambda: 7, interval=0.01)
+    sampler.start()
+    time.sleep(0.2)
+    sampler.halt.set()
+    sampler.join(timeout=2)
+    writer.close()
+    gpu_events = [e for e in read_all(tmp_path / "events.jsonl").events if e["event"] == "gpu"]
+    assert len(gpu_events) >= 2 and gpu_events[0]["step"] == 7 and gpu_events[0]["devices"] == reading
