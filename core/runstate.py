@@ -12,8 +12,11 @@ million-event file folds into a few hundred kilobytes.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
+from pathlib import Path
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -34,6 +37,17 @@ _LOWER_IS_BETTER = ("loss", "perplexity", "ppl", "wer", "cer", "mse", "mae", "rm
                     "ter", "entropy")
 # Fields of a log event that are not scalars to plot.
 _LOG_SKIP = {"event", "time", "step"}
+
+
+# How a line written by EventWriter (json.dumps, "event" first) starts, for each kind that
+# `apply_lines` may count without parsing; compact separators are accepted too.
+_LOG_PREFIXES = (b'{"event": "log",', b'{"event":"log",')
+_GPU_PREFIXES = (b'{"event": "gpu",', b'{"event":"gpu",')
+
+
+def _whole(raw: bytes) -> bool:
+    """One complete object on the line (not two glued together by a crash mid-write)."""
+    return raw.rstrip().endswith(b"}") and raw.count(b'"event"') == 1
 
 
 def lower_is_better(metric: str) -> bool:
@@ -98,6 +112,20 @@ class Series:
                 del self.ys[1::2]
                 self._stride *= 2
         self._seen += 1
+
+    def to_next(self) -> int:
+        """How many coming points would be dropped before the next kept one."""
+        return -self._seen % self._stride
+
+    def skip(self, n: int = 1) -> None:
+        """Count `n` points that would not be kept anyway (see `to_next`)."""
+        self.count += n
+        self._seen += n
+
+    @property
+    def stride(self) -> int:
+        """How many points each kept one stands for, now."""
+        return self._stride
 
     def points(self) -> tuple[list[float], list[float]]:
         """The kept points plus the newest one (so a curve always ends where the run is)."""
@@ -189,8 +217,6 @@ class RunState:
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=20)  # (time, step) of recent logs
 
         self.loss = Series(series_points)
-        self.loss_smooth = Series(series_points)
-        self._ema: float | None = None
         self.learning_rate = Series(series_points)
         self.grad_norm = Series(series_points)
         self._latest_log_event: dict = {}
@@ -224,23 +250,107 @@ class RunState:
     def apply(self, events: Iterable[dict]) -> int:
         """Fold a batch of events in; returns how many were applied."""
         n = 0
-        handlers = self._handlers
+        one = self._apply_one
         for ev in events:
-            kind = ev.get("event")
+            one(ev)
             n += 1
-            self.counts[kind] = self.counts.get(kind, 0) + 1
-            t = ev.get("time")
-            if isinstance(t, (int, float)):
-                self.last_time = t if self.last_time is None or t > self.last_time else self.last_time
-            handler = handlers.get(kind)
-            if handler is not None:
-                try:
-                    handler(self, ev)
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    # A well-formed line with odd content: skip it, count it like a garbled one.
-                    self.bad_lines += 1
-        self.events_seen += n
         return n
+
+    def _apply_one(self, ev: dict) -> None:
+        kind = ev.get("event")
+        self.events_seen += 1
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        t = ev.get("time")
+        if isinstance(t, (int, float)):
+            self.last_time = t if self.last_time is None or t > self.last_time else self.last_time
+        handler = self._handlers.get(kind)
+        if handler is not None:
+            try:
+                handler(self, ev)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                # A well-formed line with odd content: skip it, count it like a garbled one.
+                self.bad_lines += 1
+
+    def apply_lines(self, lines: list[bytes]) -> int:
+        """Fold raw events.jsonl lines in; returns how many were garbled (and skipped).
+
+        The same result as parsing every line and calling `apply`, only faster on a long
+        history: a `log` or `gpu` line whose points the bounded series would drop anyway is
+        counted without being parsed (a log line only when it carries loss, learning rate and
+        grad norm, so every series counts it). The last such line of each batch is always
+        parsed, so the newest values are exact.
+        """
+        last_log = last_gpu = -1
+        for i in range(len(lines) - 1, -1, -1):
+            line = lines[i]
+            if last_log < 0 and line.startswith(_LOG_PREFIXES):
+                last_log = i
+            elif last_gpu < 0 and line.startswith(_GPU_PREFIXES):
+                last_gpu = i
+            if last_log >= 0 and last_gpu >= 0:
+                break
+        bad = 0
+        loads, one = json.loads, self._apply_one
+        log_series = (self.loss, self.learning_rate, self.grad_norm)
+        log_budget = gpu_budget = 0  # lines of each kind that may be counted unparsed, in a row
+        log_skipped = gpu_skipped = 0
+        for i, raw in enumerate(lines):
+            if raw.startswith(_LOG_PREFIXES):
+                if (log_budget > 0 and i != last_log and b'"loss"' in raw and b'"learning_rate"' in raw
+                        and b'"grad_norm"' in raw and _whole(raw)):
+                    log_budget -= 1
+                    log_skipped += 1
+                    continue
+                if log_skipped:
+                    self._count_skipped("log", log_series, log_skipped)
+                    log_skipped = 0
+            elif raw.startswith(_GPU_PREFIXES):
+                if gpu_budget > 0 and i != last_gpu and _whole(raw):
+                    gpu_budget -= 1
+                    gpu_skipped += 1
+                    continue
+                if gpu_skipped:
+                    self._count_skipped("gpu", self._gpu_series(), gpu_skipped)
+                    gpu_skipped = 0
+            elif not raw.strip():
+                continue
+            try:
+                ev = loads(raw)
+            except ValueError:
+                bad += 1
+                continue
+            if not isinstance(ev, dict) or "event" not in ev:
+                bad += 1
+                continue
+            one(ev)
+            kind = ev["event"]
+            if kind == "log":
+                log_budget = min(s.to_next() for s in log_series)
+            elif kind == "gpu" and self.gpus:
+                gpu_budget = min(s.to_next() for s in self._gpu_series())
+        if log_skipped:
+            self._count_skipped("log", log_series, log_skipped)
+        if gpu_skipped:
+            self._count_skipped("gpu", self._gpu_series(), gpu_skipped)
+        self.bad_lines += bad
+        if bad:
+            self._changes.add("info")
+        return bad
+
+    def _gpu_series(self) -> list[Series]:
+        out = []
+        for d in self.gpus.values():
+            out.append(d.memory)
+            out.append(d.utilisation)
+        return out
+
+    def _count_skipped(self, kind: str, series: Iterable[Series], n: int) -> None:
+        for s in series:
+            s.skip(n)
+        if kind == "gpu":
+            self.gpu_samples += n
+        self.events_seen += n
+        self.counts[kind] = self.counts.get(kind, 0) + n
 
     def apply_run_info(self, info: dict) -> None:
         """Take what `run.json` knows: identity, times and, once it ends, the final status."""
@@ -316,10 +426,6 @@ class RunState:
         loss = _number(ev.get("loss"))
         if loss is not None:
             self.loss.add(step, loss)
-            if math.isfinite(loss):
-                # Seeded with the first loss, so the smoothed curve starts where the raw one does.
-                self._ema = loss if self._ema is None else self._ema * (1 - EMA_ALPHA) + loss * EMA_ALPHA
-                self.loss_smooth.add(step, self._ema)
             self._changes.add("loss")
         lr = _number(ev.get("learning_rate"))
         if lr is not None:
@@ -545,6 +651,24 @@ class RunState:
                     out[key] = num
         return out
 
+    def smoothed_loss(self) -> tuple[list[float], list[float]]:
+        """The loss curve smoothed by an exponential moving average, over the kept points.
+
+        Like TensorBoard, the smoothing runs over the points drawn; its weight is scaled by
+        the thinning stride so that it spans the same number of steps however long the run.
+        Seeded with the first loss, so the smoothed curve starts where the raw one does.
+        """
+        xs, ys = self.loss.points()
+        alpha = 1 - (1 - EMA_ALPHA) ** self.loss.stride
+        out_x, out_y, ema = [], [], None
+        for x, y in zip(xs, ys):
+            if not math.isfinite(y):
+                continue
+            ema = y if ema is None else ema * (1 - alpha) + y * alpha
+            out_x.append(x)
+            out_y.append(ema)
+        return out_x, out_y
+
     @property
     def latest_loss(self) -> float | None:
         return self.loss.last[1] if self.loss.last else None
@@ -584,6 +708,51 @@ def _timestamp(value: Any) -> float | None:
             return None
         return dt.timestamp()
     return None
+
+
+class EventLines:
+    """Follow events.jsonl by byte offset, handing out whole raw lines for `apply_lines`.
+
+    The same contract as `core.events.EventTail` (a partial last line waits for its newline;
+    a file that shrank is read again from the start; a missing file is reported, not raised),
+    but the lines are left unparsed so that `RunState.apply_lines` parses only those it needs.
+    """
+
+    def __init__(self, path: str | Path, offset: int = 0):
+        self.path = Path(path)
+        self.offset = offset
+        self._partial = b""
+        self.missing = False
+
+    def read(self, max_bytes: int | None = None) -> list[bytes]:
+        """The next complete lines (at most about `max_bytes` read); [] when there is nothing new."""
+        try:
+            with open(self.path, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size < self.offset:
+                    self.offset, self._partial = 0, b""
+                fh.seek(self.offset)
+                chunk = fh.read() if max_bytes is None else fh.read(max_bytes)
+        except OSError:
+            self.missing = True
+            return []
+        self.missing = False
+        if not chunk:
+            return []
+        self.offset += len(chunk)
+        lines = (self._partial + chunk).split(b"\n")
+        self._partial = lines.pop()
+        return lines
+
+
+def fold_file(path: str | Path, run_info: dict | None = None, chunk_bytes: int = 1 << 20) -> RunState:
+    """A RunState from a whole events file, read in bounded chunks (post-mortems, benchmarks)."""
+    state, tail = RunState(run_info), EventLines(path)
+    while True:
+        before = tail.offset
+        state.apply_lines(tail.read(chunk_bytes))
+        if tail.offset - before < chunk_bytes:
+            return state
 
 
 def fold(events: Iterable[dict], run_info: dict | None = None) -> RunState:

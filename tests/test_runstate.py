@@ -50,7 +50,7 @@ def test_fold_tracks_progress_metrics_and_end():
     assert state.loss.count == 20 and state.latest_loss == pytest.approx(2.0)
     assert state.learning_rate.count == 20
     # Smoothed loss lags the raw one on a falling curve, and starts at the first raw value.
-    xs, smooth = state.loss_smooth.points()
+    xs, smooth = state.smoothed_loss()
     assert smooth[0] == pytest.approx(3.9)
     assert smooth[-1] > state.latest_loss
     # eval bookkeeping keys are not metrics; loss improves downwards, accuracy upwards
@@ -74,7 +74,7 @@ def test_incremental_apply_matches_whole_fold():
     for i in range(0, len(evs), 7):
         parts.apply(evs[i:i + 7])
     assert parts.summary() == whole.summary()
-    assert parts.loss_smooth.points() == whole.loss_smooth.points()
+    assert parts.smoothed_loss() == whole.smoothed_loss()
 
 
 def test_rate_eta_and_throughput():
@@ -239,3 +239,78 @@ def test_runstate_imports_only_the_standard_library():
             "print(bad); raise SystemExit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _synthetic_lines(n_steps: int) -> list[bytes]:
+    evs = [{"event": "start", "time": 0.0, "step": 0, "max_steps": n_steps}]
+    for s in range(1, n_steps + 1):
+        evs.append({"event": "log", "time": s * 0.1, "step": s, "loss": 5.0 / s, "learning_rate": 1e-4 * s,
+                    "grad_norm": 1.0 + s % 3, "epoch": s / 100, "samples_per_second": float(s % 7)})
+        if s % 5 == 0:
+            evs.append({"event": "gpu", "time": s * 0.1, "step": s, "devices": [
+                {"index": i, "name": "GPU", "used": s + i, "total": 10**6, "util": s % 100} for i in range(2)]})
+        if s % 250 == 0:
+            evs.append({"event": "eval", "time": s * 0.1, "step": s, "eval_loss": 1.0 / s, "eval_f1": s / n_steps})
+    return [json.dumps(e).encode() for e in evs]
+
+
+@pytest.mark.parametrize("batch", [1, 7, 1000, 10**9])
+def test_apply_lines_matches_parsing_every_line(batch):
+    lines = _synthetic_lines(6000)
+    lines.insert(100, b"{garbled")
+    lines.insert(200, b'{"event": "log", "time": 1, "step": 3, "loss": 1.0, "learning_rate": 0.1, "grad_norm": 1, '
+                      b'{"event": "eval", "time": 2.0, "step": 20, "eval_loss": 9.0}')  # two lines glued by a crash
+    full = RunState(series_points=64)
+    bad = 0
+    for raw in lines:
+        try:
+            full.apply([json.loads(raw)])
+        except ValueError:
+            bad += 1
+    full.bad_lines = bad
+    fast = RunState(series_points=64)
+    for i in range(0, len(lines), batch):
+        fast.apply_lines(lines[i:i + batch])
+    assert fast.bad_lines == bad == 2
+    assert fast.events_seen == full.events_seen and fast.counts == full.counts
+    for name in ("loss", "learning_rate", "grad_norm"):
+        assert getattr(fast, name).points() == getattr(full, name).points(), name
+        assert getattr(fast, name).count == getattr(full, name).count == 6000
+    for i in (0, 1):
+        assert fast.gpus[i].memory.points() == full.gpus[i].memory.points()
+        assert fast.gpus[i].utilisation.count == full.gpus[i].utilisation.count == 1200
+    assert fast.summary() == full.summary()
+    assert fast.latest_log == full.latest_log and fast.samples_per_second == full.samples_per_second
+    assert fast.smoothed_loss() == full.smoothed_loss()
+    assert len(fast.loss) < 64
+
+
+def test_event_lines_follows_a_file_by_offset(tmp_path):
+    from hftui.core.runstate import EventLines, fold_file
+
+    path = tmp_path / "events.jsonl"
+    tail = EventLines(path)
+    assert tail.read() == [] and tail.missing
+    path.write_bytes(b'{"event": "start", "time": 0, "step": 0, "max_steps": 3}\n{"event": "log", "ti')
+    assert tail.read() == [b'{"event": "start", "time": 0, "step": 0, "max_steps": 3}'] and not tail.missing
+    with open(path, "ab") as fh:
+        fh.write(b'me": 1, "step": 1, "loss": 2.0}\n')
+    assert tail.read() == [b'{"event": "log", "time": 1, "step": 1, "loss": 2.0}']
+    state = fold_file(path)
+    assert state.step == 1 and state.latest_loss == 2.0
+    path.write_bytes(b'{"event": "log", "time": 1, "step": 9, "loss": 1.0}\n')  # replaced by a shorter file
+    assert tail.read() == [b'{"event": "log", "time": 1, "step": 9, "loss": 1.0}']
+
+
+def test_smoothing_spans_the_same_steps_however_thinned():
+    short = RunState(series_points=10_000)
+    thinned = RunState(series_points=50)
+    evs = [{"event": "log", "time": float(s), "step": s, "loss": 2.0 if s < 5000 else 1.0} for s in range(1, 10_001)]
+    short.apply(evs)
+    thinned.apply(evs)
+    xs, ys = short.smoothed_loss()
+    txs, tys = thinned.smoothed_loss()
+    assert ys[0] == 2.0 and tys[0] == 2.0
+    # both have settled at the new level well before the end, neither jumps straight to it
+    assert ys[-1] == pytest.approx(1.0, abs=1e-3) and tys[-1] == pytest.approx(1.0, abs=1e-2)
+    assert 1.0 < ys[xs.index(5001)] < 2.0

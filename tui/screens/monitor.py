@@ -1,7 +1,7 @@
 """The live pane of one run: progress, curves, eval table, GPUs, log, stop and resume.
 
 Everything shown comes from three files of the run directory: `events.jsonl` (tailed by byte
-offset, in bounded chunks, by a thread), `run.json` (status, pid liveness) and `log.txt`
+offset, in bounded chunks, by a thread; see `RunState.apply_lines` for why lines stay raw), `run.json` (status, pid liveness) and `log.txt`
 (tailed by offset). The thread folds events into a `RunState` under a lock and schedules its
 next poll only after the last one finished; the screen redraws a few times per second from
 that state, only the parts that changed. A finished run opens as a post-mortem: the whole
@@ -24,8 +24,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, Static
 from textual.worker import Worker, get_current_worker
 
-from hftui.core.events import EVENTS_FILE, EventTail
-from hftui.core.runstate import FINAL_STATUSES, RunState
+from hftui.core.events import EVENTS_FILE
+from hftui.core.runstate import FINAL_STATUSES, EventLines, RunState
 from hftui.tui.widgets.run_actions import RunActions
 from hftui.tui.widgets.run_curves import RunCurves
 from hftui.tui.widgets.run_eval_table import RunEvalTable
@@ -186,7 +186,7 @@ class MonitorScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="monitor-tail", exit_on_error=False, name="tail events")
     def _tail_loop(self, run_dir: Path) -> None:
         worker = get_current_worker()
-        events = EventTail(run_dir / EVENTS_FILE)
+        events = EventLines(run_dir / EVENTS_FILE)
         log = _LogTail(run_dir / LOG_FILE)
         next_info = 0.0
         while not worker.is_cancelled:
@@ -210,27 +210,23 @@ class MonitorScreen(Screen[None]):
             while not worker.is_cancelled and time.monotonic() < deadline:
                 time.sleep(0.05)
 
-    def _poll_events(self, events: EventTail, worker: Worker) -> bool:
+    def _poll_events(self, events: EventLines, worker: Worker) -> bool:
         """Read up to ROUND_BYTES of new events; True when the end of the file was reached."""
         read = 0
         while read < ROUND_BYTES and not worker.is_cancelled:
             before = events.offset
-            result = events.read(CHUNK_BYTES)
+            lines = events.read(CHUNK_BYTES)
             got = events.offset - before if events.offset >= before else events.offset
             read += max(0, got)
             with self._lock:
-                if result.missing:
+                if events.missing:
                     self.waiting = True
-                    gone = not self.run_dir.exists()
-                    if gone and not self.gone:
+                    if not self.run_dir.exists():
                         self.gone = True
                     return True
                 self.waiting = False
-                if result.events:
-                    self.state.apply(result.events)
-                if result.bad_lines:
-                    self.state.bad_lines += result.bad_lines
-                    self.state._changes.add("info")
+                if lines:
+                    self.state.apply_lines(lines)
             if got < CHUNK_BYTES:
                 return True
         return False

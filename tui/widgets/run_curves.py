@@ -13,6 +13,9 @@ from textual_plotext import PlotextPlot
 from hftui.core.runstate import RunState, Series, metric_label
 
 
+Points = tuple[list[float], list[float]]
+Line = tuple[str, "Series | Points", str]  # label, series (or its points), colour
+
 _COLORS = ("cyan", "magenta", "yellow", "blue", "red", "green", "white")
 
 
@@ -42,7 +45,7 @@ class RunCurves(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         # What each plot shows, by line label: the points last drawn (tests and views read it).
-        self.drawn: dict[str, dict[str, tuple[list[float], list[float]]]] = {"loss": {}, "eval": {}, "lr": {}}
+        self.drawn: dict[str, dict[str, Points]] = {"loss": {}, "eval": {}, "lr": {}}
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="curve-tabs"):
@@ -66,14 +69,14 @@ class RunCurves(Widget):
         if "loss" in parts:
             self._draw("loss", "training loss (raw · smoothed)", [
                 ("loss", state.loss, "gray"),
-                ("smoothed", state.loss_smooth, "orange"),
+                ("smoothed", state.smoothed_loss(), "orange"),
             ] + ([("eval loss", state.metrics["eval_loss"].history, "cyan")] if "eval_loss" in state.metrics else []))
             self._draw("lr", "learning rate", [("learning rate", state.learning_rate, "green")])
         if "eval" in parts:
             grid = self.query_one("#eval-grid", Grid)
             keys = list(state.metrics)
             grid.styles.grid_size_columns = 1 if len(keys) <= 1 else 2
-            drawn: dict[str, tuple[list[float], list[float]]] = {}
+            drawn: dict[str, Points] = {}
             for i, key in enumerate(keys):
                 summary = state.metrics[key]
                 plot_id = "plot-eval-" + _css_id(key)
@@ -89,17 +92,17 @@ class RunCurves(Widget):
                                            [(summary.label, summary.history, color)], markers=True))
             self.drawn["eval"] = drawn
 
-    def _draw(self, which: str, title: str, lines: list[tuple[str, Series, str]], markers: bool = False) -> None:
+    def _draw(self, which: str, title: str, lines: list[Line], markers: bool = False) -> None:
         self.drawn[which] = self._draw_on(self.query_one(f"#plot-{which}", PlotextPlot), title, lines, markers)
 
-    def _draw_on(self, plot: PlotextPlot, title: str, lines: list[tuple[str, Series, str]],
-                 markers: bool = False) -> dict[str, tuple[list[float], list[float]]]:
+    def _draw_on(self, plot: PlotextPlot, title: str, lines: list[Line],
+                 markers: bool = False) -> dict[str, Points]:
         plt = plot.plt
         plt.clear_data()
         plt.title(title)
         drawn = {}
         for label, series, color in lines:
-            xs, ys = _finite(*series.points())
+            xs, ys = _finite(*(series if isinstance(series, tuple) else series.points()))
             if not xs:
                 continue
             drawn[label] = (xs, ys)
