@@ -248,7 +248,10 @@ def _summary(exc: BaseException) -> str:
         text = f"{first.where()}: {first.message}" if first else "invalid preset"
         return text + (f" (+{len(exc.problems) - 1} more)" if len(exc.problems) > 1 else "")
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+    summary = f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+    if "out of memory" in text.lower():
+        summary += " (lower args.per_device_train_batch_size or dataset.max_length, or set args.activation_checkpointing = true)"
+    return summary
 
 
 def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_allowed: bool = False, run_id: str | None = None) -> str:
