@@ -478,6 +478,12 @@ def _check_scratch(rep: _Report, preset: Preset) -> None:
             close = difflib.get_close_matches(arch, sorted(known), n=1, cutoff=0.6)
             rep.error("model.scratch.architecture", f"unknown architecture {_show(arch)}: not a model_type of the installed transformers",
                       (f"did you mean {_show(close[0])}? " if close else "") + "use an AutoConfig model_type such as llama, gpt2, bert, t5, qwen2")
+        task = "sequence-classification" if preset.trainer_type == "reward" else preset.task
+        able = _task_architectures().get(task)
+        if known and arch in known and able and arch not in able:
+            common = [a for a in ("llama", "gpt2", "qwen2", "mistral", "bert", "t5", "bart") if a in able]
+            rep.error("model.scratch.architecture", f"architecture {_show(arch)} has no {task} model in the installed transformers",
+                      f"pick one that has: {', '.join(common) or ', '.join(sorted(able)[:6])}")
     tok = scratch.get("tokenizer", "byte")
     if isinstance(tok, str) and tok not in schema.TOKENIZERS:
         p = preset.resolve(tok)
@@ -519,6 +525,27 @@ def _model_types() -> frozenset[str]:
     return frozenset(names)
 
 
+@lru_cache(maxsize=1)
+def _task_architectures() -> dict[str, frozenset[str]]:
+    """task -> model types with an Auto class for it, read from transformers' source (no import)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("transformers")
+        root = Path(next(iter(spec.submodule_search_locations))) if spec and spec.submodule_search_locations else None
+        text = (root / "models" / "auto" / "modeling_auto.py").read_text(encoding="utf-8") if root else ""
+    except (ImportError, ValueError, OSError, StopIteration):
+        return {}
+    out = {}
+    for task, name in (("causal-lm", "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES"), ("sequence-classification", "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES"),
+                       ("seq2seq-lm", "MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES")):
+        block = re.search(rf"^{name} = OrderedDict\(\s*\[(.*?)^\s*\]\s*\)", text, re.S | re.M)
+        names = re.findall(r'\(\s*"([A-Za-z0-9_\-]+)"\s*,', block.group(1)) if block else []
+        if names:
+            out[task] = frozenset(names)
+    return out
+
+
 def _offline() -> bool:
     return any(os.environ.get(k, "").lower() in ("1", "true", "yes", "on") for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
@@ -540,7 +567,7 @@ def _looks_local(value: str) -> bool:
     return value.startswith((".", "/", "~")) or value.count("/") > 1 or "\\" in value or value.endswith("/")
 
 
-def _check_model_ref(rep: _Report, preset: Preset, key: str, value: str, what: str, missing_severity: str = "error") -> None:
+def _check_model_ref(rep: _Report, preset: Preset, key: str, value: str, what: str, missing_severity: str = "error", missing_hint: str = "") -> None:
     """A Hub id or a local model folder: the folder must hold a model, the id must be reachable."""
     p = preset.resolve(value)
     if p.exists():
@@ -551,14 +578,14 @@ def _check_model_ref(rep: _Report, preset: Preset, key: str, value: str, what: s
                       "point it at a folder written by save_pretrained (the output_dir of a finished run)")
         return
     if _looks_local(value):
-        rep.add(key, missing_severity, f"{what} folder not found: {p}", "check the path (relative paths start at the preset's folder), or train it first")
+        rep.add(key, missing_severity, f"{what} folder not found: {p}", missing_hint or "check the path (relative paths start at the preset's folder), or train it first")
         return
     if not _HUB_ID.match(value) or ".." in value or value.endswith((".", "-")):
         rep.error(key, f"{_show(value)} is neither a Hub id (owner/name) nor an existing folder", "write a Hub id like gpt2 or owner/name, or a folder path")
         return
     if _offline() and not _in_hub_cache("models", value):
         rep.add(key, missing_severity, f"{what} {_show(value)} is not a local folder ({p}) and not in the Hugging Face cache, and HF_HUB_OFFLINE is set",
-                "use a local folder, download the model while online, or use [model.scratch]")
+                missing_hint or "use a local folder, download the model while online, or use [model.scratch]")
 
 
 def _check_model(rep: _Report, preset: Preset) -> None:
@@ -1003,6 +1030,9 @@ def _has_eval_data(preset: Preset) -> bool:
 
 
 # -- [ppo] -------------------------------------------------------------------------------------
+_TRAIN_REWARD_FIRST = ('train it before this run: a preset with trainer.type = "reward" whose output_dir is this folder '
+                       "(see presets/reward.toml); or use a Hub id")
+
 def _check_ppo(rep: _Report, preset: Preset) -> None:
     ppo = preset.get("ppo")
     ttype = preset.get("trainer.type")
@@ -1012,10 +1042,10 @@ def _check_ppo(rep: _Report, preset: Preset) -> None:
             rep.error("ppo.reward_model", "PPO needs a reward model, but ppo.reward_model is not set",
                       'add [ppo] with reward_model = "runs/my-reward-model" (a folder trained with trainer.type = "reward") or a Hub id')
         elif isinstance(reward, str):
-            _check_model_ref(rep, preset, "ppo.reward_model", reward, "reward model", missing_severity="warning")
+            _check_model_ref(rep, preset, "ppo.reward_model", reward, "reward model", missing_severity="warning", missing_hint=_TRAIN_REWARD_FIRST)
         value = preset.get("ppo.value_model")
         if isinstance(value, str) and value and value != reward:
-            _check_model_ref(rep, preset, "ppo.value_model", value, "value model", missing_severity="warning")
+            _check_model_ref(rep, preset, "ppo.value_model", value, "value model", missing_severity="warning", missing_hint=_TRAIN_REWARD_FIRST)
     elif isinstance(ppo, dict) and ppo:
         rep.warning("ppo", f"[ppo] is ignored: trainer.type is {_show(ttype or 'sft')}", 'remove [ppo], or set trainer.type = "ppo"')
 

@@ -254,6 +254,7 @@ CASES = [
     ("token-in-value", {"args.run_name": "hf_" + "B" * 34}, "args.run_name", "error", "access token"),
     ("wandb-key", {"args.run_name": "0123456789abcdef0123456789abcdef01234567"}, "args.run_name", "error", "access token"),
     ("scratch-typo", {"model.scratch.architecture": "lama"}, "model.scratch.architecture", "error", 'did you mean "llama"'),
+    ("scratch-no-task-model", {"trainer.type": "trainer", "model.task": "seq2seq-lm", "model.scratch.architecture": "gpt2"}, "model.scratch.architecture", "error", "no seq2seq-lm model"),
     ("scratch-heads", {"model.scratch.hidden_size": 30}, "model.scratch.num_attention_heads", "error", "divisible"),
     ("scratch-negative", {"model.scratch.num_hidden_layers": 0}, "model.scratch.num_hidden_layers", "error", "at least 1"),
     ("scratch-tokenizer", {"model.scratch.tokenizer": "tokenizers/mine"}, "model.scratch.tokenizer", "error", "byte"),
