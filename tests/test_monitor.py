@@ -298,3 +298,73 @@ async def test_runs_screen_with_no_runs_says_so(tmp_path):
         screen = app.screen
         await wait_for(pilot, lambda: screen.loaded)
         assert screen.query_one("#runs-empty").has_class("-shown")
+
+
+STAND_IN_WORKER = """
+import json, os, sys, time
+from pathlib import Path
+from hftui.core.events import EventWriter
+run_dir = Path(os.environ["HFTUI_RUN_DIR"])
+info = json.loads((run_dir / "run.json").read_text())
+out = Path(info["output_dir"])
+steps, start = 150, 0
+if info.get("resume_from"):
+    start = max(int(p.name.split("-")[1]) for p in out.glob("checkpoint-*"))
+w = EventWriter(run_dir / "events.jsonl")
+w.write("start", start, max_steps=steps, device="cpu")
+print("resuming from step %d" % start if start else "training from scratch", flush=True)
+for step in range(start + 1, steps + 1):
+    time.sleep(0.02)
+    w.write("log", step, loss=1.0 / step)
+    if (run_dir / "stop").exists():
+        (out / f"checkpoint-{step}").mkdir()
+        w.write("checkpoint", step, path=str(out / f"checkpoint-{step}"))
+        w.write("end", step, status="stopped", error=None)
+        sys.exit(130)
+w.write("end", steps, status="completed", error=None)
+"""
+
+
+@pytest.mark.slow
+async def test_stop_then_resume_from_the_pane_follows_the_new_run(tmp_path, monkeypatch):
+    """Stop and Resume drive the real run machinery (supervisor, run folders); the worker is a
+    stand-in that speaks the worker's contract, so this takes seconds, not a training."""
+    from hftui.core import launch as launch_mod
+    from hftui.core import runs
+    from hftui.core.preset import from_text
+
+    script = tmp_path / "stand_in_worker.py"
+    script.write_text(STAND_IN_WORKER)
+    monkeypatch.setattr(launch_mod, "resolve_launch", lambda preset, run_dir, gpus=None: launch_mod.Launch(
+        [sys.executable, str(script)], {}, "single", 1, 1, "test", {}))
+    monkeypatch.setattr(runs, "_validate", lambda preset: [])
+    preset_path = tmp_path / "p.toml"
+    text = ('schema = 1\nname = "resumable"\n[model]\ntask = "causal-lm"\n[model.scratch]\narchitecture = "llama"\n'
+            'tokenizer = "byte"\n[dataset]\npath = "json"\ndata_files = "d.jsonl"\ntext_column = "text"\n'
+            '[trainer]\ntype = "sft"\n[args]\noutput_dir = "out"\nmax_steps = 150\n')
+    preset_path.write_text(text)
+    (tmp_path / "d.jsonl").write_text('{"text": "x"}\n')
+    record = runs.start_run(from_text(text, preset_path))
+
+    app = Host(lambda: MonitorScreen(record.run_dir))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.state.step >= 5, what="the run to start")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: screen.state.status == "stopped", what="the run to stop")
+        stopped_at = screen.state.step
+        assert 5 <= stopped_at < 150 and screen.query_one(RunSummary).has_class("-shown")
+        assert screen.check_action("resume", ())
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.run_dir != record.run_dir, what="the resumed run")
+        await wait_for(pilot, lambda: screen.state.status == "done", timeout=30, what="the resumed run to end")
+        assert screen.state.step == 150
+        # one continuous history: steps before the stop and after it, counted once each
+        assert screen.state.loss.count == 150
+        assert screen.state.loss.points()[0][stopped_at - 1: stopped_at + 1] == [stopped_at, stopped_at + 1]
+        assert f"resuming from step {stopped_at}" in screen.query_one(RunLog).lines_seen
+        assert "DONE" in progress_text(screen)
+    new = RunRecord.load(screen.run_dir)
+    assert new.resume_from == "last" and new.status == "completed"
