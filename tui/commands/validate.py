@@ -36,10 +36,19 @@ def verdict(problems) -> tuple[bool, str]:
     return True, "valid" + (f" ({', '.join(extra)})" if extra else "")
 
 
+def _note_first_run() -> None:
+    """Say why the very first check takes seconds: the option catalog is read once per version."""
+    from hftui.core.catalog import cached_catalog
+
+    if sys.stderr.isatty() and cached_catalog("sft") is None and cached_catalog("trainer") is None:
+        print("hftui: reading the options of the installed transformers and trl (once per version)...", file=sys.stderr, flush=True)
+
+
 def main(args: argparse.Namespace) -> int:
     from hftui.core.validate import validate_file
     from hftui.tui.errors import print_problems
 
+    _note_first_run()
     all_valid = True
     for name in args.presets:
         _preset, problems = validate_file(name, args.overrides)
