@@ -198,6 +198,7 @@ def test_headless_display_live_and_summary(tmp_path):
     text = buf.getvalue()
     assert "step 4/4" in text and "loss 0.5" in text and "1m05s" in text
     assert "accuracy 0.75" in text and "checkpoint-2" in text
+    assert "accuracy 0.75 at step 2" in text  # the task metric is the headline, not the loss
     assert display.exit_code() == 0
 
 

@@ -32,6 +32,8 @@ STATUS_STYLE = {
     "stopping": "yellow", "done": "bold green", "stopped": "bold yellow", "failed": "bold red",
 }
 EXIT_CODES = {"completed": 0, "stopped": 130, "failed": 1}
+# The metrics a person chose for the task come before the trainer's own extras (entropy, ...).
+PRIMARY_METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc", "bleu", "wer", "mse")
 
 
 def _fmt(value: float | None) -> str:
@@ -148,11 +150,13 @@ class HeadlessDisplay:
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column()
         total = s.max_steps or 0
-        bar = ProgressBar(total=float(total) if total else None, completed=float(s.step), width=40)
+        bar = ProgressBar(total=float(total) if total else None, completed=float(s.step), width=30)
         progress = Text(f"step {s.step}/{total or '?'}")
         if s.epoch is not None:
             progress.append(f"  epoch {s.epoch:.2f}")
-        grid.add_row("progress", Group(bar, progress))
+        line = Table.grid(padding=(0, 2))
+        line.add_row(bar, progress)
+        grid.add_row("progress", line)
         timing = f"elapsed {fmt_duration(s.elapsed(now))}  ETA {fmt_duration(s.eta(now))}"
         rate = s.throughput()
         if rate:
@@ -164,7 +168,7 @@ class HeadlessDisplay:
             grid.add_row("train", "  ".join(shown) or "—")
         if s.metrics:
             grid.add_row("eval", "  ".join(
-                f"{m.label} {_fmt(m.latest)} (best {_fmt(m.best)})" for m in list(s.metrics.values())[:6]))
+                f"{m.label} {_fmt(m.latest)} (best {_fmt(m.best)})" for m in self._ranked_metrics()[:4]))
         if s.latest_checkpoint:
             grid.add_row("checkpoint", escape(s.latest_checkpoint))
         if s.notices:
@@ -217,12 +221,24 @@ class HeadlessDisplay:
         elif status == "stopped":
             self.console.print(f"stopped; continue it with: hftui run {escape(self.run.preset_path or str(self.run.preset_file))} --resume")
 
+    def _ranked_metrics(self) -> list:
+        """Task metrics first (accuracy, f1, ...), then the eval loss, then the rest."""
+        def rank(item):
+            key = item[0].removeprefix("eval_")
+            if key in PRIMARY_METRICS:
+                return (0, PRIMARY_METRICS.index(key))
+            if key in ("loss", "perplexity"):
+                return (1, ("loss", "perplexity").index(key))
+            return (2, 0)
+
+        return [m for _, m in sorted(self.state.metrics.items(), key=rank)]
+
     def _best_metric(self) -> str | None:
         s = self.state
-        if s.metrics:
-            primary = next((m for k, m in s.metrics.items() if k != "eval_loss"), None) or next(iter(s.metrics.values()))
-            if primary.best is not None:
-                return f"{primary.label} {_fmt(primary.best)} at step {primary.best_step}"
+        ranked = self._ranked_metrics()
+        if ranked and ranked[0].best is not None:
+            m = ranked[0]
+            return f"{m.label} {_fmt(m.best)} at step {m.best_step}"
         if s.best_metric is not None:
             return _fmt(s.best_metric)
         return None
