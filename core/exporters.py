@@ -110,8 +110,6 @@ def accelerate_config(preset, gpus: list | None = None) -> dict:
     args = preset.section("args")
     on_cpu = not gpus
     kind = _DISTRIBUTED_TYPE[launch.backend]
-    if on_cpu and kind == "MULTI_GPU":
-        kind = "MULTI_CPU"
     mixed = "bf16" if args.get("bf16") else "fp16" if args.get("fp16") else "no"
     settings = dict(preset.section("launch"))
     config: dict = {
@@ -125,7 +123,9 @@ def accelerate_config(preset, gpus: list | None = None) -> dict:
         "rdzv_backend": "static",
         "same_network": True,
         "mixed_precision": mixed,
-        "use_cpu": on_cpu,
+        # Several CPU processes start through accelerate's torchrun launcher (its MULTI_CPU
+        # launcher needs MPI); the script's own use_cpu = True then puts them on gloo.
+        "use_cpu": on_cpu and launch.world_size == 1,
         "gpu_ids": "all",
         "downcast_bf16": "no",
         "main_training_function": "main",
@@ -155,9 +155,18 @@ def accelerate_config(preset, gpus: list | None = None) -> dict:
     return config
 
 
-def to_accelerate(preset, gpus: list | None = None) -> str:
+def to_accelerate(preset, gpus: list | None = None, source: str = "PRESET") -> str:
+    gpus = gpu_mod.detect() if gpus is None else gpus
     config = accelerate_config(preset, gpus)
-    lines = [f"# accelerate launch --config_file {ACCELERATE_FILE} {SCRIPT}   (hftui export ... --to python > {SCRIPT})"]
+    launch, _, ds = plan(preset, gpus)
+    env = "".join(f"{k}={shlex.quote(v)} " for k, v in sorted(launch.env.items()))
+    lines = [
+        f"# {launch_mod.describe(launch)}",
+        f"# the script: hftui export {source} --to python > {SCRIPT}",
+    ]
+    if ds is not None:
+        lines.append(f"# its DeepSpeed config: hftui export {source} --to deepspeed > {DS_FILE}")
+    lines.append(f"# start it: {env}accelerate launch --config_file {ACCELERATE_FILE} {SCRIPT}")
     lines += _yaml(config)
     return "\n".join(lines) + "\n"
 
@@ -244,7 +253,7 @@ def export(preset, target: str, source: str = "PRESET", gpus: list | None = None
     if target == "command":
         return to_command(preset, gpus, source)
     if target == "accelerate":
-        return to_accelerate(preset, gpus)
+        return to_accelerate(preset, gpus, source)
     if target == "deepspeed":
         return to_deepspeed(preset, gpus)
     if target == "slurm":

@@ -73,8 +73,32 @@ def test_accelerate_config_is_loaded_by_accelerate(preset_file, tmp_path):
     out = cli(preset_file(backend="ddp", num_processes=2), "--to", "accelerate")
     assert out.returncode == 0, out.stderr
     config = load_accelerate(out.stdout, tmp_path)
-    assert config.distributed_type.value == "MULTI_CPU"  # this machine has no GPU
-    assert config.num_processes == 2 and config.num_machines == 1 and config.use_cpu is True
+    assert config.distributed_type.value == "MULTI_GPU"  # accelerate's torchrun launcher
+    assert config.num_processes == 2 and config.num_machines == 1
+    assert "accelerate launch --config_file accelerate_config.yaml train.py" in out.stdout
+
+
+@pytest.mark.slow
+def test_exported_script_runs_under_accelerate_launch(preset_file, tmp_path):
+    """The exported script and accelerate config together train on two CPU processes."""
+    import socket
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = preset_file(backend="ddp", num_processes=2, main_process_port=port)
+    for target, name in (("python", "train.py"), ("accelerate", "accelerate_config.yaml")):
+        out = cli(path, "--to", target)
+        assert out.returncode == 0, out.stderr
+        (tmp_path / name).write_text(out.stdout)
+    run = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--config_file", "accelerate_config.yaml", "train.py"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    state = json.loads((tmp_path / "out" / "trainer_state.json").read_text())
+    assert state["global_step"] == 3
+    # 3 steps x 2 rows x 2 processes out of 16 rows: both processes took their share
+    assert state["log_history"][-1]["epoch"] == pytest.approx(3 * 2 * 2 / 16)
 
 
 def test_accelerate_config_for_fsdp_and_deepspeed_on_gpus(preset_file, tmp_path):
