@@ -45,7 +45,10 @@ def label_mapping(values) -> dict:
 
 def tokenize_classification(batch, tokenizer, text_column, label_column, max_length, label2id):
     out = tokenizer(batch[text_column], truncation=True, max_length=max_length)
-    out["labels"] = [label2id[v] for v in batch[label_column]]
+    if label2id is None:  # regression (num_labels = 1): the label is the target value
+        out["labels"] = [float(v) for v in batch[label_column]]
+    else:
+        out["labels"] = [label2id[v] for v in batch[label_column]]
     return out
 
 
@@ -241,6 +244,14 @@ def prepare(preset, tokenizer) -> Prepared:
     if task == "sequence-classification":
         text, label = str(d.get("text_column") or "text"), str(d.get("label_column") or "label")
         values = list(train[label]) + (list(evald[label]) if evald is not None else [])
+        if preset.get("model.num_labels") == 1:
+            bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))]
+            if bad:
+                _raise([_err("dataset.label_column", f"num_labels = 1 means regression, but a label is {bad[0]!r}", "use numbers as labels, or remove model.num_labels for classes")], preset)
+            from transformers import DataCollatorWithPadding
+
+            fn = _mapper(tokenize_classification, tokenizer=tokenizer, text_column=text, label_column=label, max_length=n, label2id=None)
+            return Prepared(_map(train, fn), _map(evald, fn), DataCollatorWithPadding(tokenizer), 1, [])
         bad = [v for v in values if not isinstance(v, (int, str)) or v is None]
         if bad:
             _raise([_err("dataset.label_column", f"labels must be whole numbers or strings, found {bad[0]!r}", "use class ids 0..N-1 or class names")], preset)

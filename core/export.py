@@ -222,8 +222,8 @@ def export_python(preset) -> str:
     elif task == "sequence-classification":
         text, label = str(d.get("text_column") or "text"), str(d.get("label_column") or "label")
         w(f"    values = list(train[{_r(label)}]) + (list(evald[{_r(label)}]) if evald is not None else [])")
-        w("    label2id = label_mapping(values)")
         fixed = preset.get("model.num_labels")
+        w("    label2id = None  # regression: labels are the targets" if fixed == 1 else "    label2id = label_mapping(values)")
         w(f"    num_labels = {int(fixed)}" if fixed else "    num_labels = max(label2id.values()) + 1")
         w(f"    fn = lambda batch: tokenize_classification(batch, tokenizer, {_r(text)}, {_r(label)}, MAX_LENGTH, label2id)")
         w("    train, evald = process(train, fn), process(evald, fn)")
@@ -260,7 +260,7 @@ def export_python(preset) -> str:
         w("                          train_dataset=train, value_model=value, eval_dataset=evald if evald is not None else train, peft_config=peft_config)")
     else:
         w(f"    model = load_model(tokenizer, {num_labels_expr})")
-        if task == "sequence-classification" and ttype == "trainer":
+        if task == "sequence-classification" and ttype == "trainer" and preset.get("model.num_labels") != 1:
             w("    names = [str(k) for k, _ in sorted(label2id.items(), key=lambda kv: kv[1])]")
             w("    model.config.id2label = dict(enumerate(names))")
             w("    model.config.label2id = {n: i for i, n in enumerate(names)}")

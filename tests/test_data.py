@@ -116,3 +116,22 @@ def test_synth_is_deterministic_and_matches_the_committed_files(tmp_path):
     shipped = synth.default_folder()
     for name in synth.FILES:
         assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name
+
+
+def test_regression_labels_with_one_label(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", [{"text": f"row {i}", "label": i / 4} for i in range(8)])
+    p = make_preset(tmp_path, '[model]\ntask = "sequence-classification"\nnum_labels = 1\n[trainer]\ntype = "trainer"\n[dataset]\npath = "json"\ndata_files = "train.jsonl"\n')
+    prepared = data_mod.prepare(p, byte_tokenizer())
+    assert prepared.num_labels == 1 and prepared.train["labels"][:3] == [0.0, 0.25, 0.5]
+    write_jsonl(tmp_path / "train.jsonl", [{"text": "a", "label": "high"}, {"text": "b", "label": 0.5}])
+    with pytest.raises(PresetError) as err:
+        data_mod.prepare(p, byte_tokenizer())
+    assert "regression" in err.value.problems[0].message
+
+
+def test_float_labels_for_classes_are_a_problem(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", [{"text": "a", "label": 0.5}, {"text": "b", "label": 1}])
+    p = make_preset(tmp_path, CLS + '[dataset]\npath = "json"\ndata_files = "train.jsonl"\n')
+    with pytest.raises(PresetError) as err:
+        data_mod.prepare(p, byte_tokenizer())
+    assert err.value.problems[0].path == "dataset.label_column"
