@@ -308,13 +308,14 @@ run_dir = Path(os.environ["HFTUI_RUN_DIR"])
 info = json.loads((run_dir / "run.json").read_text())
 out = Path(info["output_dir"])
 steps, start = 150, 0
+# slow until stopped (the test stops it), quick once resumed
 if info.get("resume_from"):
     start = max(int(p.name.split("-")[1]) for p in out.glob("checkpoint-*"))
 w = EventWriter(run_dir / "events.jsonl")
 w.write("start", start, max_steps=steps, device="cpu")
 print("resuming from step %d" % start if start else "training from scratch", flush=True)
 for step in range(start + 1, steps + 1):
-    time.sleep(0.02)
+    time.sleep(0.1 if start == 0 else 0.005)
     w.write("log", step, loss=1.0 / step)
     if (run_dir / "stop").exists():
         (out / f"checkpoint-{step}").mkdir()
