@@ -37,17 +37,30 @@ class StopRequest:
             return True
         return bool(self.run_dir and (self.run_dir / STOP_FILE).exists())
 
-    def install_signal_handlers(self) -> None:
-        """SIGTERM and SIGINT set the flag instead of killing the process mid-step."""
+    def install_signal_handlers(self) -> dict:
+        """SIGTERM and SIGINT set the flag instead of killing the process mid-step.
+
+        Returns the handlers they replace, for `restore_signal_handlers`.
+        """
+        previous: dict = {}
         if threading.current_thread() is not threading.main_thread():
-            return
+            return previous
 
         def handler(signum, frame):
             self.set(signal.Signals(signum).name)
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
-                signal.signal(sig, handler)
+                previous[sig] = signal.signal(sig, handler)
+            except (ValueError, OSError):
+                pass
+        return previous
+
+    @staticmethod
+    def restore_signal_handlers(previous: dict) -> None:
+        for sig, handler in previous.items():
+            try:
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
             except (ValueError, OSError):
                 pass
 

@@ -273,13 +273,14 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
     built: Built | None = None
     sampler: GpuSampler | None = None
     status, error = "failed", None
+    previous_handlers: dict = {}
     try:
         from hftui.core import control, gpu
         from hftui.core.events import make_events_callback
         from hftui.core.modeling import model_label
 
         request = control.StopRequest(run_dir)
-        request.install_signal_handlers()
+        previous_handlers = request.install_signal_handlers()
         info = {
             "preset": preset.name,
             "trainer_type": preset.trainer_type,
@@ -322,6 +323,9 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
         error = _summary(exc) if not isinstance(exc, KeyboardInterrupt) else "interrupted"
         raise
     finally:
+        from hftui.core.control import StopRequest
+
+        StopRequest.restore_signal_handlers(previous_handlers)
         if sampler is not None:
             sampler.halt.set()
         if writer is not None:

@@ -287,3 +287,23 @@ def test_gpu_sampler_writes_gpu_events(tmp_path, monkeypatch):
     writer.close()
     gpu_events = [e for e in read_all(tmp_path / "events.jsonl").events if e["event"] == "gpu"]
     assert len(gpu_events) >= 2 and gpu_events[0]["step"] == 7 and gpu_events[0]["devices"] == reading
+
+
+def test_signals_set_the_stop_flag_and_handlers_are_restored(tmp_path):
+    import signal
+
+    from hftui.core.control import StopRequest
+
+    before = signal.getsignal(signal.SIGTERM)
+    request = StopRequest(tmp_path)
+    previous = request.install_signal_handlers()
+    try:
+        assert not request.requested_locally
+        signal.raise_signal(signal.SIGTERM)
+        assert request.requested_locally and request.signal_name == "SIGTERM"
+    finally:
+        StopRequest.restore_signal_handlers(previous)
+    assert signal.getsignal(signal.SIGTERM) == before
+    other = StopRequest(tmp_path)
+    (tmp_path / "stop").touch()
+    assert other.requested_locally
