@@ -168,7 +168,8 @@ async def test_a_run_started_from_the_app_outlives_it_and_attach_shows_it_all(tm
             return len(seen_steps) >= 2
 
         await wait_for(pilot, advancing, timeout=90, what="progress to advance")
-        assert "RUNNING" in progress_text(screen) and f"/{max_steps}" in progress_text(screen)
+        await wait_for(pilot, lambda: "RUNNING" in progress_text(screen) and f"/{max_steps}" in progress_text(screen),
+                       what="the progress line")
         assert screen.query_one(RunCurves).drawn["loss"] or screen.state.loss.count
         record = app.record
         assert record is not None and not screen.state.finished

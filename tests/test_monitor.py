@@ -365,7 +365,9 @@ async def test_stop_then_resume_from_the_pane_follows_the_new_run(tmp_path, monk
         # one continuous history: steps before the stop and after it, counted once each
         assert screen.state.loss.count == 150
         assert screen.state.loss.points()[0][stopped_at - 1: stopped_at + 1] == [stopped_at, stopped_at + 1]
-        assert f"resuming from step {stopped_at}" in screen.query_one(RunLog).lines_seen
-        assert "DONE" in progress_text(screen)
+        await wait_for(pilot, lambda: "DONE" in progress_text(screen) and "step 150/150" in progress_text(screen),
+                       what="the pane to show the end")
+        await wait_for(pilot, lambda: f"resuming from step {stopped_at}" in screen.query_one(RunLog).lines_seen,
+                       what="the resumed run's log")
     new = RunRecord.load(screen.run_dir)
     assert new.resume_from == "last" and new.status == "completed"
