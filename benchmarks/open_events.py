@@ -224,7 +224,9 @@ def main() -> int:
         (f"MonitorScreen open -> history drawn ({m['events']:,} ev.)", f"{m['seconds']:.2f} s"),
         ("  CPU time (both threads)", f"{m['cpu_s']:.2f} s"),
         ("  the same for an empty run (Textual start)", f"{e['seconds']:.2f} s"),
+        ("  imports before that (Textual, the pane)", f"{m['import_s']:.2f} s"),
         ("  key press round trip once loaded", f"{m['key_roundtrip_s'] * 1000:.0f} ms"),
+        ("  the same in the empty run", f"{e['key_roundtrip_s'] * 1000:.0f} ms"),
         ("  TUI process peak resident memory", f"{m['rss_peak_mib']:.0f} MiB"),
         ("  of which before importing Textual", f"{m['rss_before_mib']:.0f} MiB"),
     ]
