@@ -57,7 +57,14 @@ class HeadlessDisplay:
         self.tail = EventTail(run.events_path)
         self._record_checked = 0.0
         self._end_seen_at: float | None = None
-        self._printed_stop = False
+        self.message: tuple[str, str] | None = None  # (text, style) shown under the live panel
+
+    def say(self, text: str, style: str = "yellow") -> None:
+        """A message for the person: inside the live panel, or as a plain line."""
+        if self.live:
+            self.message = (text, style)
+        else:
+            self.console.print(Text(text, style=style), soft_wrap=True)
 
     # -- following ------------------------------------------------------------------------------
     def poll(self) -> list[dict]:
@@ -173,7 +180,9 @@ class HeadlessDisplay:
             grid.add_row("checkpoint", escape(s.latest_checkpoint))
         if s.notices:
             grid.add_row("note", escape(s.notices[-1]))
-        if s.status == "stopping":
+        if self.message:
+            grid.add_row("", Text(*self.message))
+        elif s.status == "stopping":
             grid.add_row("", Text("stopping: saving a checkpoint; press Ctrl-C again to kill", style="yellow"))
         return Group(head, grid)
 

@@ -74,7 +74,7 @@ def main(args) -> int:
 
     out.print(f"run [bold]{escape(run.id)}[/] ({escape(run.name)}) started; Ctrl-C stops it with a checkpoint", soft_wrap=True)
     display = HeadlessDisplay(run, out)
-    interrupts = Interrupts(run, out)
+    interrupts = Interrupts(run, display.say)
     previous = {sig: signal.signal(sig, interrupts.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         display.follow(on_tick=interrupts.act)
@@ -89,8 +89,8 @@ class Interrupts:
     """Ctrl-C (or SIGTERM) once: a graceful stop; twice: kill. Signals only count; the display
     loop acts on them between polls, so no half-done request is ever interrupted."""
 
-    def __init__(self, run, console):
-        self.run, self.console = run, console
+    def __init__(self, run, say):
+        self.run, self.say = run, say
         self.count = 0
         self.done = 0
 
@@ -103,8 +103,8 @@ class Interrupts:
         if self.count >= 1 and self.done < 1:
             self.done = 1
             runs.request_stop(self.run)
-            self.console.print("[yellow]stopping: saving a checkpoint; press Ctrl-C again to kill[/]", soft_wrap=True)
+            self.say("stopping: saving a checkpoint; press Ctrl-C again to kill")
         if self.count >= 2 and self.done < 2:
             self.done = 2
-            self.console.print("[red]killing the run's processes[/]", soft_wrap=True)
+            self.say("killing the run's processes", "red")
             runs.kill_run(self.run)
