@@ -6,6 +6,7 @@ import json
 import re
 import shlex
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 from conftest import hftui_cmd
@@ -58,7 +59,22 @@ def preset_file(tmp_path):
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
+    """The real command, in its own process."""
     return subprocess.run(hftui_cmd("export", *args), capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def export_main(capsys):
+    """`hftui export ...` in this process (the libraries are imported once for all tests)."""
+    from hftui.tui.cli import main
+
+    def run(*args: str) -> SimpleNamespace:
+        capsys.readouterr()
+        code = main(["export", *args])
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+    return run
 
 
 def load_accelerate(text: str, tmp_path):
@@ -69,8 +85,8 @@ def load_accelerate(text: str, tmp_path):
     return load_config_from_file(str(path))
 
 
-def test_accelerate_config_is_loaded_by_accelerate(preset_file, tmp_path):
-    out = cli(preset_file(backend="ddp", num_processes=2), "--to", "accelerate")
+def test_accelerate_config_is_loaded_by_accelerate(preset_file, export_main, tmp_path):
+    out = export_main(preset_file(backend="ddp", num_processes=2), "--to", "accelerate")
     assert out.returncode == 0, out.stderr
     config = load_accelerate(out.stdout, tmp_path)
     assert config.distributed_type.value == "MULTI_GPU"  # accelerate's torchrun launcher
@@ -114,8 +130,8 @@ def test_accelerate_config_for_fsdp_and_deepspeed_on_gpus(preset_file, tmp_path)
     assert ds.deepspeed_config == {"deepspeed_config_file": "ds_config.json", "zero3_init_flag": True}
 
 
-def test_command_is_torchrun_running_the_exported_script(preset_file):
-    out = cli(preset_file(backend="deepspeed", num_processes=2, main_process_port=29777), "--to", "command")
+def test_command_is_torchrun_running_the_exported_script(preset_file, export_main):
+    out = export_main(preset_file(backend="deepspeed", num_processes=2, main_process_port=29777), "--to", "command")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert lines[0].startswith("# deepspeed: 2 processes")
@@ -125,14 +141,14 @@ def test_command_is_torchrun_running_the_exported_script(preset_file):
     assert words[words.index("--nproc_per_node") + 1] == "2" and words[words.index("--master_port") + 1] == "29777"
 
 
-def test_single_process_command_is_plain_python(preset_file):
-    out = cli(preset_file(backend="single"), "--to", "command")
+def test_single_process_command_is_plain_python(preset_file, export_main):
+    out = export_main(preset_file(backend="single"), "--to", "command")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "python train.py"
 
 
-def test_deepspeed_json_follows_the_preset(preset_file):
-    out = cli(preset_file(backend="deepspeed", zero_stage=3, offload="all"), "--to", "deepspeed")
+def test_deepspeed_json_follows_the_preset(preset_file, export_main):
+    out = export_main(preset_file(backend="deepspeed", zero_stage=3, offload="all"), "--to", "deepspeed")
     assert out.returncode == 0, out.stderr
     config = json.loads(out.stdout)
     zero = config["zero_optimization"]
@@ -140,9 +156,9 @@ def test_deepspeed_json_follows_the_preset(preset_file):
     assert config["train_batch_size"] == "auto"
 
 
-def test_slurm_script_starts_torchrun_on_every_node(preset_file, tmp_path):
+def test_slurm_script_starts_torchrun_on_every_node(preset_file, export_main, tmp_path):
     path = preset_file(backend="fsdp", num_processes=4, main_process_port=29601)
-    out = cli(path, "--to", "slurm", "--set", "launch.num_machines=3", "--set", "launch.main_process_ip=10.0.0.1")
+    out = export_main(path, "--to", "slurm", "--set", "launch.num_machines=3", "--set", "launch.main_process_ip=10.0.0.1")
     assert out.returncode == 0, out.stderr
     script = out.stdout
     assert script.startswith("#!/bin/bash\n")
@@ -160,8 +176,8 @@ def test_slurm_script_starts_torchrun_on_every_node(preset_file, tmp_path):
     assert "LlamaDecoderLayer" in body
 
 
-def test_python_script_carries_the_launch_settings(preset_file):
-    out = cli(preset_file(backend="deepspeed", num_processes=2), "--to", "python")
+def test_python_script_carries_the_launch_settings(preset_file, export_main):
+    out = export_main(preset_file(backend="deepspeed", num_processes=2), "--to", "python")
     assert out.returncode == 0, out.stderr
     compile(out.stdout, "train.py", "exec")
     assert "'deepspeed': 'ds_config.json'" in out.stdout
