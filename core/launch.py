@@ -342,6 +342,20 @@ def render_command(launch: Launch, python: str | None = None) -> str:
     return (env + " " if env else "") + shlex.join(argv)
 
 
+def preview(preset, gpus: list | None = None, run_dir: str = "RUN_DIR") -> tuple[Launch, str]:
+    """The launch for a review screen, without a run folder: (launch, command line) where the
+    run folder appears as `run_dir` and nothing is left on disk."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="hftui-preview-") as tmp:
+        plan = resolve_launch(preset, Path(tmp), gpus=gpus)
+    swap = lambda v: v.replace(tmp, run_dir) if isinstance(v, str) else v  # noqa: E731
+    argv = [swap(a) for a in plan.argv]
+    overrides = {k: swap(v) for k, v in plan.args_overrides.items()}
+    plan = Launch(argv, dict(plan.env), plan.backend, plan.num_processes, plan.num_machines, plan.reason, overrides)
+    return plan, render_command(plan)
+
+
 def describe(launch: Launch) -> str:
     """One line for people: the backend, the process layout and why."""
     layout = f"{launch.num_processes} process{'es' if launch.num_processes != 1 else ''}"

@@ -180,3 +180,10 @@ def test_memory_estimate_drives_the_reason():
     lora = from_text(LLAMA7B + '\n[peft]\nmethod = "lora"\nr = 16\n')
     backend, reason, implied = launch.choose_backend(lora, gpus(2))
     assert backend == "ddp" and implied == {} and "fits one GPU" in reason
+
+
+def test_preview_leaves_nothing_on_disk():
+    plan, line = launch.preview(tiny(backend="deepspeed", num_processes=2), gpus=[])
+    assert line.startswith("DS_ACCELERATOR=cpu ") and line.endswith(" -m hftui.core.launch RUN_DIR")
+    assert plan.args_overrides["deepspeed"] == "RUN_DIR/ds_config.json"
+    assert plan.backend == "deepspeed"
