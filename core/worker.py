@@ -289,6 +289,8 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
         }
         # a checkpoint named in the preset counts as a resume request the Trainer would ignore
         checkpoint = resolve_resume(preset, resume_from or preset.get("args.resume_from_checkpoint"))
+        if checkpoint and preset.trainer_type == "ppo":
+            raise PresetError([Problem("run.resume_from", "error", "PPO runs cannot resume from a checkpoint (TRL's PPO trainer has no resume)", "start the PPO run again from the beginning")], _file(preset))
         info["resumed_from"] = checkpoint
         events_cb = make_events_callback(writer, info)
         stop_cb = control.make_stop_callback(request, raise_after_save=preset.trainer_type == "ppo")
@@ -305,14 +307,15 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
                 writer.write("notice", 0, message="no GPU: running on CPU")
         try:
             if preset.trainer_type == "ppo":
-                if checkpoint:
-                    raise PresetError([Problem("run.resume_from", "error", "PPO runs cannot resume from a checkpoint", "start the PPO run again from the beginning")], _file(preset))
                 built.trainer.train()
             else:
                 built.trainer.train(resume_from_checkpoint=checkpoint)
             stopped = stop_cb.stopped_at is not None
         except control.StopTraining:
             stopped = True
+        state = built.trainer.state
+        if stopped and state.max_steps and state.global_step >= state.max_steps:
+            stopped = False  # the request came with the last step: the run is complete
         if stopped:
             status = "stopped"
         else:
