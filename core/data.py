@@ -177,7 +177,9 @@ def _files_text(data_files) -> str:
 def _first_line(exc: BaseException) -> str:
     seen = exc
     # datasets wraps the parser's error; the innermost message names the real cause
-    while seen.__cause__ is not None or seen.__context__ is not None:
+    for _ in range(20):  # chains are short; the bound guards against a cycle
+        if seen.__cause__ is None and seen.__context__ is None:
+            break
         seen = seen.__cause__ or seen.__context__
     text = str(seen).strip() or type(seen).__name__
     outer = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
