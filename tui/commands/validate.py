@@ -38,9 +38,11 @@ def verdict(problems) -> tuple[bool, str]:
 
 def _note_first_run() -> None:
     """Say why the very first check takes seconds: the option catalog is read once per version."""
-    from hftui.core.catalog import cached_catalog
+    if not sys.stderr.isatty():
+        return
+    from hftui.core import catalog
 
-    if sys.stderr.isatty() and cached_catalog("sft") is None and cached_catalog("trainer") is None:
+    if not any(catalog._cache_path(key, catalog.installed_versions()).exists() for key in ("sft", "trainer")):
         print("hftui: reading the options of the installed transformers and trl (once per version)...", file=sys.stderr, flush=True)
 
 
