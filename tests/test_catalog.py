@@ -130,3 +130,10 @@ def test_a_broken_cache_file_is_rebuilt(hftui_home):
     finally:
         path.write_text(original, encoding="utf-8")
         get_catalog.cache_clear()
+
+
+def test_installed_versions_match_the_package_metadata():
+    from importlib import metadata
+
+    versions = catalog_mod.installed_versions()
+    assert versions == {d: metadata.version(d) for d in ("transformers", "trl")}
