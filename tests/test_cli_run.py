@@ -210,13 +210,17 @@ def test_headless_plain_lines_and_failed_summary(tmp_path):
     from hftui.tui.headless import HeadlessDisplay
 
     rec = _finished_run(tmp_path, "failed", error="ValueError: boom")
+    text = rec.events_path.read_text().splitlines()
+    text.insert(2, '{"event": "log", "step": 9, "lo')  # a torn line (a crash mid-write)
+    rec.events_path.write_text("\n".join(text) + "\n")
     buf = io.StringIO()
     display = HeadlessDisplay(rec, Console(file=buf, width=100, color_system=None))
     assert not display.live
     display.follow()
     display.print_summary()
     lines = buf.getvalue().splitlines()
-    assert "step 1/4  epoch 0.25  loss 2  learning_rate 0.001" in lines[1]
+    assert any(line.startswith("step 1/4  epoch 0.25  loss 2  learning_rate 0.001") for line in lines)
+    assert "skipped 1 garbled line(s) of events.jsonl" in lines
     assert any(line.startswith("eval at step 2:") and "0.75" in line for line in lines)
     assert "error: ValueError: boom" in lines
     tail = lines[lines.index(next(line for line in lines if line.startswith("last lines of"))) + 1:]

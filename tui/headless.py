@@ -71,6 +71,9 @@ class HeadlessDisplay:
         result = self.tail.read()
         if result.events:
             self.state.apply(result.events)
+        if result.bad_lines:
+            self.state.bad_lines += result.bad_lines
+            self.say(f"skipped {self.state.bad_lines} garbled line(s) of {self.run.events_path.name}", "dim")
         now = time.time()
         if now - self._record_checked >= RECORD_EVERY_S or self.state.ended:
             self._record_checked = now
