@@ -77,6 +77,10 @@ class HeadlessDisplay:
         now = time.time()
         if now - self._record_checked >= RECORD_EVERY_S or self.state.ended:
             self._record_checked = now
+            if not self.run.record_path.exists():  # the folder was deleted under us
+                if self.run.is_active:
+                    self.run.status, self.run.error = "failed", f"the run folder {self.run.run_dir} was deleted"
+                return result.events
             self.run.refresh()
             self.state.apply_run_info(self.run.to_dict())
             self.state.set_stop_requested(self.run.stop_requested)
