@@ -10,7 +10,7 @@ from hftui.core.runstate import RunState, fmt_duration, fmt_number, metric_label
 
 class RunSummary(Static):
     DEFAULT_CSS = """
-    RunSummary { height: auto; border: round $success; padding: 0 1; display: none; }
+    RunSummary { height: auto; max-height: 6; border: round $success; padding: 0 1; display: none; }
     RunSummary.-shown { display: block; }
     RunSummary.-stopped { border: round $warning; }
     """
@@ -20,8 +20,11 @@ class RunSummary(Static):
         verb = {"done": "completed", "stopped": "stopped", "failed": "failed"}.get(status, status)
         self.border_title = verb
         steps = f"{state.step}/{state.max_steps}" if state.max_steps else str(state.step)
-        lines = [f"[b]{verb}[/b] after {fmt_duration(state.runtime if state.runtime else state.elapsed())}"
-                 f" · step {steps}"
+        took = fmt_duration(state.runtime if state.runtime else state.elapsed())
+        training = state.elapsed()
+        if state.runtime and training is not None and abs(training - state.runtime) >= 2:
+            took += f" (training {fmt_duration(training)})"
+        lines = [f"[b]{verb}[/b] after {took} · step {steps}"
                  + (f" · final loss {fmt_number(state.latest_loss)}" if state.latest_loss is not None else "")]
         best = []
         for m in state.metrics.values():
@@ -29,10 +32,10 @@ class RunSummary(Static):
                 best.append(f"{escape(metric_label(m.key))} {fmt_number(m.best)} (step {m.best_step})")
         if best:
             lines.append("best: " + " · ".join(best))
-        if state.best_checkpoint or state.latest_checkpoint:
-            lines.append(f"checkpoint: {escape(state.best_checkpoint or state.latest_checkpoint or '')}")
-        if state.output_dir:
-            lines.append(f"output: {escape(state.output_dir)}")
+        checkpoint = state.best_checkpoint or state.latest_checkpoint
+        if checkpoint:
+            label = "best checkpoint" if state.best_checkpoint else "last checkpoint"
+            lines.append(f"{label}: {escape(checkpoint)}")
         if status == "stopped":
             lines.append("[dim]press r to resume from the last checkpoint[/dim]")
         self.update("\n".join(lines))
