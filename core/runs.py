@@ -625,36 +625,52 @@ def start_run(preset, *, overrides: Iterable[str] = (), resume_from: str | None 
                                        "start without --resume to train from the beginning", None, file)], file)
         run_id = new_run_id()
         run_dir = ensure_private_dir(runs_root / run_id)
-        launch = resolve_launch(preset, run_dir)
-        final = resolved_preset(preset, output_dir, launch.args_overrides)
-        max_steps = final.get("args.max_steps")
-        record = RunRecord(
-            id=run_id,
-            name=name or preset.name,
-            preset_path=file,
-            run_dir=run_dir,
-            output_dir=str(output_dir),
-            host=socket.gethostname(),
-            command=[str(a) for a in launch.argv],
-            status="starting",
-            created=time.time(),
-            resume_from=resume_from,
-            backend=launch.backend,
-            num_processes=launch.num_processes,
-            num_machines=launch.num_machines,
-            max_steps=int(max_steps) if isinstance(max_steps, int) and max_steps > 0 else None,
-            launch_env={k: str(v) for k, v in launch.env.items()},
-            stop_timeout=_stop_timeout(preset),
-            trust_remote_code_allowed=bool(trust_remote_code),
-        )
-        text = preset_mod.dumps(final)
-        atomic_write_text(record.preset_file, redact(text), mode=0o600)
-        record.save()
-        for private in (record.log_path, record.events_path):
-            fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            os.close(fd)
-        _write_index(record)
-        spawned = _spawn_supervisor(record)
+        try:
+            return _create_and_spawn(preset, run_id, run_dir, output_dir, file, name, resume_from, trust_remote_code,
+                                     resolve_launch)
+        except BaseException:
+            if not (run_dir / RUN_FILE).exists():  # nothing was started: leave no empty run behind
+                import shutil
+
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+
+
+def _create_and_spawn(preset, run_id, run_dir, output_dir, file, name, resume_from, trust_remote_code,
+                      resolve_launch) -> RunRecord:
+    """Write the run folder and index entry, then start the supervisor (under the folder lock)."""
+    from hftui.core import preset as preset_mod
+
+    launch = resolve_launch(preset, run_dir)
+    final = resolved_preset(preset, output_dir, launch.args_overrides)
+    max_steps = final.get("args.max_steps")
+    record = RunRecord(
+        id=run_id,
+        name=name or preset.name,
+        preset_path=file,
+        run_dir=run_dir,
+        output_dir=str(output_dir),
+        host=socket.gethostname(),
+        command=[str(a) for a in launch.argv],
+        status="starting",
+        created=time.time(),
+        resume_from=resume_from,
+        backend=launch.backend,
+        num_processes=launch.num_processes,
+        num_machines=launch.num_machines,
+        max_steps=int(max_steps) if isinstance(max_steps, int) and max_steps > 0 else None,
+        launch_env={k: str(v) for k, v in launch.env.items()},
+        stop_timeout=_stop_timeout(preset),
+        trust_remote_code_allowed=bool(trust_remote_code),
+    )
+    text = preset_mod.dumps(final)
+    atomic_write_text(record.preset_file, redact(text), mode=0o600)
+    record.save()
+    for private in (record.log_path, record.events_path):
+        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+    _write_index(record)
+    spawned = _spawn_supervisor(record)
     _wait_for_supervisor(record, spawned)
     return record
 

@@ -393,3 +393,18 @@ def test_foreground_failure_exits_1_with_the_error_and_the_log_tail(tmp_path, fa
     assert "error: ValueError: the data ran out" in out and "last lines of" in out
     assert "fake worker starting" in out and "Traceback" in out  # the log's tail, kept short
     assert len(out.splitlines()) < 45
+
+
+def test_a_launch_that_cannot_be_resolved_leaves_no_run_behind(tmp_path, monkeypatch, hftui_home):
+    from hftui.core.problems import Problem
+
+    def refuse(preset, run_dir, gpus=None):
+        raise PresetError([Problem("launch.num_processes", "error", "8 processes but this machine has 1 GPU")])
+
+    monkeypatch.setattr(launch_mod, "resolve_launch", refuse)
+    monkeypatch.setattr(runs, "_validate", lambda preset: [])
+    with pytest.raises(PresetError) as err:
+        runs.start_run(_preset(tmp_path))
+    assert err.value.problems[0].path == "launch.num_processes"
+    assert [p for p in (tmp_path / "out" / ".hftui").iterdir() if p.is_dir()] == []
+    assert runs.list_runs() == []
