@@ -290,6 +290,14 @@ async def test_runs_screen_lists_filters_and_attaches(tmp_path, sleeper):
         await pilot.pause(0.1)
         await pilot.press("r")  # resume on a running run: refused, nothing started
         assert len(screen.rows) == 2
+        assert screen.selected_run().name == "sst2-lora"  # the cursor stayed on the attached run
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: live.stop_path.exists(), what="the stop request")
+        await wait_for(pilot, lambda: [r.status for r in screen.shown_rows()] == ["completed", "stopping"],
+                       what="the list to show it stopping")
+        assert not done.stop_path.exists()
 
 
 async def test_runs_screen_with_no_runs_says_so(tmp_path):

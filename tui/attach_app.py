@@ -15,6 +15,7 @@ class AttachApp(App[int]):
     """
 
     TITLE = "hftui"
+    CSS_PATH = "app.tcss"  # the wizard's styles, so dialogs look the same in both
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="attach.quit", tooltip="Quit; the run keeps going", priority=True)]
 
     def __init__(self, run_dir: str | Path | None = None) -> None:

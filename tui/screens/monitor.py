@@ -20,12 +20,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Label, Static
+from textual.screen import Screen
+from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
 
 from hftui.core.events import EVENTS_FILE
 from hftui.core.runstate import FINAL_STATUSES, EventLines, RunState
+from hftui.tui.screens.confirm import ConfirmScreen
 from hftui.tui.widgets.run_actions import RunActions
 from hftui.tui.widgets.run_curves import RunCurves
 from hftui.tui.widgets.run_eval_table import RunEvalTable
@@ -44,41 +45,6 @@ FINISHED_POLL_S = 2.0
 RUN_INFO_S = 1.0
 RENDER_S = 0.25  # the screen redraws at most four times a second
 CURVES_S = 0.5
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question; dismissed with the answer."""
-
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 64; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
-    ConfirmScreen Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
-    ConfirmScreen Button { margin-left: 2; }
-    """
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-    ]
-
-    def __init__(self, question: str, yes: str = "Yes") -> None:
-        super().__init__()
-        self.question, self.yes = question, yes
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self.question)
-            with Horizontal():
-                yield Button("No (n)", id="no")
-                yield Button(f"{self.yes} (y)", id="yes", variant="warning")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
 
 
 def stop_question(name: str) -> str:
