@@ -116,8 +116,8 @@ def run_two_processes(tmp_path: Path, backend: str, **launch_keys) -> tuple[laun
 
 
 def assert_trained_on_two_ranks(evs: list[dict], text: str) -> None:
-    start_ev = next(e for e in evs if e["event"] == "start")
-    assert start_ev["num_processes"] == 2
+    starts = [e for e in evs if e["event"] == "start"]
+    assert len(starts) == 1 and starts[0]["num_processes"] == 2  # world size; rank 0 alone writes
     logs = [e for e in evs if e["event"] == "log" and "loss" in e]
     assert [e["step"] for e in logs] == [1, 2, 3, 4]
     # Each optimizer step consumed one batch on each rank (the sampler splits the data between
