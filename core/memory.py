@@ -328,6 +328,13 @@ def _estimate_from(preset, facts: ModelFacts, gpus: list, backend: str, world: i
         "gradients": int(grads / shards["grads"]),
         "optimizer": int(optimizer / shards["optimizer"]),
     }
+    if preset.trainer_type == "ppo":
+        # PPO holds three more models, each sized here like the policy: the frozen reference
+        # (not with LoRA: the policy with its adapters off is the reference), the frozen reward
+        # model and the value model, which trains in full.
+        reference = 0 if peft is not None else total * weight_bytes
+        value = total * (weight_bytes * 2 + optim_per_param)
+        breakdown["ppo_models"] = int((reference + total * weight_bytes + value) / shards["params"])
     breakdown["activations"] = int(_activations(preset, facts, mixed))
     breakdown["cuda_overhead"] = CUDA_OVERHEAD if gpus else 0
     per_gpu = sum(breakdown.values())

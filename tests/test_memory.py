@@ -103,6 +103,17 @@ def test_lora_trains_only_adapters():
     assert all_linear.trainable_params > est.trainable_params
 
 
+def test_ppo_counts_reference_reward_and_value_models():
+    sft = from_text(TINY)
+    ppo = from_text(TINY + '\n[trainer]\ntype = "ppo"\n')
+    a = memory.estimate(sft, gpus(1), backend="single", world_size=1)
+    b = memory.estimate(ppo, gpus(1), backend="single", world_size=1)
+    p = a.total_params
+    # reference + reward weights (4 bytes each) and a fully trained value model (4 + 4 + 8)
+    assert b.breakdown["ppo_models"] == p * (4 + 4 + 16)
+    assert b.per_gpu_bytes > a.per_gpu_bytes
+
+
 def test_check_warns_only_when_it_will_not_fit():
     big = from_text(LLAMA7B + '\n[launch]\nbackend = "ddp"\n')
     problems = memory.check(big, gpus(2, gib=24))
