@@ -264,6 +264,7 @@ class MonitorScreen(Screen[None]):
         if status != self._last_status or (lines and status in FINAL_STATUSES) or "info" in changes:
             self._last_status = status
             self._show_ending(status)
+            self.query_one(RunGpu).show(state)
             self.refresh_bindings()
         self._show_notices()
         self.query_one(RunActions).show(self._output_dir(), can_stop=self._can_stop(),

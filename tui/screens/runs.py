@@ -178,7 +178,8 @@ class RunsScreen(Screen[None]):
         if row.status not in ("starting", "running"):
             self.notify(f"run {row.id} is {row.status}: nothing to stop", severity="warning")
             return
-        from hftui.tui.screens.monitor import ConfirmScreen, stop_question
+        from hftui.tui.screens.confirm import ConfirmScreen
+        from hftui.tui.screens.monitor import stop_question
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -55,7 +55,12 @@ class RunGpu(Widget):
         none = self.query_one("#gpu-none", Static)
         if not state.gpus:
             none.display = True
-            none.update("no GPU: running on CPU" if state.no_gpu else "waiting for GPU readings…")
+            if state.no_gpu:
+                none.update("no GPU: running on CPU")
+            elif state.finished:
+                none.update("no GPU readings were recorded")
+            else:
+                none.update("waiting for GPU readings…")
             self.set_class(state.no_gpu, "-cpu")
             return
         none.display = False

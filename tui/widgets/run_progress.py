@@ -71,8 +71,10 @@ class RunProgress(Widget):
             bar.update(total=state.max_steps, progress=min(state.step, state.max_steps))
         elif state.progress is not None:
             bar.update(total=100, progress=round(state.progress * 100))
-        elif state.finished:
+        elif state.status == "done":
             bar.update(total=1, progress=1)
+        elif state.finished:
+            bar.update(total=1, progress=0)
         else:
             bar.update(total=None)
         steps = f"step {state.step}/{state.max_steps}" if state.max_steps else f"step {state.step}"
