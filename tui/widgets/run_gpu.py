@@ -24,13 +24,23 @@ class GpuCard(Vertical):
     def __init__(self, index: int) -> None:
         super().__init__(id=f"gpu-{index}")
         self.index = index
+        self.device: GpuDevice | None = None
+        self._ready = False  # children composed: until then a reading waits in `device`
 
     def compose(self) -> ComposeResult:
         yield Static(classes="gpu-name")
         yield ProgressBar(total=100, show_eta=False, show_percentage=True)
         yield Sparkline([], summary_function=max)
 
+    def on_mount(self) -> None:
+        self._ready = True
+        if self.device is not None:
+            self.show(self.device)
+
     def show(self, dev: GpuDevice) -> None:
+        self.device = dev
+        if not self._ready:
+            return
         util = "—" if dev.util is None else f"{dev.util:.0f}%"
         self.query_one(".gpu-name", Static).update(
             f"[b]GPU {dev.index}[/b] {escape(dev.name)}  {fmt_bytes(dev.used)} / {fmt_bytes(dev.total)}  util {util}")
@@ -68,12 +78,11 @@ class RunGpu(Widget):
         for index, dev in sorted(state.gpus.items()):
             cards = self.query(f"#gpu-{index}")
             if cards:
-                card = cards.first(GpuCard)
-                card.show(dev)
+                cards.first(GpuCard).show(dev)
             else:
                 card = GpuCard(index)
+                card.device = dev
                 self.mount(card)
-                self.call_after_refresh(card.show, dev)
 
     def text(self) -> str:
         """What the panel says, as plain text (for views that copy it, and tests)."""
