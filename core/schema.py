@@ -125,6 +125,7 @@ _section("launch", "distribution", [
     _f("launch", "main_process_port", "int", 29500, "A free TCP port on machine 0.", "0번 머신의 빈 TCP 포트입니다.", minimum=1, maximum=65535),
     _f("launch", "zero_stage", "int", 2, "DeepSpeed ZeRO stage: 1 optimizer, 2 + gradients, 3 + parameters sharded.", "DeepSpeed ZeRO 단계: 1 옵티마이저, 2 +그래디언트, 3 +파라미터 분할.", choices=(1, 2, 3)),
     _f("launch", "offload", "str", "none", "Offload to CPU memory: none, optimizer states, or all (parameters too).", "CPU 메모리로 오프로드: none, optimizer, all(파라미터 포함).", choices=OFFLOADS),
+    _f("launch", "stop_timeout", "float", 300.0, "Seconds a stop request may take (checkpoint included) before the run's processes are killed.", "중지 요청 후 체크포인트 저장까지 기다리는 최대 시간(초). 넘으면 프로세스를 종료합니다.", minimum=1.0, advanced=True),
 ])
 
 
