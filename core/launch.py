@@ -319,6 +319,13 @@ def prepare_cpu_process() -> None:
 
     if os.environ.get("DS_ACCELERATOR") == "cpu":
         skip_deepspeed_jit_ops()
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            # Without CUDA, accelerate leaves the process group to DeepSpeed, which opens it only
+            # in deepspeed.initialize; ZeRO-3 builds the model (zero.Init) before that and would
+            # see a world of one. Open it now, over gloo.
+            import deepspeed
+
+            deepspeed.init_distributed(dist_backend="gloo")
     keep_fsdp_on_cpu()
 
 
