@@ -61,8 +61,9 @@ class RunsScreen(Screen[None]):
     RunsScreen #runs-empty.-shown { display: block; }
     """
     BINDINGS = [
-        Binding("enter", "attach", "Attach", id="runs.attach", tooltip="Open the live pane of the selected run"),
-        Binding("a", "attach", "Attach", show=False, id="runs.attach-key"),
+        Binding("a", "attach", "Attach", id="runs.attach", key_display="enter/a",
+                tooltip="Open the live pane of the selected run"),
+        Binding("enter", "attach", "Attach", show=False, id="runs.attach-enter"),
         Binding("s", "stop", "Stop", id="runs.stop", tooltip="Ask the selected run to checkpoint and end"),
         Binding("r", "resume", "Resume", id="runs.resume", tooltip="Continue a stopped or failed run"),
         Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Filter by id, name, status or folder"),
