@@ -385,6 +385,10 @@ class RunState:
         self.stop_requested = False
         self._changes.update(("progress", "info"))
 
+    def mark(self, *parts: str) -> None:
+        """Ask views to redraw these parts at their next look (e.g. a draw that was put off)."""
+        self._changes.update(parts)
+
     def take_changes(self) -> set[str]:
         """The parts changed since the last call (a view redraws only those)."""
         changes, self._changes = self._changes, set()

@@ -221,7 +221,7 @@ class MonitorScreen(Screen[None]):
                 self.state.apply_run_info(info)
             if not exists and not self.gone:
                 self.gone = True
-                self.state._changes.add("info")
+                self.state.mark("info")
             if not self.state.finished:
                 self.state.set_stop_requested(stop)
 
@@ -246,7 +246,7 @@ class MonitorScreen(Screen[None]):
             self.query_one(RunLog).add_lines(lines)
         if not self.history_loaded:
             # Still reading a long history: only the headline moves; the rest is drawn once.
-            state._changes.update(changes - {"progress"})
+            state.mark(*(changes - {"progress"}))
             return
         if "eval" in changes:
             self.query_one(RunEvalTable).show(state)
@@ -259,7 +259,7 @@ class MonitorScreen(Screen[None]):
                 self.query_one(RunCurves).show(state, curve_parts)
                 self._last_curves = mono
             else:
-                state._changes.update(curve_parts)  # draw them at the next tick
+                state.mark(*curve_parts)  # draw them at the next tick
         status = state.status
         if status != self._last_status or (lines and status in FINAL_STATUSES) or "info" in changes:
             self._last_status = status
