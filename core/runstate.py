@@ -83,10 +83,6 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
-
-
 class Series:
     """An (x, y) history bounded to about `limit` points, thinned evenly as it grows."""
 
