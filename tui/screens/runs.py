@@ -127,6 +127,7 @@ class RunsScreen(Screen[None]):
                     table.move_cursor(row=i)
                     break
         self.query_one("#runs-empty", Static).set_class(not self.rows, "-shown")
+        self.refresh_bindings()
 
     def shown_rows(self) -> list[RunRow]:
         """The rows the table shows now, in order (after the filter)."""
@@ -143,6 +144,20 @@ class RunsScreen(Screen[None]):
         except Exception:
             return None
         return next((r for r in self.rows if r.run_dir == key.value), None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Stop and Resume show only for a run they apply to."""
+        if action in ("stop", "resume"):
+            row = self.selected_run() if self.is_mounted else None
+            if row is None:
+                return False
+            wanted = ("starting", "running") if action == "stop" else ("stopped", "failed")
+            return row.status in wanted
+        return True
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _row_moved(self) -> None:
+        self.refresh_bindings()
 
     @on(Input.Changed, "#runs-filter")
     def _filter_changed(self) -> None:
