@@ -144,6 +144,21 @@ def test_deepspeed_zero2_on_cpu(tmp_path):
     assert args.exists()
 
 
+def test_deepspeed_zero3_full_offload_on_cpu(tmp_path):
+    """ZeRO-3 builds the model partitioned (zero.Init), before the Trainer opens DeepSpeed."""
+    plan, evs, text, _ = run_two_processes(tmp_path, "deepspeed", zero_stage=3, offload="all")
+    zero = json.loads((tmp_path / "run" / "ds_config.json").read_text())["zero_optimization"]
+    assert zero["stage"] == 3 and zero["offload_param"]["device"] == "cpu"
+    assert_trained_on_two_ranks(evs, text)
+    from transformers import AutoModelForCausalLM
+
+    from hftui.core import memory
+
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "out")  # 16-bit weights gathered on save
+    expected = memory.model_facts(preset_mod.load(tmp_path / "preset.toml")).total_params
+    assert sum(p.numel() for p in model.parameters()) == expected
+
+
 def test_fsdp_full_shard_auto_wrap_on_gloo(tmp_path):
     plan, evs, text, _ = run_two_processes(tmp_path, "fsdp")
     assert plan.args_overrides["fsdp_config"]["transformer_layer_cls_to_wrap"] == ["LlamaDecoderLayer"]
