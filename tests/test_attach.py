@@ -134,17 +134,20 @@ report_to = "none"
 
 
 @pytest.mark.slow
-async def test_a_run_started_from_the_app_outlives_it_and_attach_shows_it_all(tmp_path):
+async def test_a_run_started_from_the_app_outlives_it_and_attach_shows_it_all(tmp_path, monkeypatch):
     from hftui.core.runs import start_run, wait_for_end
+    from hftui.tui.screens import monitor
+
+    monkeypatch.setattr(monitor, "POLL_S", 0.1)  # see two steps early, so the app leaves mid-run
 
     rng = random.Random(0)
     with open(tmp_path / "data.jsonl", "w", encoding="utf-8") as fh:
         for _ in range(80):
             a, b = rng.randint(0, 9), rng.randint(0, 9)
             fh.write(json.dumps({"text": f"{a} plus {b} is {a + b}."}) + "\n")
-    max_steps = 240
+    max_steps = 300
     preset = tmp_path / "tiny.toml"
-    preset.write_text(TINY_PRESET.format(max_steps=max_steps, eval_steps=80, save_steps=120))
+    preset.write_text(TINY_PRESET.format(max_steps=max_steps, eval_steps=100, save_steps=150))
 
     class Wizardish(App):
         """Starts the run the way the wizard's Run does, then shows its live pane."""
@@ -181,7 +184,7 @@ async def test_a_run_started_from_the_app_outlives_it_and_attach_shows_it_all(tm
     events = read_all(record.events_path).events
     logs = [e for e in events if e["event"] == "log" and "loss" in e]
     evals = [e for e in events if e["event"] == "eval"]
-    assert len(logs) == max_steps // 5 and len(evals) == max_steps // 80
+    assert len(logs) == max_steps // 5 and len(evals) == max_steps // 100
 
     attach = AttachApp(record.run_dir)
     async with attach.run_test(size=SIZE) as pilot:
@@ -195,7 +198,7 @@ async def test_a_run_started_from_the_app_outlives_it_and_attach_shows_it_all(tm
         assert state.metrics["eval_loss"].history.count == len(evals)
         assert "loss" in screen.query_one(RunEvalTable).values()
         assert f"step {max_steps}/{max_steps}" in str(screen.query_one(RunSummary).render())
-        assert [c[0] for c in state.checkpoints] == [120, 240]
+        assert [c[0] for c in state.checkpoints] == [150, 300]
 
     # The person's path: `hftui attach ID-PREFIX` in a real terminal shows the finished run.
     if shutil.which("tmux"):
