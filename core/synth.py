@@ -8,7 +8,7 @@ seed always gives the same bytes, so the committed files can be checked against 
 - sentiment.jsonl / sentiment_eval.jsonl: short reviews labelled positive/negative
 - preferences.jsonl: prompt, chosen (polite), rejected (rude) (reward model)
 - prompts.jsonl: prompts for PPO
-- upper.jsonl: text -> target in capitals (seq2seq)
+- summaries.jsonl: a review -> "the <thing> was good|bad" (seq2seq)
 """
 
 from __future__ import annotations
@@ -72,12 +72,16 @@ def prompt_rows(n: int, seed: int) -> list[dict]:
     return [{"prompt": rng.choice(PROMPTS)} for _ in range(n)]
 
 
-def upper_rows(n: int, seed: int) -> list[dict]:
+def summary_rows(n: int, seed: int) -> list[dict]:
+    """A review and its plain summary: what was reviewed, and whether it was good."""
     rng = random.Random(seed)
     rows = []
     for _ in range(n):
-        w = " ".join(_word(rng, 2, 5) for _ in range(rng.randint(1, 3)))
-        rows.append({"text": w, "target": w.upper()})
+        positive = rng.random() < 0.5
+        thing = rng.choice(THINGS)
+        adj = rng.choice(POSITIVE if positive else NEGATIVE)
+        text = f"{rng.choice(OPENERS)} {thing} {rng.choice(VERBS)} {adj}."
+        rows.append({"text": text, "target": f"the {thing} was {'good' if positive else 'bad'}"})
     return rows
 
 
@@ -89,7 +93,7 @@ FILES = {
     "sentiment_eval.jsonl": lambda: sentiment_rows(100, 5),
     "preferences.jsonl": lambda: preference_rows(400, 6),
     "prompts.jsonl": lambda: prompt_rows(200, 7),
-    "upper.jsonl": lambda: upper_rows(400, 8),
+    "summaries.jsonl": lambda: summary_rows(800, 8),
 }
 
 
