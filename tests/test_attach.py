@@ -173,7 +173,9 @@ async def test_a_run_started_from_the_app_outlives_it_and_attach_shows_it_all(tm
         await wait_for(pilot, advancing, timeout=90, what="progress to advance")
         await wait_for(pilot, lambda: "RUNNING" in progress_text(screen) and f"/{max_steps}" in progress_text(screen),
                        what="the progress line")
-        assert screen.query_one(RunCurves).drawn["loss"] or screen.state.loss.count
+        curves = screen.query_one(RunCurves)
+        await wait_for(pilot, lambda: len(curves.drawn["loss"].get("loss", ([], []))[0]) >= 2,
+                       what="the loss curve to fill")
         record = app.record
         assert record is not None and not screen.state.finished
     # The app is gone; the run goes on in its own session.
