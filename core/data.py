@@ -134,7 +134,7 @@ def load_splits(preset):
         hint = "check that the file is valid " + (builder if builder in BUILDERS else "data") + " (one JSON object per line for .jsonl)"
         if "offline" in first.lower() or "couldn't reach" in first.lower() or "doesn't exist on the hub" in first.lower():
             hint = "the dataset is not local: check dataset.path, or use data files in the repo while offline"
-        _raise([_err("dataset.data_files" if data_files else "dataset.path", f"cannot read the dataset {where}: {first}", hint, where)], preset)
+        _raise([_err("dataset.data_files" if data_files else "dataset.path", f"cannot read the dataset {where}: {first}", hint, _files_text(data_files) or None)], preset)
     train_name = str(preset.get("dataset.train_split") or "train")
     eval_name = preset.get("dataset.eval_split")
     if eval_name is None and not preset.get("dataset.eval_fraction"):
