@@ -90,10 +90,10 @@ class MonitorScreen(Screen[None]):
     DEFAULT_CSS = """
     MonitorScreen { layout: vertical; }
     MonitorScreen #monitor-body { height: 2fr; min-height: 6; }
-    MonitorScreen #monitor-side { width: 1fr; min-width: 36; max-width: 60; height: 1fr; }
+    MonitorScreen #monitor-side { width: 2fr; min-width: 36; max-width: 56; height: 1fr; }
     MonitorScreen RunLog { height: 1fr; min-height: 4; max-height: 14; }
     MonitorScreen RunFailure { max-height: 12; }
-    MonitorScreen RunCurves { width: 2fr; }
+    MonitorScreen RunCurves { width: 3fr; }
     MonitorScreen #monitor-notice { height: auto; padding: 0 1; color: $warning; display: none; }
     MonitorScreen #monitor-notice.-shown { display: block; }
     """
