@@ -71,6 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_STOPPED
+    except BrokenPipeError:
+        # `hftui runs | head`: the reader left; that is not an error of ours or theirs.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return EXIT_OK
     except SystemExit:
         raise
     except Exception as exc:  # our bug, not the user's: say so briefly and keep the details
