@@ -379,3 +379,12 @@ async def test_stop_then_resume_from_the_pane_follows_the_new_run(tmp_path, monk
                        what="the resumed run's log")
     new = RunRecord.load(screen.run_dir)
     assert new.resume_from == "last" and new.status == "completed"
+
+
+async def test_a_run_folder_that_does_not_exist_says_so(tmp_path):
+    missing = tmp_path / "out" / ".hftui" / "nope"
+    app = Host(lambda: MonitorScreen(missing))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: f"there is no run folder {missing}" in screen.notice_text)
+        assert screen.is_current and not screen.check_action("stop", ())

@@ -116,7 +116,8 @@ class MonitorScreen(Screen[None]):
         self.history_loaded = False  # the tail reached the end of events.jsonl at least once
         self.first_full_render: float | None = None  # when the loaded history was first drawn
         self.opened_at = time.perf_counter()
-        self.gone = False  # the run directory was deleted
+        self.gone = False  # the run directory is not there (deleted, or never was)
+        self.seen_dir = False  # it was there at some point
         self.waiting = True  # no events file yet
         self.record = None
         self._notices: dict[str, str] = {}
@@ -219,7 +220,9 @@ class MonitorScreen(Screen[None]):
             if record is not None:
                 self.record = record
                 self.state.apply_run_info(info)
-            if not exists and not self.gone:
+            if exists:
+                self.seen_dir = True
+            elif not self.gone:
                 self.gone = True
                 self.state.mark("info")
             if not self.state.finished:
@@ -284,8 +287,10 @@ class MonitorScreen(Screen[None]):
 
     def _show_notices(self) -> None:
         notes = []
-        if self.gone:
+        if self.gone and (self.seen_dir or self.state.events_seen):
             notes.append(f"the run folder {self.run_dir} was deleted; showing what was read before it went")
+        elif self.gone:
+            notes.append(f"there is no run folder {self.run_dir}")
         elif self.waiting and not self.state.events_seen:
             notes.append("waiting for the run to write its first events…")
         if self.state.bad_lines:
