@@ -307,3 +307,14 @@ def test_signals_set_the_stop_flag_and_handlers_are_restored(tmp_path):
     other = StopRequest(tmp_path)
     (tmp_path / "stop").touch()
     assert other.requested_locally
+
+
+@pytest.mark.slow
+def test_a_stop_that_comes_with_the_last_step_completes_the_run(tmp_path):
+    p = tiny_preset(tmp_path).with_value("args.max_steps", 1).with_value("args.eval_strategy", "no").with_value("args.save_strategy", "no")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "stop").touch()
+    assert train(p, run_dir) == "completed"
+    assert events(run_dir)[-1]["status"] == "completed"
+    assert (tmp_path / "out" / "model.safetensors").exists()
