@@ -28,16 +28,21 @@ class SearchItem:
 
 
 def rank(items: list[SearchItem], query: str) -> list[SearchItem]:
-    """Items best first: the name counts twice as much as the help text."""
+    """Items best first: a match in the key counts more than one in the help text."""
     query = query.strip()
     if not query:
         return items[:LIMIT]
     matcher = Matcher(query)
+    words = query.lower().split()
     scored = []
     for item in items:
-        name_score = matcher.match(item.path)
-        help_score = matcher.match(help_text(item.field)) * 0.5 if len(query) > 2 else 0.0
-        score = max(name_score * 2 + (1 if query.lower() in item.field.name.lower() else 0), help_score)
+        # Fuzzy on the (short) key; plain words on the help text, which can be long.
+        score = matcher.match(item.path) * 2
+        if query.lower() in item.field.name.lower():
+            score += 1
+        text = help_text(item.field).lower()
+        if words and all(w in text for w in words):
+            score += 0.5
         if score > 0:
             scored.append((score, item))
     scored.sort(key=lambda pair: -pair[0])

@@ -160,11 +160,27 @@ class OptionField(Vertical):
             yield SelectionList[str](*[(c, c, c in chosen) for c in MULTI_CHOICES[self.path]], id=control_id, compact=True)
         else:
             text = "" if current is MISSING or current is None else _text_of(current)
-            yield Input(value=text, placeholder=show(f.default), id=control_id, compact=True, tooltip=f.name, select_on_focus=False)
+            yield Input(value=text, placeholder=_placeholder(f.default), id=control_id, compact=True, tooltip=f.name, select_on_focus=False)
         yield Static(help_text(f), classes="field-help", markup=False)
         yield Static("", classes="field-error", markup=False)
 
     def on_mount(self) -> None:
+        self._update_mark()
+
+    def set_field(self, field: Field) -> None:
+        """Another trainer type describes this key differently (its own default or help)."""
+        self.field = field
+        if not self.is_mounted:
+            return
+        self.query_one(".field-default", Label).update(f"{t('default')}: {show(field.default)}")
+        self.query_one(".field-help", Static).update(help_text(field))
+        self.query_one(".field-star", Label).update("★" if field.star else "")
+        control = self.query_one("#control")
+        if isinstance(control, Input):
+            control.placeholder = _placeholder(field.default)
+        elif isinstance(control, Select) and field.choices:
+            with control.prevent(Select.Changed):
+                control.set_options([(show(c), c) for c in field.choices])
         self._update_mark()
 
     @staticmethod
@@ -264,6 +280,10 @@ class OptionField(Vertical):
             self.query_one("#control").focus()
         except Exception:
             pass
+
+
+def _placeholder(default: Any) -> str:
+    return "" if default in ("", None) else show(default)
 
 
 def _text_of(value: Any) -> str:

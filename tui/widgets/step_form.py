@@ -179,15 +179,25 @@ class StepForm(VerticalScroll):
             return
         wanted = step_fields(self.step, preset, catalog, self.advanced)
         paths = [p for p, _ in wanted]
+        existing = {w.path: w for w in self.query(OptionField)}
         if paths != self._paths:
-            old = list(self.query(OptionField))
-            for widget in old:
-                widget.remove()
-            self.mount_all([OptionField(f, p, field_value(preset, p)) for p, f in wanted])
+            # Fields are hidden, never removed: ids stay unique however fast steps change.
+            for path, widget in existing.items():
+                widget.display = path in paths
+            anchor = self.query_one(".advanced-row")
+            for path, f in wanted:
+                widget = existing.get(path)
+                if widget is None:
+                    widget = OptionField(f, path, field_value(preset, path))
+                    self.mount(widget, after=anchor)
+                    existing[path] = widget
+                anchor = widget
             self._paths = paths
-            return
-        for widget in self.query(OptionField):
-            widget.show_value(field_value(preset, widget.path))
+        for path, f in wanted:
+            widget = existing[path]
+            if widget.field != f:
+                widget.set_field(f)
+            widget.show_value(field_value(preset, path))
 
     @property
     def paths(self) -> list[str]:
