@@ -259,7 +259,7 @@ def count_params(model) -> tuple[int, int]:
     """(trainable, total) parameter counts."""
     trainable = total = 0
     for p in model.parameters():
-        n = p.numel()
+        n = getattr(p, "ds_numel", None) or p.numel()  # ZeRO-3 keeps only a shard on each rank
         total += n
         if p.requires_grad:
             trainable += n

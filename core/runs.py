@@ -491,7 +491,7 @@ def resolved_preset(preset, output_dir: Path, args_overrides: dict | None = None
         value = p.get(key)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
             candidate = (base / Path(value).expanduser())
-            if candidate.exists():
+            if candidate.exists() or _looks_local(key, value, base):
                 p = p.with_value(key, str(candidate.resolve()))
     for key, value in (args_overrides or {}).items():
         p = p.with_value(f"args.{key}", value)
@@ -499,6 +499,18 @@ def resolved_preset(preset, output_dir: Path, args_overrides: dict | None = None
         if p.has(f"args.{key}"):
             p = p.without(f"args.{key}")
     return p
+
+
+def _looks_local(key: str, value: str, base: Path) -> bool:
+    """A relative model path that does not exist yet (a reward model still to be trained) is
+    still a path, not a Hub id, when it starts with ./ or ~ or its first folder is there:
+    resolving it now keeps the worker's error pointing at the right folder."""
+    if not key.startswith("ppo."):
+        return False
+    if value.startswith((".", "~")):
+        return True
+    first = Path(value).parts[0] if Path(value).parts else ""
+    return bool(first) and (base / first).is_dir()
 
 
 def _abs_files(value: Any, base: Path) -> Any:
