@@ -364,7 +364,8 @@ async def test_stop_then_resume_from_the_pane_follows_the_new_run(tmp_path, monk
         await pilot.press("y")
         await wait_for(pilot, lambda: screen.state.status == "stopped", what="the run to stop")
         stopped_at = screen.state.step
-        assert 5 <= stopped_at < 150 and screen.query_one(RunSummary).has_class("-shown")
+        assert 5 <= stopped_at < 150
+        await wait_for(pilot, lambda: screen.query_one(RunSummary).has_class("-shown"), what="the stopped summary")
         assert screen.check_action("resume", ())
         await pilot.press("r")
         await wait_for(pilot, lambda: screen.run_dir != record.run_dir, what="the resumed run")
