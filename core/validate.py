@@ -851,6 +851,9 @@ def _check_trainer(rep: _Report, preset: Preset) -> None:
                             f"for {task} use: {', '.join(schema.METRICS_BY_TASK.get(task, ()))}")
         if metrics and ttype in ("ppo",):
             rep.warning("trainer.metrics", "PPO does not run compute_metrics: the metrics are ignored", "remove metrics")
+        if metrics and ttype == "sft" and any(m != "perplexity" for m in metrics if isinstance(m, str)):
+            rep.warning("trainer.metrics", "SFT logs its own eval_mean_token_accuracy and hftui adds eval_perplexity; other metrics are ignored",
+                        'remove metrics, or use trainer.type = "trainer" for task metrics')
 
 
 # -- [args] ------------------------------------------------------------------------------------
