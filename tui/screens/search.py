@@ -32,7 +32,7 @@ def rank(items: list[SearchItem], query: str) -> list[SearchItem]:
     query = query.strip()
     if not query:
         return items[:LIMIT]
-    matcher = Matcher(query)
+    matcher = Matcher(query.replace(" ", ""))  # keys have no spaces: "lr sched" finds lr_scheduler_type
     words = query.lower().split()
     scored = []
     for item in items:
@@ -44,7 +44,7 @@ def rank(items: list[SearchItem], query: str) -> list[SearchItem]:
         if words and all(w in text for w in words):
             score += 0.5
         if score > 0:
-            scored.append((score, item))
+            scored.append((score + (0 if item.advanced else 0.25), item))
     scored.sort(key=lambda pair: -pair[0])
     return [item for _, item in scored[:LIMIT]]
 

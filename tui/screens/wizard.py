@@ -288,7 +288,7 @@ class WizardScreen(Screen):
             for path, f in step_fields(step, preset, catalog, advanced=True):
                 value = preset.get(path, MISSING)
                 if value is not MISSING and differs(f, value):
-                    lines.append(f"{path} = {show(value)}   (default {show(f.default)})")
+                    lines.append(f"{path} = {show(value)}" + ("" if f.default in (None, "") else f"   (default {show(f.default)})"))
         known = {line.split(" = ")[0] for line in lines} | {p for step in STEPS for p, _ in step_fields(step, preset, catalog, advanced=True)}
         for path, value in _leaves(preset.data):
             if path not in known and path != "schema":
