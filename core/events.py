@@ -207,6 +207,16 @@ def make_events_callback(writer: EventWriter | None, run_info: dict):
             fields.setdefault("epoch", _num(state.epoch))
             self.writer.write("eval", state.global_step, **fields)
 
+        def on_step_end(self, args, state, control, **kwargs):
+            # The Trainer evaluates and saves right after this hook: say so, so the live pane
+            # can show "evaluating" / "saving" while it lasts (the eval/checkpoint event ends it).
+            if not self._on(state):
+                return
+            if control.should_evaluate:
+                self.writer.write("notice", state.global_step, phase="evaluating", message="")
+            elif control.should_save:
+                self.writer.write("notice", state.global_step, phase="saving", message="")
+
         def on_save(self, args, state, control, **kwargs):
             if not self._on(state):
                 return
