@@ -73,8 +73,8 @@ class WizardScreen(Screen):
         data_form = self.query_one("#step-dataset", StepForm)
         data_form.mount(QuickPicks("datasets", id="dataset-picks"), after=data_form.query_one(".step-note"))
         data_form.mount(DatasetPreview(id="dataset-preview"), after="#dataset-picks")
-        self.query_one("#sidebar", StepSidebar).point_at(self.step)
         self.refresh_all()
+        self.goto(self.step)
 
     # -- steps -----------------------------------------------------------------------------
     def goto(self, step: str) -> None:
@@ -143,9 +143,10 @@ class WizardScreen(Screen):
             except Exception:
                 return
             widget.focus_control()
-            form.scroll_to_widget(widget, top=True)
+            form.scroll_to_widget(widget, top=True, animate=False)
 
         self.call_after_refresh(focus)
+        self.set_timer(0.3, focus)  # again once fields mounted by the jump have their size
 
     # -- events from widgets ---------------------------------------------------------------
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

@@ -131,7 +131,7 @@ class StepForm(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Label(step_title(self.step), classes="step-title")
-        yield Static("", classes="step-note", id=f"note-{self.step}")
+        yield Static("", classes="step-note -empty", id=f"note-{self.step}", markup=False)
         if self.step == "model":
             yield self._section_switch("model.scratch", t("scratch_enable"))
         if self.step == "peft":
@@ -150,7 +150,9 @@ class StepForm(VerticalScroll):
     def set_note(self, text: str) -> None:
         self._note = text
         try:
-            self.query_one(f"#note-{self.step}", Static).update(text)
+            note = self.query_one(f"#note-{self.step}", Static)
+            note.update(text)
+            note.set_class(not text, "-empty")
         except Exception:
             pass
 
