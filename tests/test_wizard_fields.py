@@ -234,3 +234,21 @@ async def test_controls_write_typed_values_into_the_preset(tmp_path, warm_catalo
         screen.query_one(f"#{field_id('trainer.type')} #control").value = "ppo"
         await pilot.pause()
         assert screen.query_one(f"#{field_id('ppo.reward_model')}", OptionField)
+
+
+def test_wizard_command_opens_files_and_reports_broken_ones(tmp_path, capsys):
+    from argparse import Namespace
+
+    from hftui.tui.commands import wizard
+
+    preset, fresh = wizard.open_preset(str(tmp_path / "new.toml"))
+    assert fresh and preset.path == (tmp_path / "new.toml").absolute() and preset.data == {"schema": 1}
+    if wizard.quickstart_path() is not None:
+        preset, fresh = wizard.open_preset(None)
+        assert not fresh and is_shipped(preset.path)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("schema = 1\n[args\nmax_steps = 3\n")
+    assert wizard.main(Namespace(preset=str(broken)), started=None) == 2
+    err = capsys.readouterr().err
+    assert "not valid TOML" in err and "Traceback" not in err
+    assert broken.read_text() == "schema = 1\n[args\nmax_steps = 3\n"
