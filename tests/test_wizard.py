@@ -223,9 +223,16 @@ async def test_invalid_value_shows_inline_and_blocks_run(tmp_path):
         panel = app.screen.query_one(ReviewPanel)
         assert panel.query_one("#review-run").disabled
         assert app.last_run is None
+        # Each problem leads to its step and field.
+        problems = panel.query_one("#review-problems")
+        assert "args.max_steps" in str(problems.get_option_at_index(0).prompt)
+        problems.focus()
+        problems.highlighted = 0
+        await pilot.press("enter")
+        await settle(pilot, 0.5)
+        assert app.screen.step == "training"
+        assert app.focused is not None and app.focused.parent.id == field_id("args.max_steps")
         # Fixing the value unblocks Run.
-        app.screen.goto("training")
-        await settle(pilot)
         await type_into(pilot, app, "args.max_steps", "4")
         assert not field(app, "args.max_steps").has_class("-invalid")
         assert app.preset.get("args.max_steps") == 4

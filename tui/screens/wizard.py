@@ -291,7 +291,7 @@ class WizardScreen(Screen):
                 if value is not MISSING and differs(f, value):
                     lines.append(f"{path} = {show(value)}" + ("" if f.default in (None, "") else f"   (default {show(f.default)})"))
         known = {line.split(" = ")[0] for line in lines} | {p for step in STEPS for p, _ in step_fields(step, preset, catalog, advanced=True)}
-        for path, value in _leaves(preset.data):
+        for path, value in _leaves(preset.data, known=known):
             if path not in known and path != "schema":
                 lines.append(f"{path} = {show(value)}")
         return lines
@@ -302,11 +302,11 @@ class WizardScreen(Screen):
         panel.show_launch(launch)
 
 
-def _leaves(data: dict, prefix: str = ""):
+def _leaves(data: dict, prefix: str = "", known: set[str] = frozenset()):
+    """(path, value) of every key; a table that is itself an option's value (data_files) stays whole."""
     for key, value in data.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            yield from _leaves(value, path + ".")
+        if isinstance(value, dict) and path not in known:
+            yield from _leaves(value, path + ".", known)
         else:
             yield path, value
-
