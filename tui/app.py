@@ -247,6 +247,8 @@ class HftuiApp(App):
         self.preset = new
         if catalog_mod.config_key(old.trainer_type, old.task) != catalog_mod.config_key(new.trainer_type, new.task):
             self.field_errors = {k: v for k, v in self.field_errors.items() if not k.startswith("args.")}
+            if self.catalog() is None and self.warm_catalog:
+                self._build_catalog()  # a trainer type whose options were never read here
         self._announce()
         self.schedule_validation()
 
