@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +27,15 @@ os.environ.setdefault("WANDB_MODE", "disabled")
 def catalog_home(tmp_path_factory) -> Path:
     """One state dir per test session, so the option catalog is built from the dataclasses once."""
     return tmp_path_factory.mktemp("hftui-home")
+
+
+@pytest.fixture(scope="session")
+def warm_catalog(catalog_home) -> Path:
+    """Build the option catalog once, in a child process, as the wizard itself does."""
+    code = "from hftui.core.catalog import warm_all; warm_all()"
+    env = {**os.environ, "HFTUI_HOME": str(catalog_home)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
+    return catalog_home
 
 
 @pytest.fixture(autouse=True)

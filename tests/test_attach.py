@@ -8,8 +8,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 

@@ -6,8 +6,6 @@ folder of its own and only its file name is shown, the interpreter path is fixed
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 
@@ -48,12 +46,6 @@ max_steps = 10
 learning_rate = 1e-3
 """
 
-
-@pytest.fixture(scope="session")
-def warm_catalog(catalog_home):
-    code = "from hftui.core.catalog import warm_all; warm_all()"
-    subprocess.run([sys.executable, "-c", code], env={**os.environ, "HFTUI_HOME": str(catalog_home)}, check=True, timeout=300)
-    return catalog_home
 
 
 @pytest.fixture

@@ -47,12 +47,6 @@ max_steps = 2  # keep this comment
 """
 
 
-@pytest.fixture(scope="session")
-def warm_catalog(catalog_home):
-    code = "from hftui.core.catalog import warm_all; warm_all()"
-    subprocess.run([sys.executable, "-c", code], env={**os.environ, "HFTUI_HOME": str(catalog_home)}, check=True, timeout=300)
-    return catalog_home
-
 
 class Tmux:
     def __init__(self, socket: str, session: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -26,13 +25,6 @@ from hftui.tui.widgets.step_sidebar import StepSidebar
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (120, 40)
 
-
-@pytest.fixture(scope="session")
-def warm_catalog(catalog_home):
-    """Build the option catalog once, in a child process (as the app itself would)."""
-    code = "from hftui.core.catalog import warm_all; warm_all()"
-    subprocess.run([sys.executable, "-c", code], env={**os.environ, "HFTUI_HOME": str(catalog_home)}, check=True, timeout=300)
-    return catalog_home
 
 
 pytestmark = pytest.mark.usefixtures("warm_catalog")
@@ -431,3 +423,17 @@ def test_first_frame_needs_no_heavy_imports(tmp_path, hftui_home):
     assert result["ready"].startswith("started in ")
     log = (hftui_home / "logs" / "startup.log").read_text(encoding="utf-8")
     assert "started in " in log
+
+
+async def test_runs_key_opens_the_runs_screen(tmp_path):
+    from hftui.tui.screens.runs import RunsScreen
+
+    app = HftuiApp(preset_mod.load(commented_preset(tmp_path)), gpus=[])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert isinstance(app.screen, RunsScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, RunsScreen)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,12 +23,6 @@ from hftui.tui.widgets.step_form import step_fields
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-@pytest.fixture(scope="session")
-def warm_catalog(catalog_home):
-    code = "from hftui.core.catalog import warm_all; warm_all()"
-    subprocess.run([sys.executable, "-c", code], env={**os.environ, "HFTUI_HOME": str(catalog_home)}, check=True, timeout=300)
-    return catalog_home
 
 
 @pytest.fixture

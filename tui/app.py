@@ -87,6 +87,7 @@ class HftuiApp(App):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit (asks first when there are unsaved changes)", priority=True),
+        Binding("ctrl+o,f10", "runs", "Runs", id="app.runs", tooltip="The runs on this machine: attach, stop, resume"),
     ]
 
     @dataclass
@@ -466,6 +467,12 @@ class HftuiApp(App):
         if self.saved_data is None:
             return self.preset.data != self.initial_data
         return self.dirty
+
+    def action_runs(self) -> None:
+        from hftui.tui.screens.runs import RunsScreen
+
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen())
 
     async def action_quit(self) -> None:
         if not self.needs_saving():

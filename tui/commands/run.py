@@ -7,7 +7,6 @@ kills it), and closing the terminal leaves it training (`hftui attach` finds it 
 from __future__ import annotations
 
 import signal
-import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED = 0, 1, 2, 130
 

@@ -60,7 +60,10 @@ class RunCurves(Widget):
 
     def on_mount(self) -> None:
         for plot_id, title in (("plot-loss", "training loss"), ("plot-lr", "learning rate")):
-            plt = self.query_one(f"#{plot_id}", PlotextPlot).plt
+            plot = next(iter(self.query(f"#{plot_id}").results(PlotextPlot)), None)
+            if plot is None:  # the app closed while the pane was still mounting
+                return
+            plt = plot.plt
             plt.title(title)
             plt.xlabel("step")
 
