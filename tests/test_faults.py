@@ -214,3 +214,19 @@ def test_unwritable_state_dir_is_refused_before_training(tmp_path, monkeypatch):
     (tmp_path / "taken").write_text("")
     result = run_cli("run", str(preset), "--set", "args.output_dir=taken/out", cwd=tmp_path, timeout=60)
     assert result.returncode == 2 and "args.output_dir" in result.stderr and "file" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["supervisor", "worker"])
+def test_sigterm_to_a_detached_run_stops_it_with_a_checkpoint(tmp_path, target):
+    """A scheduler's or a person's `kill -TERM` is a stop request, whichever process gets it."""
+    preset = write_preset(tmp_path, max_steps=5000, save_steps=100000)
+    run_dir = detach(preset, tmp_path)
+    wait_for(lambda: logged_step(run_dir, at_least=2), what="training to start")
+    info = record(run_dir)
+    pid = info["pid"] if target == "supervisor" else wait_for(lambda: record(run_dir).get("worker_pid"), what="the worker pid")
+    os.kill(pid, signal.SIGTERM)
+    info = final(run_dir)
+    assert info["status"] == "stopped" and info["exit_code"] == 130, info
+    step = stop_checkpoint_ok(run_dir, tmp_path / "out")
+    assert step < 5000
