@@ -206,6 +206,8 @@ def make_events_callback(writer: EventWriter | None, run_info: dict):
                 metrics["eval_perplexity"] = fields["eval_perplexity"]
             fields.setdefault("epoch", _num(state.epoch))
             self.writer.write("eval", state.global_step, **fields)
+            if control.should_save:  # the checkpoint of this step comes next
+                self.writer.write("notice", state.global_step, phase="saving", message="")
 
         def on_step_end(self, args, state, control, **kwargs):
             # The Trainer evaluates and saves right after this hook: say so, so the live pane

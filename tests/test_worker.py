@@ -106,6 +106,10 @@ def test_causal_lm_trainer_writes_every_event(tmp_path):
     assert ev["eval_perplexity"] == pytest.approx(math.exp(ev["eval_loss"]))
     (ck,) = kinds(evts, "checkpoint")
     assert Path(ck["path"]).name == "checkpoint-4" and Path(ck["path"]).is_dir()
+    # the live pane's "evaluating" / "saving" badges: each announced before its event
+    phased = [e for e in evts if e.get("phase")]
+    assert [(e["step"], e["phase"]) for e in phased] == [(4, "evaluating"), (4, "saving")]
+    assert evts.index(phased[0]) < evts.index(ev) < evts.index(phased[1]) < evts.index(ck)
     end = evts[-1]
     assert end["event"] == "end" and end["status"] == "completed" and end["error"] is None and end["step"] == 4
     assert Path(end["output_dir"]) == tmp_path / "out" and (tmp_path / "out" / "model.safetensors").exists()
