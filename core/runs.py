@@ -491,7 +491,7 @@ def resolved_preset(preset, output_dir: Path, args_overrides: dict | None = None
         value = p.get(key)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
             candidate = (base / Path(value).expanduser())
-            if candidate.exists() or _looks_local(key, value, base):
+            if candidate.exists() or _looks_local(key, value, base, preset):
                 p = p.with_value(key, str(candidate.resolve()))
     for key, value in (args_overrides or {}).items():
         p = p.with_value(f"args.{key}", value)
@@ -501,7 +501,7 @@ def resolved_preset(preset, output_dir: Path, args_overrides: dict | None = None
     return p
 
 
-def _looks_local(key: str, value: str, base: Path) -> bool:
+def _looks_local(key: str, value: str, base: Path, preset) -> bool:
     """A relative model path that does not exist yet (a reward model still to be trained) is
     still a path, not a Hub id, when it starts with ./ or ~ or its first folder is there:
     resolving it now keeps the worker's error pointing at the right folder."""
@@ -509,8 +509,10 @@ def _looks_local(key: str, value: str, base: Path) -> bool:
         return False
     if value.startswith((".", "~")):
         return True
+    from hftui.core.validate import beside_output_dir
+
     first = Path(value).parts[0] if Path(value).parts else ""
-    return bool(first) and (base / first).is_dir()
+    return (bool(first) and (base / first).is_dir()) or beside_output_dir(preset, value)
 
 
 def _abs_files(value: Any, base: Path) -> Any:
@@ -558,7 +560,7 @@ def _validate(preset) -> list[Problem]:
     fn = getattr(validate_mod, "validate", None)
     if fn is None:
         return []
-    result = fn(preset, file=str(preset.path) if preset.path else None)
+    result = fn(preset, file=str(preset.path) if preset.path else None, for_run=True)
     items = getattr(result, "items", result)
     return list(items or [])
 

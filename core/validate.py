@@ -130,6 +130,7 @@ class _Report:
         self.file = file
         self.lines = key_lines(preset.source_text or "")
         self.items: list[Problem] = []
+        self.for_run = False
 
     def add(self, path: str, severity: str, message: str, hint: str = "") -> None:
         line = line_of(self.lines, path) if path else None
@@ -146,13 +147,16 @@ class _Report:
 
 
 # -- public API --------------------------------------------------------------------------------
-def validate(preset: Preset, file: str | None = None) -> list[Problem]:
+def validate(preset: Preset, file: str | None = None, for_run: bool = False) -> list[Problem]:
     """Every problem of a loaded preset (migration notices included), errors and warnings alike.
 
     `file` is the name to show for the preset (as the person typed it); by default its path.
+    `for_run`: the preset is about to train, so what must exist by then (a reward model still to
+    be trained, say) is an error rather than a warning.
     """
     file = file or (str(preset.path) if preset.path else None)
     rep = _Report(preset, file)
+    rep.for_run = for_run
     if not preset.data and preset.source_text is not None and not preset.source_text.strip():
         rep.error("", "the preset file is empty", "start from a shipped preset, e.g. copy presets/quickstart.toml, or run `hftui` to write one")
         return rep.items
@@ -184,7 +188,7 @@ def validate(preset: Preset, file: str | None = None) -> list[Problem]:
     return _dedupe(rep.items)
 
 
-def validate_file(path: str | Path, overrides: Iterable[str] = ()) -> tuple[Preset | None, list[Problem]]:
+def validate_file(path: str | Path, overrides: Iterable[str] = (), for_run: bool = False) -> tuple[Preset | None, list[Problem]]:
     """Load a preset, apply `--set` overrides, migrate and validate it.
 
     Returns the preset (None when the file cannot be read or parsed) and every problem found.
@@ -209,7 +213,7 @@ def validate_file(path: str | Path, overrides: Iterable[str] = ()) -> tuple[Pres
                     preset = apply_overrides(preset, [item])
                 except PresetError:
                     pass
-    problems.extend(validate(preset, file=file))
+    problems.extend(validate(preset, file=file, for_run=for_run))
     return preset, problems
 
 
@@ -567,6 +571,15 @@ def _looks_local(value: str) -> bool:
     return value.startswith((".", "/", "~")) or value.count("/") > 1 or "\\" in value or value.endswith("/")
 
 
+def beside_output_dir(preset: Preset, value: str) -> bool:
+    """"runs/reward" next to output_dir "runs/ppo": a folder another preset trains, not a Hub id."""
+    out = preset.get("args.output_dir")
+    if not isinstance(out, str) or Path(out).is_absolute() or Path(value).is_absolute():
+        return False
+    mine, theirs = Path(out).parts, Path(value).parts
+    return len(mine) > 1 and len(theirs) > 1 and mine[0] == theirs[0]
+
+
 def _check_model_ref(rep: _Report, preset: Preset, key: str, value: str, what: str, missing_severity: str = "error", missing_hint: str = "") -> None:
     """A Hub id or a local model folder: the folder must hold a model, the id must be reachable."""
     p = preset.resolve(value)
@@ -577,7 +590,7 @@ def _check_model_ref(rep: _Report, preset: Preset, key: str, value: str, what: s
             rep.error(key, f"{what} folder {p} has no config.json: it is not a saved model",
                       "point it at a folder written by save_pretrained (the output_dir of a finished run)")
         return
-    if _looks_local(value):
+    if _looks_local(value) or (key.startswith("ppo.") and beside_output_dir(preset, value)):
         rep.add(key, missing_severity, f"{what} folder not found: {p}", missing_hint or "check the path (relative paths start at the preset's folder), or train it first")
         return
     if not _HUB_ID.match(value) or ".." in value or value.endswith((".", "-")):
@@ -1045,10 +1058,10 @@ def _check_ppo(rep: _Report, preset: Preset) -> None:
             rep.error("ppo.reward_model", "PPO needs a reward model, but ppo.reward_model is not set",
                       'add [ppo] with reward_model = "runs/my-reward-model" (a folder trained with trainer.type = "reward") or a Hub id')
         elif isinstance(reward, str):
-            _check_model_ref(rep, preset, "ppo.reward_model", reward, "reward model", missing_severity="warning", missing_hint=_TRAIN_REWARD_FIRST)
+            _check_model_ref(rep, preset, "ppo.reward_model", reward, "reward model", missing_severity="error" if rep.for_run else "warning", missing_hint=_TRAIN_REWARD_FIRST)
         value = preset.get("ppo.value_model")
         if isinstance(value, str) and value and value != reward:
-            _check_model_ref(rep, preset, "ppo.value_model", value, "value model", missing_severity="warning", missing_hint=_TRAIN_REWARD_FIRST)
+            _check_model_ref(rep, preset, "ppo.value_model", value, "value model", missing_severity="error" if rep.for_run else "warning", missing_hint=_TRAIN_REWARD_FIRST)
     elif isinstance(ppo, dict) and ppo:
         rep.warning("ppo", f"[ppo] is ignored: trainer.type is {_show(ttype or 'sft')}", 'remove [ppo], or set trainer.type = "ppo"')
 

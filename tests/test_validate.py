@@ -489,3 +489,19 @@ def test_report_to_needs_its_package(project, monkeypatch):
     assert found and "pip install tensorboard" in found[0].hint
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "tensorboard" else real(name, *a))
     assert not _find(_problems(project, {"args.report_to": ["tensorboard"]}), "args.report_to")
+
+
+def test_a_reward_model_still_to_be_trained_warns_in_validate_and_blocks_a_run(tmp_path):
+    """presets/ppo.toml names runs/reward, which presets/reward.toml trains: the file is valid,
+    but starting PPO before that folder exists is refused before any process starts."""
+    import shutil
+
+    shutil.copy(PRESETS / "ppo.toml", tmp_path / "ppo.toml")
+    shutil.copytree(PRESETS / "data", tmp_path / "data")
+    _, problems = validate_file(tmp_path / "ppo.toml")
+    assert _find(problems, "ppo.reward_model", "warning") and not _errors(problems)
+    _, problems = validate_file(tmp_path / "ppo.toml", for_run=True)
+    (err,) = _errors(problems)
+    assert err.path == "ppo.reward_model" and "runs/reward" in err.message and "reward" in err.hint
+    assert cli.main(["run", str(tmp_path / "ppo.toml")]) == 2
+    assert not (tmp_path / "runs").exists()  # nothing started, nothing written

@@ -38,7 +38,7 @@ def main(args) -> int:
     if unusable:  # nothing can be recorded: say so before the (slower) checks of the preset
         print_problems([unusable], args.preset)
         return EXIT_INVALID
-    preset, problems = validate_file(args.preset, args.overrides)
+    preset, problems = validate_file(args.preset, args.overrides, for_run=True)
     if preset is not None:
         consent = runs.remote_code_problem(preset, args.trust_remote_code)
         if consent:
