@@ -385,7 +385,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_summary(exc)}", file=sys.stderr)
         traceback.print_exc(file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        _close_process_group()
     return EXIT_STOPPED if status == "stopped" else EXIT_COMPLETED
+
+
+def _close_process_group() -> None:
+    """Leave the process group before exiting: a rank that exits with it open can abort in its
+    communication threads' teardown ("terminate called without an active exception"), which
+    leaves the other machine's launcher waiting."""
+    dist = sys.modules.get("torch.distributed")
+    try:
+        if dist is not None and dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+    except Exception:
+        pass
 
 
 if __name__ == "__main__":
