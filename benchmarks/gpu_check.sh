@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# The GPU check: one prepared script, under ten minutes on one recent NVIDIA GPU.
+#
+#   bash benchmarks/gpu_check.sh            # from the repository root, hftui installed with a CUDA torch
+#   OUT=/some/folder bash benchmarks/gpu_check.sh
+#
+# (a) `hftui doctor`;
+# (b) the quickstart preset with --set args.bf16=true on CUDA, then checks its events.jsonl:
+#     the run completed on cuda, gpu events are present, and every memory figure is sane
+#     (0 < used <= total);
+# (c) tokens/s and MFU of SFT on a ~1B-parameter scratch Llama (hidden 2048, 20 layers, 16 heads,
+#     sequence 1024, byte tokenizer, generated text) twice, through `hftui run`:
+#       defaults:    only what the run needs (output_dir, max_steps, max_length, logging_steps = 1,
+#                    save_strategy = "no");
+#                    everything else is the installed SFTConfig's default
+#       recommended: bf16, activation checkpointing off (1B fits in memory without it), fused
+#                    AdamW, batch 16, TF32 matmuls, 2 data-loader workers
+#     tokens/s counts the steps after the first 10 (warm-up excluded), every row being exactly
+#     1024 tokens; MFU = 6 * params * tokens/s / the GPU's peak dense bf16 FLOP/s, the peak
+#     taken from the GPU's name (H100 SXM / H200 989e12, H100 PCIe 756e12, A100 312e12);
+#     for any other GPU only tokens/s is printed.
+#
+# Everything (logs, events, the presets, summary.txt) goes to $OUT if set, else ./gpu-check-out.
+# Without a CUDA GPU it stops at once with exit code 3 and says so.
+# HFTUI_GPU_CHECK_CPU_SMOKE=1 runs the same plumbing on a CPU with a tiny model and a few steps,
+# to check the script itself; its figures mean nothing.
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=${OUT:-$PWD/gpu-check-out}
+SMOKE=${HFTUI_GPU_CHECK_CPU_SMOKE:-0}
+mkdir -p "$OUT" || { echo "gpu_check: cannot create $OUT" >&2; exit 2; }
+OUT=$(cd "$OUT" && pwd)
+SUMMARY="$OUT/summary.txt"
+: >"$SUMMARY"
+
+say() { echo "$*" | tee -a "$SUMMARY"; }
+
+# -- tools ----------------------------------------------------------------------------------------
+if [ -n "${HFTUI:-}" ]; then :
+elif command -v hftui >/dev/null 2>&1; then HFTUI=$(command -v hftui)
+elif [ -x "$ROOT/.venv/bin/hftui" ]; then HFTUI="$ROOT/.venv/bin/hftui"
+else echo "gpu_check: hftui is not installed (pip install -e . in $ROOT, after a CUDA build of torch)" >&2; exit 2
+fi
+PY=${PYTHON:-$(dirname "$HFTUI")/python}
+[ -x "$PY" ] || PY=python3
+
+# -- is there a GPU? --------------------------------------------------------------------------------
+GPU_NAME=$("$PY" -c 'import torch
+print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")' 2>/dev/null)
+if [ -z "$GPU_NAME" ] && [ "$SMOKE" != 1 ]; then
+    msg="gpu_check: no CUDA GPU visible to $PY (torch.cuda.is_available() is false)"
+    command -v nvidia-smi >/dev/null 2>&1 || msg="$msg; nvidia-smi not found either"
+    echo "$msg. This check needs an NVIDIA GPU and a CUDA build of torch; nothing was run." | tee -a "$SUMMARY" >&2
+    exit 3
+fi
+[ -z "$GPU_NAME" ] && GPU_NAME="none (CPU smoke run)"
+
+export HFTUI_HOME="$OUT/hftui-home"
+export TOKENIZERS_PARALLELISM=false
+WORK="$OUT/work"
+mkdir -p "$WORK"
+FAILED=0
+T_START=$(date +%s)
+
+say "hftui GPU check, $(date -u '+%Y-%m-%d %H:%M UTC'), host $(hostname)"
+say "command: bash benchmarks/gpu_check.sh   (OUT=$OUT)"
+say "gpu: $GPU_NAME"
+say "python: $("$PY" -c 'import sys, torch, transformers, trl; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "transformers", transformers.__version__, "trl", trl.__version__)')"
+say ""
+
+# -- (a) doctor -----------------------------------------------------------------------------------
+say "== (a) hftui doctor"
+if timeout 120 "$HFTUI" doctor >"$OUT/doctor.txt" 2>&1; then
+    say "ok (full output: doctor.txt)"
+    sed 's/^/    /' "$OUT/doctor.txt" | head -40 >>"$SUMMARY"
+else
+    say "FAILED: hftui doctor exited $? (see doctor.txt)"; FAILED=1
+fi
+say ""
+
+# -- (b) quickstart with bf16 on CUDA ---------------------------------------------------------------
+say "== (b) quickstart, bf16 on CUDA"
+QS_STEPS=300; QS_EXTRA=(--set args.bf16=true)
+[ "$SMOKE" = 1 ] && { QS_STEPS=5; QS_EXTRA=(--set args.bf16=false); }
+QS_OUT="$WORK/quickstart"
+if timeout 240 "$HFTUI" run "$ROOT/presets/quickstart.toml" "${QS_EXTRA[@]}" --set "args.max_steps=$QS_STEPS" \
+        --set "args.output_dir=$QS_OUT" >"$OUT/quickstart-run.txt" 2>&1; then
+    say "run completed (console output: quickstart-run.txt)"
+else
+    say "FAILED: hftui run exited $? (see quickstart-run.txt)"; FAILED=1
+fi
+cp "$QS_OUT"/.hftui/*/events.jsonl "$OUT/quickstart-events.jsonl" 2>/dev/null
+cp "$QS_OUT"/.hftui/*/log.txt "$OUT/quickstart-log.txt" 2>/dev/null
+if "$PY" - "$OUT/quickstart-events.jsonl" "$SMOKE" 2>&1 <<'EOF' | tee -a "$SUMMARY"
+import json, sys
+path, smoke = sys.argv[1], sys.argv[2] == "1"
+events = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+start = next((e for e in events if e["event"] == "start"), {})
+end = next((e for e in events if e["event"] == "end"), {})
+gpu = [e for e in events if e["event"] == "gpu"]
+evals = [e for e in events if e["event"] == "eval"]
+problems = []
+print(f"device {start.get('device')}, status {end.get('status')}, {end.get('step')} steps, runtime {end.get('runtime')}")
+if evals:
+    last = evals[-1]
+    print(f"last eval: step {last['step']}, eval_loss {last.get('eval_loss')}, accuracy {last.get('eval_mean_token_accuracy')}")
+if end.get("status") != "completed":
+    problems.append(f"the run did not complete: {end}")
+if not smoke:
+    if start.get("device") != "cuda" and not str(start.get("device", "")).startswith("cuda"):
+        problems.append(f"the run did not train on cuda (start event device: {start.get('device')})")
+    if not gpu:
+        problems.append("no gpu events in events.jsonl (GPU samples need NVML: is nvidia-ml-py installed? see doctor.txt)")
+devices = [d for e in gpu for d in e.get("devices", [])]
+bad = [d for d in devices if not (isinstance(d.get("used"), (int, float)) and isinstance(d.get("total"), (int, float))
+                                  and 0 < d["used"] <= d["total"])]
+if devices:
+    used = [d["used"] / 2**30 for d in devices]
+    print(f"{len(gpu)} gpu events, {len(devices)} device samples; used {min(used):.2f}-{max(used):.2f} GiB of "
+          f"{devices[0]['total'] / 2**30:.1f} GiB ({devices[0].get('name')}); util {max(d.get('util') or 0 for d in devices)}% at most")
+if bad:
+    problems.append(f"{len(bad)} device samples with memory figures not in 0 < used <= total, e.g. {bad[0]}")
+for p in problems:
+    print("FAILED:", p)
+print("quickstart check:", "FAILED" if problems else "ok")
+sys.exit(1 if problems else 0)
+EOF
+then :; else FAILED=1; fi
+say ""
+
+# -- (c) a ~1B scratch Llama: recommended settings against the defaults ------------------------------------
+say "== (c) SFT of a ~1B scratch Llama: tokens/s and MFU"
+L="$WORK/llama1b"
+mkdir -p "$L/data"
+HIDDEN=2048; INTER=5632; LAYERS=20; HEADS=16; SEQ=1024; STEPS=60; WARM=10; ROWS=2500; BATCH_REC=16
+[ "$SMOKE" = 1 ] && { HIDDEN=64; INTER=192; LAYERS=2; HEADS=4; SEQ=128; STEPS=6; WARM=2; ROWS=200; BATCH_REC=4; }
+"$PY" - "$L/data/train.jsonl" "$ROWS" "$SEQ" <<'EOF'
+import json, random, sys
+path, rows, seq = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(0)
+words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))) for _ in range(5000)]
+with open(path, "w", encoding="utf-8") as fh:
+    for _ in range(rows):  # every row longer than the sequence: each one is exactly SEQ tokens after truncation
+        text = []
+        while sum(len(w) + 1 for w in text) < seq * 1.5:
+            text.append(rng.choice(words))
+        fh.write(json.dumps({"text": " ".join(text)}) + "\n")
+EOF
+
+write_preset() {  # $1 file, $2 name, then extra [args] lines
+    local file=$1 name=$2; shift 2
+    {
+        echo "schema = 1"
+        echo "name = \"$name\""
+        echo "[model]"
+        echo "task = \"causal-lm\""
+        echo "[model.scratch]"
+        echo "architecture = \"llama\""
+        echo "tokenizer = \"byte\""
+        echo "hidden_size = $HIDDEN"
+        echo "intermediate_size = $INTER"
+        echo "num_hidden_layers = $LAYERS"
+        echo "num_attention_heads = $HEADS"
+        echo "num_key_value_heads = $HEADS"
+        echo "max_position_embeddings = $((SEQ * 2))"
+        echo "[dataset]"
+        echo "path = \"json\""
+        echo "data_files = { train = \"data/train.jsonl\" }"
+        echo "text_column = \"text\""
+        echo "max_length = $SEQ"
+        echo "[trainer]"
+        echo "type = \"sft\""
+        echo "[args]"
+        echo "output_dir = \"out-$name\""
+        echo "max_steps = $STEPS"
+        echo "logging_steps = 1"
+        echo "save_strategy = \"no\""
+        for line in "$@"; do echo "$line"; done
+    } >"$file"
+}
+write_preset "$L/defaults.toml" defaults
+if [ "$SMOKE" = 1 ]; then
+    write_preset "$L/recommended.toml" recommended "per_device_train_batch_size = $BATCH_REC" "gradient_checkpointing = false" \
+        "optim = \"adamw_torch_fused\"" "dataloader_num_workers = 2"
+else
+    write_preset "$L/recommended.toml" recommended "per_device_train_batch_size = $BATCH_REC" "gradient_checkpointing = false" \
+        "bf16 = true" "tf32 = true" "optim = \"adamw_torch_fused\"" "dataloader_num_workers = 2"
+fi
+cp "$L/defaults.toml" "$L/recommended.toml" "$OUT/"
+
+for name in defaults recommended; do
+    elapsed=$(( $(date +%s) - T_START ))
+    if [ "$elapsed" -gt 420 ]; then
+        say "$name: skipped, $elapsed s already spent (the check keeps under ten minutes)"; FAILED=1; continue
+    fi
+    if timeout 170 "$HFTUI" run "$L/$name.toml" >"$OUT/llama1b-$name-run.txt" 2>&1; then
+        say "$name: run completed"
+    else
+        say "$name: FAILED, hftui run exited $? (see llama1b-$name-run.txt; an out-of-memory error shows there)"; FAILED=1
+    fi
+    cp "$L/out-$name"/.hftui/*/events.jsonl "$OUT/llama1b-$name-events.jsonl" 2>/dev/null
+    cp "$L/out-$name"/.hftui/*/log.txt "$OUT/llama1b-$name-log.txt" 2>/dev/null
+done
+
+"$PY" - "$OUT" "$GPU_NAME" "$SEQ" "$WARM" "$BATCH_REC" 2>&1 <<'EOF' | tee -a "$SUMMARY"
+import json, os, re, sys
+out, gpu, seq, warm, batch_rec = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+name = gpu.upper()
+peak = None
+if "H100" in name and "PCIE" in name:
+    peak = 756e12
+elif "H100" in name or "H200" in name or "GH200" in name:
+    peak = 989e12
+elif "A100" in name:
+    peak = 312e12
+
+def preset_value(path, key, default):
+    m = re.search(rf"^{key} = (.+)$", open(path).read(), re.M)
+    return m.group(1).strip('"') if m else default
+
+rows = []
+for label in ("defaults", "recommended"):
+    path = os.path.join(out, f"llama1b-{label}-events.jsonl")
+    preset = os.path.join(out, f"{label}.toml")
+    batch = int(preset_value(preset, "per_device_train_batch_size", 8))  # the library default is 8
+    try:
+        events = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    except OSError:
+        rows.append((label, None, None, None, None, "no events"))
+        continue
+    start = next((e for e in events if e["event"] == "start"), {})
+    end = next((e for e in events if e["event"] == "end"), {})
+    logs = [e for e in events if e["event"] == "log" and "loss" in e]
+    params = start.get("total_params")
+    after = [e for e in logs if e["step"] >= warm]
+    mem = [d["used"] for e in events if e["event"] == "gpu" for d in e.get("devices", [])]
+    if len(after) < 2 or end.get("status") != "completed":
+        rows.append((label, params, None, None, max(mem) / 2**30 if mem else None, f"status {end.get('status')}: {end.get('error')}"))
+        continue
+    steps = after[-1]["step"] - after[0]["step"]
+    seconds = after[-1]["time"] - after[0]["time"]
+    tps = steps * batch * seq / seconds
+    mfu = 6 * params * tps / peak if (peak and params) else None
+    rows.append((label, params, tps, mfu, max(mem) / 2**30 if mem else None, f"batch {batch}, steps {after[0]['step']}-{after[-1]['step']}, {steps / seconds:.2f} steps/s"))
+
+print(f"gpu {gpu}; peak bf16 {peak:.0f} FLOP/s" if peak else f"gpu {gpu}; peak bf16 unknown for this GPU: tokens/s only")
+print(f"sequence {seq} tokens per row; tokens/s from the log events after step {warm}")
+print(f"{'settings':<12} {'params':>14} {'tokens/s':>11} {'MFU':>7} {'peak GPU mem':>13}  note")
+for label, params, tps, mfu, mem, note in rows:
+    print(f"{label:<12} {params or 0:>14,} {(f'{tps:,.0f}' if tps else '-'):>11} {(f'{mfu:.1%}' if mfu else '-'):>7} "
+          f"{(f'{mem:.1f} GiB' if mem else '-'):>13}  {note}")
+if rows[0][2] and rows[1][2]:
+    print(f"recommended / defaults, tokens/s: {rows[1][2] / rows[0][2]:.2f}x")
+EOF
+say ""
+say "total time: $(( $(date +%s) - T_START )) s; result: $([ $FAILED = 0 ] && echo ok || echo 'FAILED (see above)')"
+say "everything is in $OUT (summary.txt, doctor.txt, *-run.txt, *-events.jsonl, *-log.txt, the presets)"
+exit $FAILED
