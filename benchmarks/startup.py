@@ -156,10 +156,12 @@ def main() -> int:
         lines = []
         hx, ax = pairs(lambda: time_hftui(args.preset, env), lambda: time_accelerate(tmp, env), args.repeat)
         lines += row(f"hftui {args.preset} -> first frame", hx, ax, "accelerate config -> 1st question")
-        reported = []
+        reported, heavy = [], set()
         log = Path(env["HFTUI_HOME"]) / "logs" / "startup.log"
         for line in log.read_text().splitlines()[-args.repeat:]:
             reported.append(float(line.split("started in ")[1].split(" ms")[0]))
+            if "heavy modules loaded: " in line:
+                heavy.update(line.split("heavy modules loaded: ")[1].rstrip(")").split(", "))
 
         importer = [sys.executable, "-c", "import transformers.training_args"]
         other = "python -c 'import transformers.training_args'"
@@ -178,7 +180,8 @@ def main() -> int:
         print(line)
     print()
     print(f"the app's own figure for the wizard (startup.log, from its first line of Python to ready): "
-          f"median {statistics.median(reported):.0f} ms")
+          f"median {statistics.median(reported):.0f} ms; heavy modules loaded before the first frame: "
+          f"{', '.join(sorted(heavy)) or 'none'}")
     return 0
 
 
