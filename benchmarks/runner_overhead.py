@@ -1,6 +1,10 @@
 """What `hftui run` costs on top of the same training done by a plain script.
 
     python benchmarks/runner_overhead.py [--steps 200] [--repeat 3] [--preset presets/quickstart.toml] [--threads 1]
+                                         [--set KEY=VALUE ...]
+
+hftui is the one beside this Python (the HFTUI environment variable names another); every command
+runs in a temporary folder, so a checkout's own source folders never shadow the installed package.
 
 A: `hftui run PRESET --set args.max_steps=N --set args.output_dir=TMP/a-i` in the foreground
    (validation, the run folder, the supervisor, the worker with its events and stop callbacks,
@@ -35,8 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-HFTUI = str(Path(sys.executable).parent / "hftui")
+HFTUI = os.environ.get("HFTUI") or str(Path(sys.executable).parent / "hftui")
 
 
 def trainer_runtime(output_dir: Path) -> float | None:
@@ -54,11 +57,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_hftui(preset: str, steps: int, out: Path, env: dict) -> dict:
-    argv = [HFTUI, "run", preset, "--set", f"args.max_steps={steps}", "--set", f"args.output_dir={out}"]
-    t0, cpu0 = time.perf_counter(), _children_cpu()
-    proc = subprocess.run(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
-    wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
+def run_hftui(preset: str, sets: list[str], steps: int, out: Path, env: dict) -> dict:
+    argv = [HFTUI, "run", preset, *sets, "--set", f"args.max_steps={steps}", "--set", f"args.output_dir={out}"]
+    t0, cpu0, clock0 = time.perf_counter(), _children_cpu(), time.time()
+    proc = subprocess.run(argv, env=env, cwd=out.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
+    wall, cpu, clock1 = time.perf_counter() - t0, _children_cpu() - cpu0, time.time()
     if proc.returncode != 0:
         raise SystemExit(f"hftui run failed ({proc.returncode}):\n{proc.stdout[-3000:].decode(errors='replace')}")
     (events_path,) = list(out.glob(".hftui/*/events.jsonl"))
@@ -69,7 +72,14 @@ def run_hftui(preset: str, steps: int, out: Path, env: dict) -> dict:
         raise SystemExit(f"the hftui run did not complete {steps} steps: {end}")
     logged = [e.get("train_runtime") for e in events if e.get("train_runtime") is not None]
     runtime = float(logged[-1]) if logged else trainer_runtime(out)
-    return {"wall": wall, "cpu": cpu, "train_s": end["time"] - start["time"], "trainer_runtime": runtime}
+    record = json.loads((events_path.parent / "run.json").read_text())
+    phases = {  # wall-clock seconds, from this process's clock and the run's own timestamps
+        "validate+spawn": record["started"] - clock0,
+        "worker to training": start["time"] - record["started"],
+        "training": end["time"] - start["time"],
+        "after the end event": clock1 - end["time"],
+    }
+    return {"wall": wall, "cpu": cpu, "train_s": end["time"] - start["time"], "trainer_runtime": runtime, "phases": phases}
 
 
 def run_script(script: Path, steps: int, out: Path, env: dict) -> dict:
@@ -96,7 +106,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="OMP_NUM_THREADS for both sides (default 1: on a shared machine, spinning compute "
                              "threads make the times depend on the other jobs more than on the runner)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to both sides, e.g. --set args.bf16=true (repeatable)")
     args = parser.parse_args()
+    preset = str(Path(args.preset).resolve())
+    sets = [item for kv in args.sets for item in ("--set", kv)]
 
     load = os.getloadavg()[0]
     a_runs, b_runs = [], []
@@ -104,15 +118,15 @@ def main() -> int:
         tmp = Path(tmp_name)
         env = dict(os.environ, HFTUI_HOME=str(tmp / "home"), OMP_NUM_THREADS=str(args.threads))
         marker = "/HFTUI-BENCH-OUTPUT-DIR"
-        exported = subprocess.run([HFTUI, "export", args.preset, "--to", "python", "--set", f"args.max_steps={args.steps}",
-                                   "--set", f"args.output_dir={marker}"], env=env, cwd=ROOT, capture_output=True, text=True)
+        exported = subprocess.run([HFTUI, "export", preset, "--to", "python", *sets, "--set", f"args.max_steps={args.steps}",
+                                   "--set", f"args.output_dir={marker}"], env=env, cwd=tmp, capture_output=True, text=True)
         if exported.returncode != 0 or marker not in exported.stdout:
             raise SystemExit(f"hftui export failed:\n{exported.stderr}")
         # the catalog cache and the page cache, as after any first use (not timed)
-        subprocess.run([HFTUI, "validate", args.preset], env=env, cwd=ROOT, capture_output=True)
+        subprocess.run([HFTUI, "validate", preset, *sets], env=env, cwd=tmp, capture_output=True)
         for i in range(args.repeat):
             load_now = os.getloadavg()[0]
-            a_runs.append(run_hftui(args.preset, args.steps, tmp / f"a-{i}", env))
+            a_runs.append(run_hftui(preset, sets, args.steps, tmp / f"a-{i}", env))
             a_runs[-1]["load"] = load_now
             out_b = tmp / f"b-{i}"
             out_b.mkdir()
@@ -128,7 +142,9 @@ def main() -> int:
         return f"{statistics.median(values):.3f}  ({min(values):.3f}-{max(values):.3f})"
 
     n = args.steps
-    print(f"command: python benchmarks/runner_overhead.py --steps {n} --repeat {args.repeat} --preset {args.preset} --threads {args.threads}")
+    extra = "".join(f" --set {kv}" for kv in args.sets)
+    print(f"command: python benchmarks/runner_overhead.py --steps {n} --repeat {args.repeat} --preset {args.preset} "
+          f"--threads {args.threads}{extra}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
           f"load average before: {load:.1f}; {args.repeat} pairs, run alternately (A B A B ...)")
     print("A = hftui run (foreground), B = the exported script; ratios are medians of the pair ratios (range)")
@@ -150,6 +166,11 @@ def main() -> int:
           f"{med(b_runs, 'cpu'):>10.2f}   {ratio('cpu')}")
     print(f"{'wall time outside training (s)':<52} {statistics.median(r['wall'] - r['train_s'] for r in a_runs):>10.2f} "
           f"{statistics.median(r['wall'] - r['train_s'] for r in b_runs):>10.2f}")
+    print()
+    print("where A's wall time goes (median s): " + ", ".join(
+        f"{k} {statistics.median(r['phases'][k] for r in a_runs):.2f}" for k in a_runs[0]["phases"]))
+    print(f"B outside the Trainer's train_runtime (imports, data, model, saving, exit): "
+          f"{statistics.median(r['wall'] - r['trainer_runtime'] for r in b_runs):.2f} s")
     print()
     print("pair by pair (wall s, training s, CPU s; load average when the pair started):")
     for i, (a, b) in enumerate(zip(a_runs, b_runs)):

@@ -167,6 +167,14 @@ def _facts_from_config(config, spec: dict) -> ModelFacts:
             model = cls.from_config(config, trust_remote_code=trust)
         except TypeError:
             model = cls.from_config(config)
+    return facts_from_model(model, config)
+
+
+def facts_from_model(model, config=None) -> ModelFacts:
+    """The facts of a model already built (on the meta device, or the real one in the worker)."""
+    import torch
+
+    config = config if config is not None else model.config
     total = sum(p.numel() for p in model.parameters())
     linears = []
     for name, module in model.named_modules():
@@ -266,12 +274,14 @@ def _world(preset, gpus: list, world_size: int | None) -> int:
     return max(1, int(nproc) * machines)
 
 
-def estimate(preset, gpus: list | None = None, backend: str | None = None, world_size: int | None = None) -> MemoryEstimate:
+def estimate(preset, gpus: list | None = None, backend: str | None = None, world_size: int | None = None,
+             facts: ModelFacts | None = None) -> MemoryEstimate:
     """Per-GPU memory for training `preset` with `backend` over `world_size` processes.
 
     `gpus` are the GPUs to compare against (`gpu.detect()` when None). `backend` and
     `world_size` default to the preset's `[launch]`; for `auto` the estimate assumes plain data
     parallelism (every GPU holds a full copy), which is what `auto` must decide about.
+    `facts`: the model's, when it is already built (else read from its config on the meta device).
     """
     if gpus is None:
         from hftui.core import gpu as gpu_mod
@@ -281,7 +291,7 @@ def estimate(preset, gpus: list | None = None, backend: str | None = None, world
     if backend == "auto":
         backend = "single" if _world(preset, gpus, world_size) == 1 else "ddp"
     world = _world(preset, gpus, world_size)
-    facts = model_facts(preset)
+    facts = facts if facts is not None else model_facts(preset)
     if facts is None:
         return MemoryEstimate(None, {}, None, "memory estimate unavailable: the model's config could not be read here", None, backend, world)
     return _estimate_from(preset, facts, gpus, backend, world)
@@ -381,11 +391,12 @@ def fits_one_gpu(preset, gpus: list) -> MemoryEstimate | None:
 
 
 # -- validate hook ----------------------------------------------------------------------------
-def check(preset, gpus: list | None = None) -> list[Problem]:
+def check(preset, gpus: list | None = None, facts: ModelFacts | None = None) -> list[Problem]:
     """Problems for `hftui validate`: a warning when the run will not fit the GPUs here.
 
     On a machine without GPUs this returns nothing (and imports nothing heavy): there is
-    nothing to compare with, and CPU runs are smoke tests.
+    nothing to compare with, and CPU runs are smoke tests. `facts`: the model's, when it is
+    already built.
     """
     try:
         if gpus is None:
@@ -401,17 +412,23 @@ def check(preset, gpus: list | None = None) -> list[Problem]:
             backend, _, implied = choose_backend(preset, gpus)
             for key, value in implied.items():
                 preset = preset.with_value(f"launch.{key}", value)
-        est = estimate(preset, gpus, backend=backend)
+        est = estimate(preset, gpus, backend=backend, facts=facts)
     except Exception:
         return []
+    problem = warning_for(preset, est)
+    return [problem] if problem else []
+
+
+def warning_for(preset, est: MemoryEstimate) -> Problem | None:
+    """The warning for an estimate that does not fit its GPUs (None when it fits or is unknown)."""
     if est.fits is not False:
-        return []
-    return [Problem(
+        return None
+    return Problem(
         "launch.backend" if preset.has("launch.backend") else "launch",
         "warning",
         f"the run probably won't fit in GPU memory: {est.text}",
         _advice(preset, est),
-    )]
+    )
 
 
 def _advice(preset, est: MemoryEstimate) -> str:

@@ -184,7 +184,10 @@ def validate(preset: Preset, file: str | None = None, for_run: bool = False) -> 
     _check_launch(rep, preset)
     _check_output_dir(rep, preset)
     _check_secrets(rep, preset)
-    _check_memory(rep, preset)
+    if not for_run:
+        # Before a run the estimate is the worker's: it has torch loaded and the model built
+        # anyway, where here it would cost the import of torch and transformers (seconds).
+        _check_memory(rep, preset)
     return _dedupe(rep.items)
 
 

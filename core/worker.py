@@ -128,11 +128,37 @@ def build(preset, events_callback=None, stop_callback=None, trust_remote_code_al
     if prepared.label_names and hasattr(model.config, "id2label") and task == "sequence-classification":
         model.config.id2label = dict(enumerate(prepared.label_names))
         model.config.label2id = {n: i for i, n in enumerate(prepared.label_names)}
+    facts = _model_facts(model)
     model = modeling.apply_peft(model, preset, "sequence-classification" if ttype == "reward" else task)
     trainable, total = modeling.count_params(model)
-    info = {"trainable_params": trainable, "total_params": total, "perplexity": task == "causal-lm" and ttype in ("trainer", "sft")}
+    info = {"trainable_params": trainable, "total_params": total, "perplexity": task == "causal-lm" and ttype in ("trainer", "sft"),
+            "model_facts": facts}
     trainer = _make_trainer(preset, model, tokenizer, prepared, config, callbacks)
     return Built(trainer, tokenizer, model, config, info)
+
+
+def _model_facts(model):
+    """The memory estimate's facts of the base model just built (None if they cannot be read)."""
+    from hftui.core import memory
+
+    try:
+        return memory.facts_from_model(model)
+    except Exception:
+        return None
+
+
+def memory_warning(preset, facts, gpus: list, backend: str | None = None):
+    """The warning `hftui validate` gives when the run will not fit, from the model built here
+    (None when it fits, or there is no GPU or nothing to estimate from)."""
+    from hftui.core import memory
+
+    if facts is None or not gpus:
+        return None
+    try:
+        est = memory.estimate(preset, gpus, backend=backend, world_size=world_size(), facts=facts)
+    except Exception:
+        return None
+    return memory.warning_for(preset, est)
 
 
 def _make_trainer(preset, model, tokenizer, prepared, config, callbacks):
@@ -274,6 +300,7 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
     sampler: GpuSampler | None = None
     status, error = "failed", None
     previous_handlers: dict = {}
+    events_cb = None
     try:
         from hftui.core import control, gpu
         from hftui.core.events import make_events_callback
@@ -295,12 +322,17 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
         events_cb = make_events_callback(writer, info)
         stop_cb = control.make_stop_callback(request, raise_after_save=preset.trainer_type == "ppo")
         built = build(preset, events_cb, stop_cb, trust_remote_code_allowed)
-        events_cb.info.update({k: v for k, v in built.info.items()})
+        events_cb.info.update({k: v for k, v in built.info.items() if k != "model_facts"})
         trainable, total = built.info["trainable_params"], built.info["total_params"]
         if rank() == 0:
             print(f"hftui: {trainable:,} of {total:,} parameters train ({100.0 * trainable / max(total, 1):.2f}%)", flush=True)
         if writer is not None:
-            if gpu.detect():
+            gpus = gpu.detect()
+            warning = memory_warning(preset, built.info.get("model_facts"), gpus, _launch_backend(run_dir))
+            if warning is not None:
+                print(f"hftui: warning: {warning.message}; {warning.hint}", file=sys.stderr, flush=True)
+                writer.write("notice", 0, message=f"warning: {warning.message} (fix: {warning.hint})")
+            if gpus:
                 sampler = GpuSampler(writer, lambda: built.trainer.state.global_step)
                 sampler.start()
             else:
@@ -342,8 +374,31 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
                 best_checkpoint=getattr(state, "best_model_checkpoint", None),
                 output_dir=str(built.config.output_dir) if built else str(preset.resolve(preset.get("args.output_dir") or preset.output_dir())),
                 runtime=round(time.time() - started, 3),
+                **_train_summary(events_cb),
             )
             writer.close()
+
+
+TRAIN_SUMMARY_KEYS = ("train_runtime", "train_loss", "train_samples_per_second", "train_steps_per_second")
+
+
+def _train_summary(events_cb) -> dict:
+    """The Trainer's own end-of-training figures (its `train_runtime` times the loop alone)."""
+    logged = getattr(events_cb, "train_summary", None) or {}
+    out = {}
+    for key in TRAIN_SUMMARY_KEYS:
+        value = logged.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = value
+    return out
+
+
+def _launch_backend(run_dir: Path) -> str | None:
+    """The backend the run was launched with (run.json), None outside a run folder."""
+    try:
+        return _read_run_json(run_dir).get("backend") or None
+    except (OSError, ValueError):
+        return None
 
 
 def _read_run_json(run_dir: Path) -> dict:

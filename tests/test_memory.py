@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -121,6 +122,27 @@ def test_check_warns_only_when_it_will_not_fit():
     assert "won't fit" in problems[0].message and "fsdp" in problems[0].hint
     assert memory.check(from_text(TINY), gpus(1, gib=24)) == []
     assert memory.check(big, []) == []  # CPU-only: nothing to compare with
+
+
+def test_validate_warns_but_a_run_leaves_the_estimate_to_the_worker(monkeypatch):
+    """`hftui validate` gives the estimate; before a run the parent skips it (the worker has
+    torch loaded and the model built), so `hftui run` never imports torch itself."""
+    from hftui.core import gpu
+    from hftui.core.validate import validate
+
+    monkeypatch.setattr(gpu, "detect", lambda: gpus(2, gib=24))
+    big = from_text(LLAMA7B + '\n[launch]\nbackend = "ddp"\n')
+    assert any("won't fit" in p.message for p in validate(big))
+    assert not any("won't fit" in p.message for p in validate(big, for_run=True))
+
+
+def test_facts_of_a_built_model_equal_those_from_its_config():
+    import transformers
+
+    preset = from_text(TINY)
+    facts = memory.model_facts(preset)
+    model = transformers.AutoModelForCausalLM.from_config(memory._load_config(json.loads(memory._model_key(preset))))
+    assert memory.facts_from_model(model) == facts
 
 
 def test_unreadable_model_gives_no_estimate_and_no_crash():

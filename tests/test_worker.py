@@ -114,6 +114,9 @@ def test_causal_lm_trainer_writes_every_event(tmp_path):
     assert end["event"] == "end" and end["status"] == "completed" and end["error"] is None and end["step"] == 4
     assert Path(end["output_dir"]) == tmp_path / "out" and (tmp_path / "out" / "model.safetensors").exists()
     assert end["runtime"] > 0
+    # the Trainer's own timing of its loop, for like-for-like comparisons with a plain script
+    assert 0 < end["train_runtime"] <= end["runtime"]
+    assert end["train_steps_per_second"] > 0 and math.isfinite(end["train_loss"])
 
 
 @pytest.mark.slow
@@ -322,3 +325,28 @@ def test_a_stop_that_comes_with_the_last_step_completes_the_run(tmp_path):
     assert train(p, run_dir) == "completed"
     assert events(run_dir)[-1]["status"] == "completed"
     assert (tmp_path / "out" / "model.safetensors").exists()
+
+
+@pytest.mark.slow
+def test_a_run_that_will_not_fit_the_gpus_says_so_before_training(tmp_path, monkeypatch, capfd):
+    """The memory estimate of `hftui validate` comes from the worker in a run, from the model it
+    built: here a GPU of 1 MiB is faked (the run itself still trains on the CPU)."""
+    from hftui.core import gpu
+    from hftui.core.gpu import GpuInfo
+
+    monkeypatch.setattr(gpu, "detect", lambda: [GpuInfo(0, "Small GPU", 1 << 20, (9, 0), "550.0")])
+    monkeypatch.setattr(gpu, "sample", lambda: [])
+    run_dir = tmp_path / "run"
+    assert train(tiny_preset(tmp_path), run_dir) == "completed"
+    evts = events(run_dir)
+    (warning,) = [e for e in kinds(evts, "notice") if "won't fit" in e.get("message", "")]
+    assert warning["message"].startswith("warning: the run probably won't fit in GPU memory")
+    assert "Small GPU" in warning["message"] or "1.0 MiB" in warning["message"]
+    assert "(fix: " in warning["message"]
+    assert evts.index(warning) < evts.index(kinds(evts, "start")[0])
+    assert "hftui: warning: the run probably won't fit" in capfd.readouterr().err
+    # with room to spare: no warning
+    monkeypatch.setattr(gpu, "detect", lambda: [GpuInfo(0, "Big GPU", 80 << 30, (9, 0), "550.0")])
+    run_dir = tmp_path / "run2"
+    assert train(tiny_preset(tmp_path).with_value("args.output_dir", "out2"), run_dir) == "completed"
+    assert not [e for e in kinds(events(run_dir), "notice") if "won't fit" in e.get("message", "")]
