@@ -70,8 +70,11 @@ def export_python(preset) -> str:
     w(f"ARGS = {pprint.pformat(args, width=100, sort_dicts=False)}")
     w(f"MAX_LENGTH = {data_mod.max_length(preset)}")
     w(f"EVAL_SPLIT_NAMES = {_r(data_mod.EVAL_SPLIT_NAMES)}\n")
+    w("# without CUDA (a smoke test on a CPU box): the CPU, and gloo between processes")
     w("if not torch.cuda.is_available():")
-    w('    ARGS.setdefault("use_cpu", True)\n')
+    w('    ARGS.setdefault("use_cpu", True)')
+    w('    if int(os.environ.get("WORLD_SIZE", "1")) > 1:')
+    w('        ARGS.setdefault("ddp_backend", "gloo")\n')
     w("")
 
     # -- helpers copied from hftui -----------------------------------------------------------

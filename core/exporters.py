@@ -55,10 +55,17 @@ def with_overrides(preset, overrides: dict):
 
 
 # -- python -----------------------------------------------------------------------------------
+# What the launcher adds on a machine without GPUs. The script decides these itself when it
+# runs, so one exported on a CPU box still trains on the GPUs of the machine it is taken to.
+CPU_FALLBACK_ARGS = ("use_cpu", "ddp_backend")
+
+
 def to_python(preset, gpus: list | None = None) -> str:
     from hftui.core.export import export_python
 
     _, overrides, _ = plan(preset, gpus)
+    for key in CPU_FALLBACK_ARGS:
+        overrides.pop(key, None)
     return export_python(with_overrides(preset, overrides))
 
 

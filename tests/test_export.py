@@ -176,6 +176,17 @@ def test_slurm_script_starts_torchrun_on_every_node(preset_file, export_main, tm
     assert "LlamaDecoderLayer" in body
 
 
+def test_python_script_exported_on_a_cpu_box_still_uses_the_gpus_where_it_runs(preset_file, export_main):
+    """This machine has no GPU: the launcher's CPU fallbacks (use_cpu, gloo) stay out of ARGS and
+    the script sets them only when it finds no CUDA, so it trains on the GPUs of a GPU box."""
+    out = export_main(preset_file(backend="ddp", num_processes=2), "--to", "python")
+    assert out.returncode == 0, out.stderr
+    args = re.search(r"^ARGS = (\{.*?\})$", out.stdout, re.S | re.M).group(1)
+    assert "use_cpu" not in args and "ddp_backend" not in args
+    fallback = out.stdout.split("if not torch.cuda.is_available():", 1)[1].split("\n\n", 1)[0]
+    assert 'ARGS.setdefault("use_cpu", True)' in fallback and 'ARGS.setdefault("ddp_backend", "gloo")' in fallback
+
+
 def test_python_script_carries_the_launch_settings(preset_file, export_main):
     out = export_main(preset_file(backend="deepspeed", num_processes=2), "--to", "python")
     assert out.returncode == 0, out.stderr
