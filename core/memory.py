@@ -98,7 +98,8 @@ def _model_key(preset) -> str:
 def model_facts(preset) -> ModelFacts | None:
     """The model's size and layout from its config on the meta device; None if unreadable.
 
-    Cached per model description, so validate, launch and the wizard pay for it once.
+    Cached per model description (in memory and on disk), so validate, launch and the wizard
+    pay for it once.
     """
     try:
         return _model_facts_cached(_model_key(preset))
@@ -108,6 +109,10 @@ def model_facts(preset) -> ModelFacts | None:
 
 @lru_cache(maxsize=16)
 def _model_facts_cached(key: str) -> ModelFacts | None:
+    path = _facts_cache_path(key)
+    cached = _read_facts(path)
+    if cached is not None:
+        return cached
     spec = json.loads(key)
     try:
         config = _load_config(spec)
@@ -115,7 +120,59 @@ def _model_facts_cached(key: str) -> ModelFacts | None:
         return None
     if config is None:
         return None
-    return _facts_from_config(config, spec)
+    facts = _facts_from_config(config, spec)
+    _write_facts(path, facts)
+    return facts
+
+
+# -- the facts on disk ------------------------------------------------------------------------
+# Building the model on the meta device needs torch and the model's transformers module: seconds
+# of imports. The facts are kept in HFTUI_HOME/model-facts, keyed by the model description, the
+# installed transformers and trl, and for a local model folder its config.json's size and mtime,
+# so `hftui validate` and the wizard pay for a model once per installed version.
+FACTS_CACHE_FORMAT = 1
+
+
+def _facts_cache_path(key: str):
+    import hashlib
+    from pathlib import Path
+
+    from hftui.core.catalog import installed_versions
+    from hftui.core.fsutil import state_dir
+
+    spec = json.loads(key)
+    stamp = None
+    name = spec["model"].get("name_or_path")
+    if spec["scratch"] is None and name:
+        try:
+            st = (Path(spec["base"], str(name)).expanduser() / "config.json").stat()
+            stamp = [st.st_mtime_ns, st.st_size]
+        except OSError:
+            stamp = None
+    ident = json.dumps([FACTS_CACHE_FORMAT, key, installed_versions(), stamp], sort_keys=True, default=str)
+    return state_dir() / "model-facts" / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.json"
+
+
+def _read_facts(path) -> ModelFacts | None:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw["no_split_modules"] = tuple(raw["no_split_modules"])
+        raw["linears"] = tuple((str(n), int(i), int(o)) for n, i, o in raw["linears"])
+        return ModelFacts(**raw)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # absent, unreadable or from another layout: build the facts again
+
+
+def _write_facts(path, facts: ModelFacts) -> None:
+    from dataclasses import asdict
+
+    from hftui.core.fsutil import atomic_write_text, ensure_private_dir
+
+    try:
+        ensure_private_dir(path.parent)
+        atomic_write_text(path, json.dumps(asdict(facts)), mode=0o600)
+    except OSError:
+        pass  # a read-only state dir only costs speed
 
 
 def _load_config(spec: dict):
@@ -141,7 +198,9 @@ def _load_config(spec: dict):
     local = Path(spec["base"], str(name)).expanduser()
     if local.is_dir():
         name = str(local)
-    kwargs = {"trust_remote_code": bool(model.get("trust_remote_code", False))}
+    # Never the model's own code: an estimate is no consent to run it (`hftui run
+    # --trust-remote-code` is); such a model gets "estimate unavailable" here.
+    kwargs = {"trust_remote_code": False}
     if model.get("revision"):
         kwargs["revision"] = model["revision"]
     return AutoConfig.from_pretrained(name, **kwargs, **extra)
@@ -161,10 +220,9 @@ def _facts_from_config(config, spec: dict) -> ModelFacts:
     import torch
 
     cls = _auto_class(spec["task"], spec["trainer"])
-    trust = bool(spec["model"].get("trust_remote_code", False))
     with torch.device("meta"):
         try:
-            model = cls.from_config(config, trust_remote_code=trust)
+            model = cls.from_config(config, trust_remote_code=False)
         except TypeError:
             model = cls.from_config(config)
     return facts_from_model(model, config)

@@ -145,6 +145,68 @@ def test_facts_of_a_built_model_equal_those_from_its_config():
     assert memory.facts_from_model(model) == facts
 
 
+def _facts_in_a_fresh_process(preset_path, home) -> dict:
+    code = (
+        "import json, sys, dataclasses; from hftui.core import memory, preset;"
+        f"f = memory.model_facts(preset.load({str(preset_path)!r}, migrate=False));"
+        "print(json.dumps({'facts': dataclasses.asdict(f) if f else None,"
+        " 'torch': 'torch' in sys.modules}))"
+    )
+    env = {**__import__("os").environ, "HFTUI_HOME": str(home)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, timeout=300)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_model_facts_are_kept_on_disk_so_the_next_process_imports_nothing_heavy(tmp_path):
+    preset = tmp_path / "p.toml"
+    preset.write_text(TINY)
+    first = _facts_in_a_fresh_process(preset, tmp_path / "home")
+    assert first["torch"] and first["facts"]["total_params"] > 0
+    (cached,) = (tmp_path / "home" / "model-facts").iterdir()
+    assert oct(cached.stat().st_mode & 0o777) == "0o600"
+    second = _facts_in_a_fresh_process(preset, tmp_path / "home")
+    assert second == {"facts": first["facts"], "torch": False}
+    # a damaged cache file is rebuilt, not trusted
+    cached.write_text("{not json")
+    third = _facts_in_a_fresh_process(preset, tmp_path / "home")
+    assert third == {"facts": first["facts"], "torch": True}
+
+
+def test_a_changed_local_config_is_read_again(tmp_path):
+    import transformers
+
+    folder = tmp_path / "my-model"
+    config = transformers.LlamaConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                      num_attention_heads=2, vocab_size=100)
+    config.save_pretrained(folder)
+    preset = tmp_path / "p.toml"
+    preset.write_text('schema = 1\n[model]\nname_or_path = "my-model"\ntask = "causal-lm"\n')
+    one = _facts_in_a_fresh_process(preset, tmp_path / "home")["facts"]
+    config.num_hidden_layers = 3
+    config.save_pretrained(folder)
+    three = _facts_in_a_fresh_process(preset, tmp_path / "home")["facts"]
+    assert one["num_layers"] == 1 and three["num_layers"] == 3
+    assert three["total_params"] > one["total_params"]
+
+
+def test_the_estimate_never_runs_a_models_own_code(tmp_path):
+    """A preset with trust_remote_code = true: the model's configuration code is not imported
+    by the estimate (validate, the wizard); it gives no estimate instead."""
+    folder = tmp_path / "custom"
+    folder.mkdir()
+    marker = tmp_path / "code-ran"
+    (folder / "config.json").write_text(json.dumps({
+        "model_type": "hftui-custom", "auto_map": {"AutoConfig": "configuration_custom.CustomConfig"}}))
+    (folder / "configuration_custom.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n"
+        "from transformers import PretrainedConfig\n"
+        "class CustomConfig(PretrainedConfig):\n    model_type = 'hftui-custom'\n")
+    preset = from_text('schema = 1\n[model]\nname_or_path = "custom"\ntrust_remote_code = true\n', path=tmp_path / "p.toml")
+    assert memory.model_facts(preset) is None
+    assert memory.check(preset, gpus(1)) == []
+    assert not marker.exists()
+
+
 def test_unreadable_model_gives_no_estimate_and_no_crash():
     preset = from_text('schema = 1\n[model]\nname_or_path = "no-such-org/no-such-model-xyz"\n')
     est = memory.estimate(preset, gpus(1))
