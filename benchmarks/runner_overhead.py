@@ -13,7 +13,7 @@ B: the script `hftui export PRESET --to python` writes for the same preset with 
    `--set` values (written once to a file, its output_dir changed per run), run with the same
    Python: the same model, data, arguments and seed, without hftui.
 
-Both get the same environment, with OMP_NUM_THREADS=--threads. The two are alternated, A B A B ..., and each ratio is taken within a pair. For each run:
+Both get the same environment, with OMP_NUM_THREADS=--threads. The order alternates, A B, B A, A B ..., and each ratio is taken within a pair. For each run:
 
 - wall: from starting the command until it exits (everything: imports, data, training, saving);
 - CPU time: user+system of the command and the processes it waited for (getrusage of the
@@ -126,13 +126,19 @@ def main() -> int:
         subprocess.run([HFTUI, "validate", preset, *sets], env=env, cwd=tmp, capture_output=True)
         for i in range(args.repeat):
             load_now = os.getloadavg()[0]
-            a_runs.append(run_hftui(preset, sets, args.steps, tmp / f"a-{i}", env))
-            a_runs[-1]["load"] = load_now
             out_b = tmp / f"b-{i}"
             out_b.mkdir()
             script = out_b.parent / f"train-{i}.py"
             script.write_text(exported.stdout.replace(marker, str(out_b)))
-            b_runs.append(run_script(script, args.steps, out_b, env))
+            # A first in odd pairs, B first in even ones: whatever the first of two runs pays
+            # (a cold GPU, clocks ramping up, caches) falls on both sides alike
+            if i % 2 == 0:
+                a_runs.append(run_hftui(preset, sets, args.steps, tmp / f"a-{i}", env))
+                b_runs.append(run_script(script, args.steps, out_b, env))
+            else:
+                b_runs.append(run_script(script, args.steps, out_b, env))
+                a_runs.append(run_hftui(preset, sets, args.steps, tmp / f"a-{i}", env))
+            a_runs[-1]["load"] = load_now
 
     def med(runs, key):
         return statistics.median(r[key] for r in runs)
@@ -146,7 +152,7 @@ def main() -> int:
     print(f"command: python benchmarks/runner_overhead.py --steps {n} --repeat {args.repeat} --preset {args.preset} "
           f"--threads {args.threads}{extra}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-          f"load average before: {load:.1f}; {args.repeat} pairs, run alternately (A B A B ...)")
+          f"load average before: {load:.1f}; {args.repeat} pairs, in turn A B, B A, A B ...")
     print("A = hftui run (foreground), B = the exported script; ratios are medians of the pair ratios (range)")
     print()
     print(f"{'measure':<52} {'A hftui':>10} {'B script':>10}   {'A/B':<22}")
