@@ -19,6 +19,8 @@
 #     1024 tokens; MFU = 6 * params * tokens/s / the GPU's peak dense bf16 FLOP/s, the peak
 #     taken from the GPU's name (H100 SXM / H200 989e12, H100 PCIe 756e12, A100 312e12);
 #     for any other GPU only tokens/s is printed.
+# (d) benchmarks/runner_overhead.py on the quickstart with bf16, two pairs: `hftui run` against
+#     the script `hftui export --to python` writes, steps/s and wall time as ratios.
 #
 # Everything (logs, events, the presets, summary.txt) goes to $OUT if set, else ./gpu-check-out.
 # Without a CUDA GPU it stops at once with exit code 3 and says so.
@@ -254,6 +256,21 @@ if rows[0][2] and rows[1][2]:
     print(f"recommended / defaults, tokens/s: {rows[1][2] / rows[0][2]:.2f}x")
 EOF
 say ""
+
+# -- (d) runner overhead on the GPU: hftui run against the exported script --------------------------
+say "== (d) runner overhead on the GPU: hftui run against the exported script (quickstart, bf16)"
+elapsed=$(( $(date +%s) - T_START ))
+RO_STEPS=300; RO_SETS=(--set args.bf16=true)
+[ "$SMOKE" = 1 ] && { RO_STEPS=5; RO_SETS=(--set args.bf16=false); }
+if [ "$elapsed" -gt 380 ]; then
+    say "skipped: $elapsed s already spent (the check keeps under ten minutes)"
+elif (cd "$WORK" && HFTUI="$HFTUI" timeout 200 "$PY" "$ROOT/benchmarks/runner_overhead.py" --steps "$RO_STEPS" --repeat 2 \
+        --preset "$ROOT/presets/quickstart.toml" "${RO_SETS[@]}") >"$OUT/runner-overhead.txt" 2>&1; then
+    sed -n '/^measure/,$p' "$OUT/runner-overhead.txt" | tee -a "$SUMMARY"
+else
+    say "FAILED: runner_overhead.py exited $? (see runner-overhead.txt)"; FAILED=1
+fi
+say ""
 say "total time: $(( $(date +%s) - T_START )) s; result: $([ $FAILED = 0 ] && echo ok || echo 'FAILED (see above)')"
-say "everything is in $OUT (summary.txt, doctor.txt, *-run.txt, *-events.jsonl, *-log.txt, the presets)"
+say "everything is in $OUT (summary.txt, doctor.txt, *-run.txt, *-events.jsonl, *-log.txt, runner-overhead.txt, the presets)"
 exit $FAILED
