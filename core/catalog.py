@@ -255,6 +255,22 @@ def build_catalog(trainer_type: str, task: str | None = None) -> Catalog:
     return cat
 
 
+def installed_name(*names: str, trainer_type: str = "trainer") -> str:
+    """The first of `names` the installed config class takes (else the first): for options
+    that transformers renamed, so a hint names the option this installation knows
+    (`activation_checkpointing`, or `gradient_checkpointing` before it existed)."""
+    try:
+        args = get_catalog(trainer_type).args
+    except Exception:
+        return names[0]
+    return next((n for n in names if n in args), names[0])
+
+
+def checkpointing_option(trainer_type: str = "trainer") -> str:
+    """The installed name of "recompute activations in the backward pass"."""
+    return installed_name("activation_checkpointing", "gradient_checkpointing", trainer_type=trainer_type)
+
+
 def warm_all() -> None:
     """Build every catalog cache (the wizard runs this in a worker, off the start-up path)."""
     for key in ("trainer", "sft", "reward", "ppo"):

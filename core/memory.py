@@ -497,7 +497,9 @@ def _advice(preset, est: MemoryEstimate) -> str:
     if est.world_size > 1 and est.backend not in ("fsdp",) and not (est.backend == "deepspeed" and preset.get("launch.zero_stage", 2) == 3):
         tips.append("shard the model (launch.backend = \"fsdp\", or \"deepspeed\" with zero_stage = 3)")
     if not (args.get("gradient_checkpointing") or args.get("activation_checkpointing")):
-        tips.append("turn on args.gradient_checkpointing")
+        from hftui.core.catalog import checkpointing_option
+
+        tips.append(f"turn on args.{checkpointing_option(preset.trainer_type)}")
     if not (args.get("bf16") or args.get("fp16")):
         tips.append("use args.bf16 = true")
     tips.append("lower args.per_device_train_batch_size or dataset.max_length")

@@ -276,7 +276,9 @@ def _summary(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     summary = f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
     if "out of memory" in text.lower():
-        summary += " (lower args.per_device_train_batch_size or dataset.max_length, or set args.activation_checkpointing = true)"
+        from hftui.core.catalog import checkpointing_option
+
+        summary += f" (lower args.per_device_train_batch_size or dataset.max_length, or set args.{checkpointing_option()} = true)"
     return summary
 
 

@@ -16,7 +16,8 @@ from hftui.core.catalog import CURATED, cached_catalog, get_catalog
 
 BEGINNER_OPTIONS = [
     "output_dir", "num_train_epochs", "max_steps", "per_device_train_batch_size", "per_device_eval_batch_size",
-    "gradient_accumulation_steps", "activation_checkpointing", "eval_strategy", "eval_steps", "logging_strategy",
+    # "checkpointing": activation_checkpointing, or gradient_checkpointing in the 5.x releases before it
+    "gradient_accumulation_steps", "checkpointing", "eval_strategy", "eval_steps", "logging_strategy",
     "logging_steps", "save_strategy", "save_steps", "save_total_limit", "learning_rate", "weight_decay", "adam_beta1",
     "adam_beta2", "adam_epsilon", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "fp16", "bf16",
     "fp16_full_eval", "ddp_backend", "fsdp", "fsdp_config", "resume_from_checkpoint", "save_on_each_node",
@@ -66,6 +67,7 @@ def test_trl_catalogs_follow_their_classes():
 
 @pytest.mark.parametrize("name", BEGINNER_OPTIONS)
 def test_beginner_options_are_curated_in_english_and_korean(name):
+    name = catalog_mod.checkpointing_option() if name == "checkpointing" else name
     f = get_catalog("trainer").args[name]
     assert name in CURATED
     assert f.help and f.help == CURATED[name][1]
@@ -137,3 +139,14 @@ def test_installed_versions_match_the_package_metadata():
 
     versions = catalog_mod.installed_versions()
     assert versions == {d: metadata.version(d) for d in ("transformers", "trl")}
+
+
+def test_renamed_options_are_named_as_the_installed_version_knows_them():
+    from transformers import TrainingArguments
+
+    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
+    name = catalog_mod.checkpointing_option()
+    assert name in fields
+    assert name == ("activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing")
+    assert catalog_mod.installed_name("no_such_option", "learning_rate") == "learning_rate"
+    assert catalog_mod.installed_name("no_such_option", "nor_this") == "no_such_option"

@@ -350,3 +350,13 @@ def test_a_run_that_will_not_fit_the_gpus_says_so_before_training(tmp_path, monk
     run_dir = tmp_path / "run2"
     assert train(tiny_preset(tmp_path).with_value("args.output_dir", "out2"), run_dir) == "completed"
     assert not [e for e in kinds(events(run_dir), "notice") if "won't fit" in e.get("message", "")]
+
+
+def test_out_of_memory_advice_names_the_installed_option():
+    from hftui.core.catalog import get_catalog
+    from hftui.core.worker import _summary
+
+    text = _summary(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert text.startswith("RuntimeError: CUDA out of memory")
+    option = text.split("or set args.", 1)[1].split(" = true", 1)[0]
+    assert option in get_catalog("trainer").args
