@@ -10,44 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import hftui_cmd
+from tiny_presets import sft_preset
 from hftui.core.events import read_all
 
 TIMEOUT = 240
-
-PRESET = """\
-schema = 1
-name = "tiny-cli"
-
-[model]
-task = "causal-lm"
-
-[model.scratch]
-architecture = "llama"
-tokenizer = "byte"
-hidden_size = 32
-intermediate_size = 64
-num_hidden_layers = 1
-num_attention_heads = 2
-num_key_value_heads = 2
-
-[dataset]
-path = "json"
-data_files = "data.jsonl"
-text_column = "text"
-max_length = 32
-
-[trainer]
-type = "sft"
-
-[args]
-output_dir = "out"
-max_steps = {max_steps}
-per_device_train_batch_size = 4
-logging_steps = 1
-save_steps = {save_steps}
-report_to = "none"
-seed = 7
-"""
 
 
 def write_preset(folder: Path, max_steps: int = 6, save_steps: int = 3) -> Path:
@@ -56,7 +22,8 @@ def write_preset(folder: Path, max_steps: int = 6, save_steps: int = 3) -> Path:
         for i in range(48):
             fh.write(json.dumps({"text": " ".join(words[(i * 7 + j) % 5] for j in range(8))}) + "\n")
     path = folder / "tiny.toml"
-    path.write_text(PRESET.format(max_steps=max_steps, save_steps=save_steps))
+    args = dict(max_steps=max_steps, per_device_train_batch_size=4, logging_steps=1, save_steps=save_steps, seed=7)
+    path.write_text(sft_preset("tiny-cli", args=args))
     return path
 
 

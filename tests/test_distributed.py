@@ -18,43 +18,12 @@ import pytest
 
 from hftui.core import launch, runs
 from hftui.core import preset as preset_mod
+from tiny_presets import scratch_llama, sft_preset
 
 pytestmark = [pytest.mark.slow, pytest.mark.dist]
 
 ROWS = 64
 BATCH = 2
-
-PRESET = """schema = 1
-name = "dist-test"
-[model.scratch]
-architecture = "llama"
-tokenizer = "byte"
-hidden_size = 32
-intermediate_size = 64
-num_hidden_layers = 1
-num_attention_heads = 4
-num_key_value_heads = 4
-[dataset]
-path = "json"
-data_files = "train.jsonl"
-text_column = "text"
-max_length = 32
-[trainer]
-type = "sft"
-[args]
-output_dir = "out"
-max_steps = {max_steps}
-per_device_train_batch_size = {batch}
-logging_steps = 1
-save_strategy = "no"
-report_to = "none"
-seed = 1
-[launch]
-backend = "{backend}"
-num_processes = {nproc}
-num_machines = {machines}
-main_process_port = {port}
-"""
 
 
 def free_port() -> int:
@@ -68,9 +37,14 @@ def write_preset(tmp_path: Path, backend: str, nproc: int = 2, machines: int = 1
         for i in range(ROWS):
             word = "abcdefghij"[i % 10:] + "xyz"[: i % 3]
             f.write(json.dumps({"text": f"reverse: {word} => {word[::-1]}"}) + "\n")
-    text = PRESET.format(backend=backend, nproc=nproc, machines=machines, port=free_port(), max_steps=max_steps, batch=BATCH)
-    for key, value in launch_keys.items():
-        text += f"{key} = {json.dumps(value)}\n"
+    text = sft_preset(
+        "dist-test",
+        task=None,
+        scratch=scratch_llama(heads=4, kv_heads=4),
+        data_files="train.jsonl",
+        args=dict(max_steps=max_steps, per_device_train_batch_size=BATCH, logging_steps=1, save_strategy="no", seed=1),
+        launch=dict(backend=backend, num_processes=nproc, num_machines=machines, main_process_port=free_port(), **launch_keys),
+    )
     path = tmp_path / "preset.toml"
     path.write_text(text)
     return path

@@ -10,36 +10,13 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import hftui_cmd
+from tiny_presets import scratch_llama, sft_preset
 
 from hftui.core import exporters
 from hftui.core.gpu import GpuInfo
 from hftui.core.preset import load
 
 GiB = 1024**3
-
-PRESET = """schema = 1
-name = "export-test"
-[model.scratch]
-architecture = "llama"
-tokenizer = "byte"
-hidden_size = 32
-intermediate_size = 64
-num_hidden_layers = 1
-num_attention_heads = 4
-[dataset]
-path = "json"
-data_files = "train.jsonl"
-text_column = "text"
-max_length = 32
-[trainer]
-type = "sft"
-[args]
-output_dir = "out"
-max_steps = 3
-per_device_train_batch_size = 2
-report_to = "none"
-[launch]
-"""
 
 
 def gpus(n: int) -> list[GpuInfo]:
@@ -52,7 +29,14 @@ def preset_file(tmp_path):
 
     def write(**launch_keys) -> str:
         path = tmp_path / "p.toml"
-        path.write_text(PRESET + "".join(f"{k} = {json.dumps(v)}\n" for k, v in launch_keys.items()))
+        path.write_text(sft_preset(
+            "export-test",
+            task=None,
+            scratch=scratch_llama(heads=4),
+            data_files="train.jsonl",
+            args=dict(max_steps=3, per_device_train_batch_size=2),
+            launch=launch_keys,
+        ))
         return str(path)
 
     return write

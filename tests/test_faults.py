@@ -18,44 +18,10 @@ from pathlib import Path
 import pytest
 
 from conftest import hftui_cmd
+from tiny_presets import sft_preset
 from hftui.core.events import read_all
 
 TIMEOUT = 240
-
-PRESET = """\
-schema = 1
-name = "tiny-faults"
-
-[model]
-task = "causal-lm"
-
-[model.scratch]
-architecture = "llama"
-tokenizer = "byte"
-hidden_size = 32
-intermediate_size = 64
-num_hidden_layers = 1
-num_attention_heads = 2
-num_key_value_heads = 2
-
-[dataset]
-path = "json"
-data_files = "data.jsonl"
-text_column = "{column}"
-max_length = 32
-
-[trainer]
-type = "sft"
-
-[args]
-output_dir = "out"
-max_steps = {max_steps}
-per_device_train_batch_size = 4
-logging_steps = 1
-save_steps = {save_steps}
-report_to = "none"
-seed = 3
-"""
 
 
 def write_preset(folder: Path, max_steps: int, save_steps: int, column: str = "text") -> Path:
@@ -64,7 +30,8 @@ def write_preset(folder: Path, max_steps: int, save_steps: int, column: str = "t
         for i in range(48):
             fh.write(json.dumps({"text": " ".join(words[(i * 5 + j) % 6] for j in range(8))}) + "\n")
     path = folder / "tiny.toml"
-    path.write_text(PRESET.format(max_steps=max_steps, save_steps=save_steps, column=column))
+    args = dict(max_steps=max_steps, per_device_train_batch_size=4, logging_steps=1, save_steps=save_steps, seed=3)
+    path.write_text(sft_preset("tiny-faults", text_column=column, args=args))
     return path
 
 

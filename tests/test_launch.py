@@ -11,39 +11,15 @@ import pytest
 from hftui.core import launch, memory
 from hftui.core.gpu import GpuInfo
 from hftui.core.preset import from_text
+from tiny_presets import LLAMA7B, scratch_llama, toml_text
 
 GiB = 1024**3
 
-TINY = """
-schema = 1
-[model.scratch]
-architecture = "llama"
-tokenizer = "byte"
-hidden_size = 32
-intermediate_size = 64
-num_hidden_layers = 2
-num_attention_heads = 4
-[args]
-per_device_train_batch_size = 2
-gradient_accumulation_steps = 3
-"""
-
-LLAMA7B = """
-schema = 1
-[model.scratch]
-architecture = "llama"
-hidden_size = 4096
-intermediate_size = 11008
-num_hidden_layers = 32
-num_attention_heads = 32
-vocab_size = 32000
-[args]
-bf16 = true
-per_device_train_batch_size = 1
-gradient_checkpointing = true
-[dataset]
-max_length = 2048
-"""
+TINY = toml_text({
+    "schema": 1,
+    "model": {"scratch": scratch_llama(layers=2, heads=4)},
+    "args": {"per_device_train_batch_size": 2, "gradient_accumulation_steps": 3},
+})
 
 
 def gpus(n: int, gib: int = 80) -> list[GpuInfo]:

@@ -11,39 +11,14 @@ import pytest
 from hftui.core import memory
 from hftui.core.gpu import GpuInfo
 from hftui.core.preset import from_text
+from tiny_presets import LLAMA7B, scratch_llama, toml_text
 
-TINY = """
-schema = 1
-[model.scratch]
-architecture = "llama"
-tokenizer = "byte"
-hidden_size = 32
-intermediate_size = 64
-num_hidden_layers = 2
-num_attention_heads = 4
-[dataset]
-max_length = 32
-[args]
-per_device_train_batch_size = 2
-"""
-
-# A Llama-2-7B-shaped config: no weights are ever allocated for it.
-LLAMA7B = """
-schema = 1
-[model.scratch]
-architecture = "llama"
-hidden_size = 4096
-intermediate_size = 11008
-num_hidden_layers = 32
-num_attention_heads = 32
-vocab_size = 32000
-[dataset]
-max_length = 2048
-[args]
-bf16 = true
-per_device_train_batch_size = 1
-gradient_checkpointing = true
-"""
+TINY = toml_text({
+    "schema": 1,
+    "model": {"scratch": scratch_llama(layers=2, heads=4)},
+    "dataset": {"max_length": 32},
+    "args": {"per_device_train_batch_size": 2},
+})
 
 
 def gpus(n: int, gib: int = 80) -> list[GpuInfo]:

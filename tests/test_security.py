@@ -13,55 +13,24 @@ from pathlib import Path
 import pytest
 
 from conftest import hftui_cmd
+from tiny_presets import sft_preset
 
 TIMEOUT = 240
 HF_TOKEN = "hf_SecurityTestToken0123456789abcdef"
 WANDB_KEY = "wandb-secret-key-0123456789abcdef0123"
 OTHER_SECRET = "s3cr3t-value-for-a-custom-service"
 
-PRESET = """\
-schema = 1
-name = "safe;$(touch PWNED)"
-description = "$(touch {pwned}) `touch {pwned}` __import__('os').system('touch {pwned}')"
 
-[model]
-task = "causal-lm"
-{model_extra}
-
-[model.scratch]
-architecture = "llama"
-tokenizer = "byte"
-hidden_size = 32
-intermediate_size = 64
-num_hidden_layers = 1
-num_attention_heads = 2
-num_key_value_heads = 2
-
-[dataset]
-path = "json"
-data_files = "data.jsonl"
-text_column = "text"
-max_length = 32
-
-[trainer]
-type = "sft"
-
-[args]
-output_dir = "out"
-max_steps = 40
-per_device_train_batch_size = 4
-logging_steps = 1
-save_steps = 20
-report_to = "none"
-"""
-
-
-def write_preset(folder: Path, model_extra: str = "") -> Path:
+def write_preset(folder: Path, model_extra: dict | None = None) -> Path:
+    """A preset whose name and description would run commands or code if anything evaluated them."""
     with open(folder / "data.jsonl", "w") as fh:
         for i in range(32):
             fh.write(json.dumps({"text": f"sample {i} " * 4}) + "\n")
     path = folder / "secure.toml"
-    path.write_text(PRESET.format(pwned=folder / "PWNED", model_extra=model_extra))
+    pwned = folder / "PWNED"
+    description = f"$(touch {pwned}) `touch {pwned}` __import__('os').system('touch {pwned}')"
+    args = dict(max_steps=40, per_device_train_batch_size=4, logging_steps=1, save_steps=20)
+    path.write_text(sft_preset("safe;$(touch PWNED)", description=description, model=model_extra, args=args))
     return path
 
 
@@ -85,7 +54,7 @@ def mode(path: Path) -> int:
 
 @pytest.mark.slow
 def test_secrets_stay_in_the_environment_and_folders_are_private(tmp_path, hftui_home):
-    preset = write_preset(tmp_path, model_extra="trust_remote_code = true")
+    preset = write_preset(tmp_path, model_extra={"trust_remote_code": True})
     env = secret_env()
     result = subprocess.run(hftui_cmd("run", str(preset), "--detach", "--trust-remote-code"), cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=60)
@@ -127,7 +96,7 @@ def test_secrets_stay_in_the_environment_and_folders_are_private(tmp_path, hftui
 
 
 def test_trust_remote_code_needs_consent(tmp_path, hftui_home):
-    preset = write_preset(tmp_path, model_extra="trust_remote_code = true")
+    preset = write_preset(tmp_path, model_extra={"trust_remote_code": True})
     result = subprocess.run(hftui_cmd("run", str(preset)), cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "model.trust_remote_code" in result.stderr and "--trust-remote-code" in result.stderr
