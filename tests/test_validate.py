@@ -141,13 +141,21 @@ num_train_epochs = 1
     assert args["eval_strategy"] == "epoch" and "evaluation_strategy" not in args
     assert args["warmup_steps"] == 0.1 and "warmup_ratio" not in args
     assert args["fsdp_config"] == {"offload_params": True, "transformer_layer_cls_to_wrap": ["GPT2Block"]}
-    assert args["activation_checkpointing"] is True and "gradient_checkpointing" not in args
+    # activation_checkpointing came in a 5.x minor release; before it gradient_checkpointing stays
+    from hftui.core.catalog import checkpointing_option
+
+    renamed = checkpointing_option() == "activation_checkpointing"
+    if renamed:
+        assert args["activation_checkpointing"] is True and "gradient_checkpointing" not in args
+    else:
+        assert args["gradient_checkpointing"] is True and "activation_checkpointing" not in args
     for gone in ("logging_dir", "overwrite_output_dir", "fp16_opt_level", "half_precision_backend", "tpu_num_cores"):
         assert gone not in args
     by_key = {p.path: p for p in problems}
     lines = key_lines(text)
     for old, new in (("evaluation_strategy", "eval_strategy"), ("warmup_ratio", "warmup_steps"), ("fsdp_offload_params", "fsdp_config"),
-                     ("fsdp_transformer_layer_cls_to_wrap", "fsdp_config"), ("gradient_checkpointing", "activation_checkpointing")):
+                     ("fsdp_transformer_layer_cls_to_wrap", "fsdp_config"),
+                     *([("gradient_checkpointing", "activation_checkpointing")] if renamed else [])):
         p = by_key[f"args.{old}"]
         assert p.severity == "notice" and new in p.message, p
         assert p.line == lines[f"args.{old}"] and p.file == str(path)
