@@ -73,14 +73,8 @@ def test_model_step(snap_compare, snap_app):
     assert snap_compare(snap_app(), terminal_size=SIZE, run_before=_settle)
 
 
+@pytest.mark.options_snapshot  # the step lists the installed options (see conftest.py)
 def test_training_step_with_an_invalid_value(snap_compare, snap_app):
-    from hftui.core.catalog import checkpointing_option
-
-    if checkpointing_option() != "activation_checkpointing":
-        # the step lists the installed options: this snapshot shows transformers' newer name
-        pytest.skip("this transformers calls the option gradient_checkpointing; the snapshot was "
-                    "recorded with activation_checkpointing (transformers 5.24)")
-
     async def run_before(pilot):
         await _settle(pilot)
         app = pilot.app
