@@ -92,7 +92,7 @@ def _cpu_s() -> float:
 
 
 def measure_fold(run_dir: Path, with_tracemalloc: bool) -> dict:
-    from hftui.core.runstate import EventLines, RunState
+    from hftui.core.run.state import EventLines, RunState
 
     if with_tracemalloc:
         import tracemalloc

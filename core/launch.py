@@ -21,7 +21,7 @@ from pathlib import Path
 
 from hftui.core import gpu as gpu_mod
 
-WORKER_MODULE = "hftui.core.worker"
+WORKER_MODULE = "hftui.core.train.worker"
 TORCHRUN_MODULE = "torch.distributed.run"
 CPU_WORKER_MODULE = "hftui.core.launch"  # this module: the worker, adapted for CPU-only FSDP/DeepSpeed runs
 DS_CONFIG_NAME = "ds_config.json"
@@ -75,7 +75,7 @@ def choose_backend(preset, gpus: list) -> tuple[str, str, dict]:
     if world == 1:
         return "single", "one GPU: a single process, nothing to distribute", {}
 
-    from hftui.core import memory
+    from hftui.core.train import memory_estimate as memory
 
     one = memory.fits_one_gpu(preset, gpus)
     if one is None:
@@ -187,7 +187,7 @@ def _fsdp_takes_bool() -> bool:
 
 def transformer_layer_classes(preset) -> tuple[str, ...]:
     """The class names FSDP should wrap one by one: the model's `_no_split_modules`."""
-    from hftui.core import memory
+    from hftui.core.train import memory_estimate as memory
 
     facts = memory.model_facts(preset)
     return facts.no_split_modules if facts else ()
@@ -331,7 +331,7 @@ def prepare_cpu_process() -> None:
 
 def _cpu_worker(argv: list[str]) -> int:
     prepare_cpu_process()
-    from hftui.core import worker
+    from hftui.core.train import worker
 
     return worker.main(argv)
 

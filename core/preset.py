@@ -274,7 +274,7 @@ def from_text(text: str, path: Path | None = None, migrate: bool = True) -> Pres
     data = parse_toml(text, path)
     preset = Preset(data=data, path=path.resolve() if path else None, source_text=text)
     if migrate:
-        from hftui.core.migrate import migrate_preset
+        from hftui.core.options.migrate import migrate_preset
 
         preset = migrate_preset(preset)
     return preset
@@ -341,10 +341,10 @@ def save(preset: Preset, path: str | Path | None = None) -> Preset:
 # -- --set overrides --------------------------------------------------------------------------
 def field_type(preset: Preset, dotted: str) -> str | None:
     """The declared type of a dotted key, from the schema or the installed config class."""
-    from hftui.core import schema
+    from hftui.core.options import sections as schema
 
     if dotted.startswith("args."):
-        from hftui.core.catalog import get_catalog
+        from hftui.core.options.catalog import get_catalog
 
         f = get_catalog(preset.trainer_type, preset.task).args.get(dotted[5:])
         return f.type if f else None
@@ -434,7 +434,7 @@ def apply_overrides(preset: Preset, assignments: list[str], source: str = "--set
         except Exception:  # catalog unavailable: keep the text's own TOML type
             type_name = "any" if key.startswith("args.") else None
         if type_name is None and key.startswith("args."):
-            from hftui.core.migrate import LEGACY
+            from hftui.core.options.migrate import LEGACY
 
             entry = LEGACY.get(key[5:])
             if entry is not None:
@@ -445,7 +445,7 @@ def apply_overrides(preset: Preset, assignments: list[str], source: str = "--set
                     type_name = "any"
                 type_name = type_name or "any"
         if type_name is None:
-            from hftui.core.validate import suggest_key
+            from hftui.core.checks import suggest_key
 
             hint = suggest_key(preset, key)
             problems.append(Problem(key, "error", f"{source}: unknown key {key!r}", hint or "use a dotted preset path such as args.learning_rate or model.name_or_path", None, source))
@@ -459,7 +459,7 @@ def apply_overrides(preset: Preset, assignments: list[str], source: str = "--set
     if problems:
         raise PresetError(problems, source)
     if legacy_used:
-        from hftui.core.migrate import migrate_preset
+        from hftui.core.options.migrate import migrate_preset
 
         preset = migrate_preset(preset)
     return preset

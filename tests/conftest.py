@@ -61,7 +61,7 @@ def catalog_home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def warm_catalog(catalog_home) -> Path:
     """Build the option catalog once, in a child process, as the wizard itself does."""
-    code = "from hftui.core.catalog import warm_all; warm_all()"
+    code = "from hftui.core.options.catalog import warm_all; warm_all()"
     env = {**os.environ, "HFTUI_HOME": str(catalog_home)}
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
     return catalog_home

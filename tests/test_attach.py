@@ -16,8 +16,8 @@ from textual.app import App
 from textual.widgets import Static
 
 from conftest import hftui_cmd
-from hftui.core.events import EventWriter, read_all
-from hftui.core.runs import RunRecord
+from hftui.core.run.events import EventWriter, read_all
+from hftui.core.run.start import RunRecord
 from hftui.tui.attach_app import AttachApp
 from hftui.tui.screens.monitor import MonitorScreen
 from hftui.tui.screens.runs import RunsScreen
@@ -133,7 +133,7 @@ report_to = "none"
 
 @pytest.mark.slow
 async def test_a_run_started_from_the_app_outlives_it_and_attach_shows_it_all(tmp_path, monkeypatch):
-    from hftui.core.runs import start_run, wait_for_end
+    from hftui.core.run.start import start_run, wait_for_end
     from hftui.tui.screens import monitor
 
     monkeypatch.setattr(monitor, "POLL_S", 0.1)  # see two steps early, so the app leaves mid-run

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from conftest import REPO
-from hftui.core import catalog as catalog_mod
-from hftui.core.catalog import CURATED, cached_catalog, get_catalog
+from hftui.core.options import catalog as catalog_mod
+from hftui.core.options.catalog import CURATED, cached_catalog, get_catalog
 
 BEGINNER_OPTIONS = [
     "output_dir", "num_train_epochs", "max_steps", "per_device_train_batch_size", "per_device_eval_batch_size",
@@ -98,7 +98,7 @@ def test_cache_is_written_and_read_without_transformers(hftui_home):
     assert cached is not None and cached.args["learning_rate"].default == 5e-05
     code = (
         "import sys\n"
-        "from hftui.core.catalog import get_catalog\n"
+        "from hftui.core.options.catalog import get_catalog\n"
         "cat = get_catalog('trainer')\n"
         "assert cat.args['eval_strategy'].star and cat.args['learning_rate'].type == 'float'\n"
         "assert 'transformers' not in sys.modules and 'torch' not in sys.modules, 'cache not used'\n"

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import hftui_cmd
 from tiny_presets import sft_preset
-from hftui.core.events import read_all
+from hftui.core.run.events import read_all
 
 TIMEOUT = 240
 
@@ -126,8 +126,8 @@ def test_runs_with_no_runs(tmp_path):
 
 
 def _finished_run(tmp_path: Path, status: str, error: str | None = None):
-    from hftui.core.events import EventWriter
-    from hftui.core.runs import RunRecord
+    from hftui.core.run.events import EventWriter
+    from hftui.core.run.start import RunRecord
 
     run_dir = tmp_path / "out" / ".hftui" / "20260101-000000-abcd"
     run_dir.mkdir(parents=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hftui.core import data as data_mod
+from hftui.core.train import data as data_mod
 from hftui.core import preset as preset_mod
-from hftui.core.modeling import byte_tokenizer
+from hftui.core.train.modeling import byte_tokenizer
 from hftui.core.problems import PresetError
 
 

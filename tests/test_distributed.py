@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from hftui.core import launch, runs
+from hftui.core import launch
+from hftui.core.run import start as runs
 from hftui.core import preset as preset_mod
 from tiny_presets import scratch_llama, sft_preset
 
@@ -126,7 +127,7 @@ def test_deepspeed_zero3_full_offload_on_cpu(tmp_path):
     assert_trained_on_two_ranks(evs, text)
     from transformers import AutoModelForCausalLM
 
-    from hftui.core import memory
+    from hftui.core.train import memory_estimate as memory
 
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "out")  # 16-bit weights gathered on save
     expected = memory.model_facts(preset_mod.load(tmp_path / "preset.toml")).total_params

@@ -12,7 +12,7 @@ import pytest
 from conftest import hftui_cmd
 from tiny_presets import scratch_llama, sft_preset
 
-from hftui.core import exporters
+from hftui.core.export import targets as exporters
 from hftui.core.gpu import GpuInfo
 from hftui.core.preset import load
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from hftui.core import preset as preset_mod
-from hftui.core.events import read_all
-from hftui.core.export import export_python
-from hftui.core.worker import train
+from hftui.core.run.events import read_all
+from hftui.core.export.script import export_python
+from hftui.core.train.worker import train
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 

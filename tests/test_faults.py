@@ -19,7 +19,7 @@ import pytest
 
 from conftest import hftui_cmd
 from tiny_presets import sft_preset
-from hftui.core.events import read_all
+from hftui.core.run.events import read_all
 
 TIMEOUT = 240
 

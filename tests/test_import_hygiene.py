@@ -30,7 +30,7 @@ def _modules_after(code: str, env: dict | None = None) -> set[str]:
 
 
 def test_startup_modules_import_no_heavy_library():
-    loaded = _modules_after("import hftui.core.preset, hftui.core.validate, hftui.tui.cli")
+    loaded = _modules_after("import hftui.core.preset, hftui.core.checks, hftui.tui.cli")
     assert not loaded & set(HEAVY), f"heavy libraries imported at start-up: {sorted(loaded & set(HEAVY))}"
     assert "textual" not in loaded
 
@@ -50,7 +50,7 @@ def _package_modules(package_dir: Path, prefix: str) -> list[str]:
 
 def test_every_core_module_is_free_of_ui_and_heavy_imports():
     modules = _package_modules(REPO / "core", "hftui.core")
-    assert "hftui.core.validate" in modules and "hftui.core.preset" in modules
+    assert "hftui.core.checks" in modules and "hftui.core.preset" in modules
     loaded = _modules_after("import importlib\n" + "\n".join(f"importlib.import_module({m!r})" for m in modules))
     assert "textual" not in loaded
     assert not any(m.startswith("hftui.tui") for m in loaded), sorted(m for m in loaded if m.startswith("hftui.tui"))
@@ -78,14 +78,14 @@ def test_core_source_never_names_textual_or_tui():
 
 @pytest.mark.slow
 def test_validating_a_shipped_preset_imports_no_heavy_library(hftui_home):
-    from hftui.core.catalog import warm_all
+    from hftui.core.options.catalog import warm_all
 
     warm_all()  # the cache exists, as it does after the wizard's first start
     preset = PRESETS / "quickstart.toml"
     if not preset.exists():
         preset = sorted(PRESETS.glob("*.toml"))[0]
     loaded = _modules_after(
-        "from hftui.core.validate import validate_file\n"
+        "from hftui.core.checks import validate_file\n"
         f"p, problems = validate_file({str(preset)!r})\n"
         "assert p is not None and not [x for x in problems if x.severity == 'error'], problems\n"
     )

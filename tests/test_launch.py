@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from hftui.core import launch, memory
+from hftui.core import launch
+from hftui.core.train import memory_estimate as memory
 from hftui.core.gpu import GpuInfo
 from hftui.core.preset import from_text
 from tiny_presets import LLAMA7B, scratch_llama, toml_text
@@ -35,7 +36,7 @@ def tiny(**launch_keys):
 
 def test_single_process_on_cpu_uses_this_interpreter(tmp_path):
     l = launch.resolve_launch(tiny(), tmp_path, gpus=[])
-    assert l.argv == [sys.executable, "-m", "hftui.core.worker", str(tmp_path)]
+    assert l.argv == [sys.executable, "-m", "hftui.core.train.worker", str(tmp_path)]
     assert l.backend == "single" and l.world_size == 1
     assert l.args_overrides == {"use_cpu": True}
     assert l.env == {}
@@ -44,7 +45,7 @@ def test_single_process_on_cpu_uses_this_interpreter(tmp_path):
 
 def test_auto_on_one_gpu_is_a_single_process(tmp_path):
     l = launch.resolve_launch(tiny(), tmp_path, gpus=gpus(1))
-    assert l.backend == "single" and l.argv[1:3] == ["-m", "hftui.core.worker"]
+    assert l.backend == "single" and l.argv[1:3] == ["-m", "hftui.core.train.worker"]
     assert "use_cpu" not in l.args_overrides and "one GPU" in l.reason
 
 
@@ -53,7 +54,7 @@ def test_auto_on_four_gpus_small_model_is_ddp_over_torchrun(tmp_path):
     assert l.backend == "ddp" and l.num_processes == 4
     assert l.argv[:3] == [sys.executable, "-m", "torch.distributed.run"]
     assert l.argv[l.argv.index("--nproc_per_node") + 1] == "4"
-    assert l.argv[-3:] == ["-m", "hftui.core.worker", str(tmp_path)]
+    assert l.argv[-3:] == ["-m", "hftui.core.train.worker", str(tmp_path)]
     assert "fits one GPU" in l.reason and l.args_overrides == {}
 
 
@@ -85,7 +86,7 @@ def test_fsdp_overrides_are_accepted_by_the_installed_training_arguments(tmp_pat
     from transformers import TrainingArguments
 
     l = launch.resolve_launch(tiny(backend="fsdp", num_processes=2, offload="all"), tmp_path, gpus=gpus(2))
-    assert l.argv[-3:] == ["-m", "hftui.core.worker", str(tmp_path)]
+    assert l.argv[-3:] == ["-m", "hftui.core.train.worker", str(tmp_path)]
     over = l.args_overrides
     assert over["fsdp_config"]["cpu_offload"] is True
     args = TrainingArguments(output_dir=str(tmp_path / "out"), report_to="none", **over)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from hftui.core import memory
+from hftui.core.train import memory_estimate as memory
 from hftui.core.gpu import GpuInfo
 from hftui.core.preset import from_text
 from tiny_presets import LLAMA7B, scratch_llama, toml_text
@@ -103,7 +103,7 @@ def test_validate_warns_but_a_run_leaves_the_estimate_to_the_worker(monkeypatch)
     """`hftui validate` gives the estimate; before a run the parent skips it (the worker has
     torch loaded and the model built), so `hftui run` never imports torch itself."""
     from hftui.core import gpu
-    from hftui.core.validate import validate
+    from hftui.core.checks import validate
 
     monkeypatch.setattr(gpu, "detect", lambda: gpus(2, gib=24))
     big = from_text(LLAMA7B + '\n[launch]\nbackend = "ddp"\n')
@@ -122,7 +122,7 @@ def test_facts_of_a_built_model_equal_those_from_its_config():
 
 def _facts_in_a_fresh_process(preset_path, home) -> dict:
     code = (
-        "import json, sys, dataclasses; from hftui.core import memory, preset;"
+        "import json, sys, dataclasses; from hftui.core import preset; from hftui.core.train import memory_estimate as memory;"
         f"f = memory.model_facts(preset.load({str(preset_path)!r}, migrate=False));"
         "print(json.dumps({'facts': dataclasses.asdict(f) if f else None,"
         " 'torch': 'torch' in sys.modules}))"
@@ -193,7 +193,7 @@ def test_check_on_a_cpu_box_imports_nothing_heavy(tmp_path):
     preset = tmp_path / "p.toml"
     preset.write_text(TINY)
     code = (
-        "import sys; from hftui.core import memory, preset;"
+        "import sys; from hftui.core import preset; from hftui.core.train import memory_estimate as memory;"
         f"assert memory.check(preset.load({str(preset)!r}, migrate=False), gpus=[]) == [];"
         "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
     )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hftui.core import preset as preset_mod
-from hftui.core.metrics import LOCAL_METRICS, build_compute_metrics, load_metric, perplexity
+from hftui.core.train.metrics import LOCAL_METRICS, build_compute_metrics, load_metric, perplexity
 
 REFS = [0, 1, 1, 0, 1, 0, 0, 1, 1, 1]
 PREDS = [0, 1, 0, 0, 1, 1, 0, 1, 1, 0]

@@ -14,8 +14,8 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable, Input, Static
 
-from hftui.core.events import EventWriter
-from hftui.core.runs import RunRecord, process_start_time
+from hftui.core.run.events import EventWriter
+from hftui.core.run.start import RunRecord, process_start_time
 from hftui.tui.screens.monitor import ConfirmScreen, MonitorScreen
 from hftui.tui.screens.runs import RunsScreen
 from hftui.tui.widgets.run_curves import RunCurves
@@ -311,7 +311,7 @@ async def test_runs_screen_with_no_runs_says_so(tmp_path):
 STAND_IN_WORKER = """
 import json, os, sys, time
 from pathlib import Path
-from hftui.core.events import EventWriter
+from hftui.core.run.events import EventWriter
 run_dir = Path(os.environ["HFTUI_RUN_DIR"])
 info = json.loads((run_dir / "run.json").read_text())
 out = Path(info["output_dir"])
@@ -339,7 +339,7 @@ async def test_stop_then_resume_from_the_pane_follows_the_new_run(tmp_path, monk
     """Stop and Resume drive the real run machinery (supervisor, run folders); the worker is a
     stand-in that speaks the worker's contract, so this takes seconds, not a training."""
     from hftui.core import launch as launch_mod
-    from hftui.core import runs
+    from hftui.core.run import start as runs
     from hftui.core.preset import from_text
 
     script = tmp_path / "stand_in_worker.py"

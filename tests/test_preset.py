@@ -147,7 +147,7 @@ def test_relative_paths_resolve_against_the_preset_folder(tmp_path, monkeypatch)
     assert p.output_dir() == folder.resolve() / "runs" / "sst2"
     assert p.resolve("/abs/x") == Path("/abs/x")
     # and validation finds the data file there, not in the working directory
-    from hftui.core.validate import validate_file
+    from hftui.core.checks import validate_file
 
     _p, problems = validate_file(path)
     assert not [x for x in problems if "data_files" in x.path], problems

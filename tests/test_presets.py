@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hftui.core import preset as preset_mod
-from hftui.core.events import read_all
-from hftui.core.worker import train
+from hftui.core.run.events import read_all
+from hftui.core.train.worker import train
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 SHIPPED = ("quickstart", "classification", "lora", "reward", "ppo", "seq2seq")

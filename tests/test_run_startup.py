@@ -38,7 +38,8 @@ max_steps = 1
 
 PROBE = """
 import json, sys
-from hftui.core import gpu, runs
+from hftui.core import gpu
+from hftui.core.run import start as runs
 gpu.detect = lambda: [gpu.GpuInfo(0, "Fake GPU", 8 << 30, (9, 0), "550.0")]
 def probe(preset, **kwargs):
     print("PROBE " + json.dumps({"heavy": sorted(m for m in ("torch", "transformers") if m in sys.modules)}))

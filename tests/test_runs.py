@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from hftui.core import launch as launch_mod
-from hftui.core import runs
-from hftui.core.events import read_all
+from hftui.core.run import start as runs
+from hftui.core.run.events import read_all
 from hftui.core.preset import from_text
 from hftui.core.problems import PresetError
 
@@ -29,7 +29,7 @@ FAKE_WORKER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from hftui.core.events import EventWriter
+    from hftui.core.run.events import EventWriter
     run_dir = Path(os.environ["HFTUI_RUN_DIR"])
     steps, delay, mode = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
     w = EventWriter(run_dir / "events.jsonl")

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from hftui.core.events import EventTail, EventWriter
-from hftui.core.runstate import (
+from hftui.core.run.events import EventTail, EventWriter
+from hftui.core.run.state import (
     RunState,
     Series,
     fmt_bytes,
@@ -234,7 +234,7 @@ def test_formatting_helpers():
 
 
 def test_runstate_imports_only_the_standard_library():
-    code = ("import sys, hftui.core.runstate; "
+    code = ("import sys, hftui.core.run.state; "
             "bad = [m for m in ('textual', 'rich', 'torch', 'transformers') if m in sys.modules]; "
             "print(bad); raise SystemExit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -286,7 +286,7 @@ def test_apply_lines_matches_parsing_every_line(batch):
 
 
 def test_event_lines_follows_a_file_by_offset(tmp_path):
-    from hftui.core.runstate import EventLines, fold_file
+    from hftui.core.run.state import EventLines, fold_file
 
     path = tmp_path / "events.jsonl"
     tail = EventLines(path)

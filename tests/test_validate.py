@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import PRESETS
-from hftui.core import validate as validate_mod
+from hftui.core import checks as validate_mod
 from hftui.core.preset import Preset, key_lines, load, save
 from hftui.core.problems import Problem
-from hftui.core.validate import suggest_key, validate, validate_file
+from hftui.core.checks import suggest_key, validate, validate_file
 from hftui.tui import cli
 
 ROW = {"text": "a sentence", "label": 1, "target": "a target", "prompt": "a prompt", "chosen": "good", "rejected": "bad"}
@@ -142,7 +142,7 @@ num_train_epochs = 1
     assert args["warmup_steps"] == 0.1 and "warmup_ratio" not in args
     assert args["fsdp_config"] == {"offload_params": True, "transformer_layer_cls_to_wrap": ["GPT2Block"]}
     # activation_checkpointing came in a 5.x minor release; before it gradient_checkpointing stays
-    from hftui.core.catalog import checkpointing_option
+    from hftui.core.options.catalog import checkpointing_option
 
     renamed = checkpointing_option() == "activation_checkpointing"
     if renamed:
@@ -365,7 +365,7 @@ def test_suggest_key():
 
 
 def test_memory_estimate_is_included(project, monkeypatch):
-    from hftui.core import memory
+    from hftui.core.train import memory_estimate as memory
 
     def fake_check(preset, gpus=None):
         return [Problem("args.per_device_train_batch_size", "warning", "needs about 90 GiB per GPU, the GPU has 80 GiB", "lower the batch size")]
@@ -434,7 +434,7 @@ ODD_VALUES = [True, -1, 0, 1.5, float("inf"), "x", "", [], [1, "a"], {}, {"a": {
 
 
 def _odd_paths() -> list[str]:
-    from hftui.core import schema
+    from hftui.core.options import sections as schema
 
     paths = list(schema.TOP_FIELDS) + list(schema.KNOWN_SECTIONS) + ["model.scratch"]
     for section, fields in schema.SECTION_FIELDS.items():

@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import Input
 
 from hftui.core import preset as preset_mod
-from hftui.core.validate import validate
+from hftui.core.checks import validate
 from hftui.tui.app import HftuiApp
 from hftui.tui.screens.confirm import ConfirmScreen
 from hftui.tui.screens.save_as import SaveAsScreen

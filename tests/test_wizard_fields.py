@@ -9,10 +9,10 @@ import pytest
 from textual.widgets import Select, Switch
 
 from hftui.core import preset as preset_mod
-from hftui.core.catalog import STEPS, get_catalog
+from hftui.core.options.catalog import STEPS, get_catalog
 from hftui.core.gpu import GpuInfo
 from hftui.core.preset import Preset
-from hftui.core.schema import SECTION_FIELDS
+from hftui.core.options.sections import SECTION_FIELDS
 from hftui.tui import i18n
 from hftui.tui.app import HftuiApp, is_shipped, rebase_paths
 from hftui.tui.screens.search import SearchItem, rank
@@ -88,7 +88,7 @@ def test_search_ranks_names_then_help(catalog):
     items = [SearchItem(s, p, f, p not in basic) for s in STEPS for p, f in step_fields(s, blank, catalog, advanced=True)]
     assert rank(items, "warmup")[0].path == "args.warmup_steps"
     assert "args.lr_scheduler_type" in [i.path for i in rank(items, "lr sched")[:3]]
-    from hftui.core.catalog import checkpointing_option
+    from hftui.core.options.catalog import checkpointing_option
 
     assert any(i.path == f"args.{checkpointing_option()}" for i in rank(items, "memory"))  # help text
     assert rank(items, "zzzqqq") == []

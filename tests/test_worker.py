@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from hftui.core import preset as preset_mod
-from hftui.core.events import read_all
+from hftui.core.run.events import read_all
 from hftui.core.problems import PresetError
-from hftui.core.worker import train
+from hftui.core.train.worker import train
 
 TINY_MODEL = """
 [model.scratch]
@@ -203,7 +203,7 @@ def test_worker_process_fails_with_one_line_not_a_traceback(tmp_path):
     p = p.with_value("args.output_dir", str(tmp_path / "out")).with_value("dataset.data_files", {"train": str(tmp_path / "train.jsonl"), "eval": str(tmp_path / "eval.jsonl")})
     run_dir = tmp_path / "run"
     _write_run(run_dir, p)
-    proc = subprocess.run([sys.executable, "-m", "hftui.core.worker", str(run_dir)], capture_output=True, text=True, env=_worker_env(), timeout=180)
+    proc = subprocess.run([sys.executable, "-m", "hftui.core.train.worker", str(run_dir)], capture_output=True, text=True, env=_worker_env(), timeout=180)
     assert proc.returncode == 1
     lines = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
     assert lines and "sentence" in lines[0] and "dataset.text_column" in lines[0]
@@ -218,7 +218,7 @@ def test_worker_process_stops_with_exit_130(tmp_path):
     run_dir = tmp_path / "run"
     _write_run(run_dir, p)
     (run_dir / "stop").touch()
-    proc = subprocess.run([sys.executable, "-m", "hftui.core.worker", str(run_dir)], capture_output=True, text=True, env=_worker_env(), timeout=180)
+    proc = subprocess.run([sys.executable, "-m", "hftui.core.train.worker", str(run_dir)], capture_output=True, text=True, env=_worker_env(), timeout=180)
     assert proc.returncode == 130, proc.stderr[-2000:]
     assert events(run_dir)[-1]["status"] == "stopped"
     assert [c.name for c in (tmp_path / "out").glob("checkpoint-*")] == ["checkpoint-1"]
@@ -238,7 +238,7 @@ def test_two_processes_under_torchrun_agree_to_stop(tmp_path):
     run_dir = tmp_path / "run"
     _write_run(run_dir, p)
     (run_dir / "stop").touch()
-    argv = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), "-m", "hftui.core.worker", str(run_dir)]
+    argv = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), "-m", "hftui.core.train.worker", str(run_dir)]
     proc = subprocess.run(argv, capture_output=True, text=True, env=_worker_env(), timeout=300)
     evts = events(run_dir)
     assert len(kinds(evts, "start")) == 1, proc.stderr[-3000:]  # rank 0 only
@@ -258,7 +258,7 @@ def test_evaluation_without_an_eval_split_is_a_clear_problem(tmp_path):
 AGREE_SCRIPT = """
 import sys
 import torch.distributed as dist
-from hftui.core.control import agree
+from hftui.core.run.stop import agree
 rank = int(sys.argv[1])
 dist.init_process_group("gloo", rank=rank, world_size=2)
 print("stop" if agree(rank == 1) else "go", flush=True)
@@ -280,8 +280,8 @@ def test_gpu_sampler_writes_gpu_events(tmp_path, monkeypatch):
     import time
 
     from hftui.core import gpu
-    from hftui.core.events import EventWriter
-    from hftui.core.worker import GpuSampler
+    from hftui.core.run.events import EventWriter
+    from hftui.core.train.worker import GpuSampler
 
     reading = [{"index": 0, "name": "Fake GPU", "used": 1 << 30, "total": 8 << 30, "util": 55}]
     monkeypatch.setattr(gpu, "sample", lambda: reading)
@@ -299,7 +299,7 @@ def test_gpu_sampler_writes_gpu_events(tmp_path, monkeypatch):
 def test_signals_set_the_stop_flag_and_handlers_are_restored(tmp_path):
     import signal
 
-    from hftui.core.control import StopRequest
+    from hftui.core.run.stop import StopRequest
 
     before = signal.getsignal(signal.SIGTERM)
     request = StopRequest(tmp_path)
@@ -353,8 +353,8 @@ def test_a_run_that_will_not_fit_the_gpus_says_so_before_training(tmp_path, monk
 
 
 def test_out_of_memory_advice_names_the_installed_option():
-    from hftui.core.catalog import get_catalog
-    from hftui.core.worker import _summary
+    from hftui.core.options.catalog import get_catalog
+    from hftui.core.train.worker import _summary
 
     text = _summary(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert text.startswith("RuntimeError: CUDA out of memory")

@@ -23,11 +23,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
-from hftui.core import catalog as catalog_mod
+from hftui.core.options import catalog as catalog_mod
 from hftui.core import preset as preset_mod
 from hftui.core.preset import Preset
 from hftui.core.problems import PresetError, Problem
-from hftui.core.schema import field_for
+from hftui.core.options.sections import field_for
 from hftui.tui import startup
 from hftui.tui.i18n import t
 
@@ -158,7 +158,7 @@ class HftuiApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="catalog", name="catalog")
     def _build_catalog(self) -> None:
         """Build every catalog in a child process, so this one never imports transformers."""
-        code = "from hftui.core.catalog import warm_all; warm_all()"
+        code = "from hftui.core.options.catalog import warm_all; warm_all()"
         env = dict(os.environ, TRL_EXPERIMENTAL_SILENCE="1")
         try:
             subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, check=False)
@@ -431,7 +431,7 @@ class HftuiApp(App):
         problems = [p for p in run_validation(preset) if p.is_error]
         if problems:
             raise PresetError(problems, preset.path)
-        from hftui.core.runs import start_run
+        from hftui.core.run.start import start_run
 
         return start_run(preset, trust_remote_code=trust)
 
@@ -499,7 +499,7 @@ def _leaf_paths(data: dict, prefix: str = ""):
 def run_validation(preset: Preset) -> list[Problem]:
     """core.validate's problems for the preset; [] while that module is not available."""
     try:
-        from hftui.core.validate import validate
+        from hftui.core.checks import validate
     except ImportError:
         return []
     try:
@@ -510,7 +510,7 @@ def run_validation(preset: Preset) -> list[Problem]:
 
 def memory_text(preset: Preset) -> str:
     try:
-        from hftui.core.memory import estimate
+        from hftui.core.train.memory_estimate import estimate
     except ImportError:
         return "(the memory estimate is not available in this version)"
     try:

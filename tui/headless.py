@@ -17,9 +17,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from hftui.core.events import EventTail
-from hftui.core.runs import RunRecord
-from hftui.core.runstate import RunState, fmt_duration, metric_label
+from hftui.core.run.events import EventTail
+from hftui.core.run.start import RunRecord
+from hftui.core.run.state import RunState, fmt_duration, metric_label
 
 POLL_S = 0.25
 RECORD_EVERY_S = 1.0

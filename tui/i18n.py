@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from hftui.core.catalog import STEP_TITLES
+from hftui.core.options.catalog import STEP_TITLES
 
 
 def language() -> str:

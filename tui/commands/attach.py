@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hftui.core.runs import RunLookupError, find_run
+    from hftui.core.run.start import RunLookupError, find_run
 
     run_dir = None
     if args.run:

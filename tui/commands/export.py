@@ -22,7 +22,7 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     from hftui.core.problems import PresetError
-    from hftui.core.validate import validate_file
+    from hftui.core.checks import validate_file
     from hftui.tui.errors import print_problems
 
     preset, problems = validate_file(args.preset, args.overrides)
@@ -30,7 +30,7 @@ def main(args) -> int:
     if preset is None or errors:
         print_problems(errors or problems, args.preset)
         return 2
-    from hftui.core import exporters
+    from hftui.core.export import targets as exporters
 
     try:
         text = exporters.export(preset, args.target, source=args.preset)

@@ -27,12 +27,12 @@ def main(args) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from hftui.core import runs
+    from hftui.core.run import start as runs
     from hftui.core.problems import PresetError
     from hftui.tui.errors import print_problems
 
     out = Console(highlight=False)
-    from hftui.core.validate import validate_file
+    from hftui.core.checks import validate_file
 
     unusable = runs.check_state_dir()
     if unusable:  # nothing can be recorded: say so before the (slower) checks of the preset
@@ -97,7 +97,7 @@ class Interrupts:
         self.count += 1
 
     def act(self) -> None:
-        from hftui.core import runs
+        from hftui.core.run import start as runs
 
         if self.count >= 1 and self.done < 1:
             self.done = 1

@@ -17,7 +17,7 @@ def main(args) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from hftui.core import runs
+    from hftui.core.run import start as runs
 
     records = runs.list_runs(include_missing=args.all)
     if args.limit and args.limit > 0:

@@ -15,7 +15,7 @@ def main(args) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from hftui.core import runs
+    from hftui.core.run import start as runs
 
     console = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -40,14 +40,14 @@ def _note_first_run() -> None:
     """Say why the very first check takes seconds: the option catalog is read once per version."""
     if not sys.stderr.isatty():
         return
-    from hftui.core import catalog
+    from hftui.core.options import catalog
 
     if not any(catalog._cache_path(key, catalog.installed_versions()).exists() for key in ("sft", "trainer")):
         print("hftui: reading the options of the installed transformers and trl (once per version)...", file=sys.stderr, flush=True)
 
 
 def main(args: argparse.Namespace) -> int:
-    from hftui.core.validate import validate_file
+    from hftui.core.checks import validate_file
     from hftui.tui.errors import print_problems
 
     _note_first_run()

@@ -24,8 +24,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
 
-from hftui.core.events import EVENTS_FILE
-from hftui.core.runstate import FINAL_STATUSES, EventLines, RunState
+from hftui.core.run.events import EVENTS_FILE
+from hftui.core.run.state import FINAL_STATUSES, EventLines, RunState
 from hftui.tui.screens.confirm import ConfirmScreen
 from hftui.tui.widgets.run_actions import RunActions
 from hftui.tui.widgets.run_curves import RunCurves
@@ -201,7 +201,7 @@ class MonitorScreen(Screen[None]):
         return False
 
     def _poll_run_info(self, run_dir: Path) -> None:
-        from hftui.core.runs import RunRecord
+        from hftui.core.run.start import RunRecord
 
         record = None
         info = None
@@ -344,7 +344,7 @@ class MonitorScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="monitor-action", exit_on_error=False)
     def _request_stop(self) -> None:
-        from hftui.core.runs import RunRecord, request_stop
+        from hftui.core.run.start import RunRecord, request_stop
 
         try:
             record = RunRecord.load(self.run_dir)
@@ -366,7 +366,7 @@ class MonitorScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="monitor-action", exit_on_error=False)
     def _resume(self) -> None:
         from hftui.core.problems import PresetError
-        from hftui.core.runs import RunRecord, resume_run
+        from hftui.core.run.start import RunRecord, resume_run
 
         try:
             record = RunRecord.load(self.run_dir)

@@ -38,7 +38,7 @@ class RunRow:
 
 
 def _row(record) -> RunRow:
-    from hftui.core.runs import last_progress
+    from hftui.core.run.start import last_progress
 
     try:
         step, max_steps = last_progress(record)
@@ -98,7 +98,7 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False)
     def _load(self) -> None:
-        from hftui.core.runs import list_runs
+        from hftui.core.run.start import list_runs
 
         try:
             rows = [_row(r) for r in list_runs()]
@@ -205,7 +205,7 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, group="runs-action", exit_on_error=False)
     def _stop(self, row: RunRow) -> None:
-        from hftui.core.runs import RunRecord, request_stop
+        from hftui.core.run.start import RunRecord, request_stop
 
         try:
             request_stop(RunRecord.load(row.run_dir))
@@ -228,7 +228,7 @@ class RunsScreen(Screen[None]):
     @work(thread=True, group="runs-action", exit_on_error=False)
     def _resume(self, row: RunRow) -> None:
         from hftui.core.problems import PresetError
-        from hftui.core.runs import RunRecord, resume_run
+        from hftui.core.run.start import RunRecord, resume_run
 
         try:
             new = resume_run(RunRecord.load(row.run_dir))

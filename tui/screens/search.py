@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from hftui.core.schema import Field
+from hftui.core.options.sections import Field
 from hftui.tui.i18n import help_text, step_title
 
 LIMIT = 40

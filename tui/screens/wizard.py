@@ -14,8 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Header, Label, OptionList
 
-from hftui.core.catalog import STEPS
-from hftui.core.schema import SECTION_FIELDS
+from hftui.core.options.catalog import STEPS
+from hftui.core.options.sections import SECTION_FIELDS
 from hftui.tui.i18n import step_title, t
 from hftui.tui.widgets.dataset_preview import DatasetPreview
 from hftui.tui.widgets.model_check import ModelCheck

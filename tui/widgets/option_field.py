@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Select, SelectionList, Static, Switch
 
-from hftui.core.schema import Field
+from hftui.core.options.sections import Field
 from hftui.tui.i18n import help_text, t
 
 MISSING: Any = object()

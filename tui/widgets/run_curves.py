@@ -10,7 +10,7 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
-from hftui.core.runstate import RunState, Series
+from hftui.core.run.state import RunState, Series
 
 
 Points = tuple[list[float], list[float]]

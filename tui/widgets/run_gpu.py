@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import ProgressBar, Sparkline, Static
 
-from hftui.core.runstate import GpuDevice, RunState, fmt_bytes
+from hftui.core.run.state import GpuDevice, RunState, fmt_bytes
 
 HISTORY_POINTS = 60  # the sparkline shows the newest readings
 

@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import ProgressBar, Static
 
-from hftui.core.runstate import STATUSES, RunState, fmt_duration, fmt_number
+from hftui.core.run.state import STATUSES, RunState, fmt_duration, fmt_number
 
 BADGE_STYLE = {
     "starting": "bold black on grey70",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.widgets import Static
 
-from hftui.core.runstate import RunState, fmt_duration, fmt_number, metric_label
+from hftui.core.run.state import RunState, fmt_duration, fmt_number, metric_label
 
 
 class RunSummary(Static):

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Label, Static, Switch
 
 from hftui.core.preset import Preset
-from hftui.core.schema import SECTION_FIELDS, TOP_FIELDS, Field
+from hftui.core.options.sections import SECTION_FIELDS, TOP_FIELDS, Field
 from hftui.tui.i18n import step_title, t
 from hftui.tui.widgets.option_field import MISSING, OptionField
 

@@ -1,4 +1,4 @@
-"""`python -m hftui.core.supervise RUN_DIR`: start a run's training processes and see them end.
+"""`python -m hftui.core.run.supervise RUN_DIR`: start a run's training processes and see them end.
 
 The supervisor is the run's session leader. It starts the launch argv (the worker, or torchrun
 running the worker) in a process group of its own, waits, and writes the final status, exit code
@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from hftui.core.events import EventTail, EventWriter
-from hftui.core.runs import (
+from hftui.core.run.events import EventTail, EventWriter
+from hftui.core.run.start import (
     RunRecord,
     process_start_time,
     redact,
@@ -239,7 +239,7 @@ def _signal_group(pgid: int, sig: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) != 1:
-        print("usage: python -m hftui.core.supervise RUN_DIR", file=sys.stderr)
+        print("usage: python -m hftui.core.run.supervise RUN_DIR", file=sys.stderr)
         return 2
     return Supervisor(Path(argv[0])).run()
 

@@ -1,4 +1,4 @@
-"""The training process: `python -m hftui.core.worker RUN_DIR` (one per rank, under torchrun too).
+"""The training process: `python -m hftui.core.train.worker RUN_DIR` (one per rank, under torchrun too).
 
 Reads `RUN_DIR/preset.toml` (the resolved preset) and `RUN_DIR/run.json` (`id`, `resume_from`,
 `trust_remote_code_allowed`), builds tokenizer, data, model and the trainer the preset names,
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hftui.core.events import EVENTS_FILE, EventWriter
+from hftui.core.run.events import EVENTS_FILE, EventWriter
 from hftui.core.problems import PresetError, Problem
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_STOPPED = 0, 1, 130
@@ -47,8 +47,8 @@ def world_size() -> int:
 # -- the trainer's config ------------------------------------------------------------------------
 def config_kwargs(preset, prepared=None, auto_cpu: bool = True) -> dict:
     """[args] plus the defaults hftui chooses where the preset is silent."""
-    from hftui.core import data as data_mod
-    from hftui.core.metrics import needs_generation
+    from hftui.core.train import data as data_mod
+    from hftui.core.train.metrics import needs_generation
 
     args = dict(preset.section("args"))
     ttype = preset.trainer_type
@@ -81,7 +81,7 @@ def _cuda_available() -> bool:
 
 
 def make_config(preset, prepared=None):
-    from hftui.core.catalog import load_config_class
+    from hftui.core.options.catalog import load_config_class
 
     cls = load_config_class(preset.trainer_type, preset.task)
     kwargs = config_kwargs(preset, prepared)
@@ -105,8 +105,8 @@ def build(preset, events_callback=None, stop_callback=None, trust_remote_code_al
     """Tokenizer, data, model and trainer for the preset (nothing trains yet)."""
     from transformers import set_seed
 
-    from hftui.core import data as data_mod
-    from hftui.core import modeling
+    from hftui.core.train import data as data_mod
+    from hftui.core.train import modeling
 
     ttype, task = preset.trainer_type, preset.task
     seed = int(preset.get("args.seed", 42) or 42)
@@ -139,7 +139,7 @@ def build(preset, events_callback=None, stop_callback=None, trust_remote_code_al
 
 def _model_facts(model):
     """The memory estimate's facts of the base model just built (None if they cannot be read)."""
-    from hftui.core import memory
+    from hftui.core.train import memory_estimate as memory
 
     try:
         return memory.facts_from_model(model)
@@ -150,7 +150,7 @@ def _model_facts(model):
 def memory_warning(preset, facts, gpus: list, backend: str | None = None):
     """The warning `hftui validate` gives when the run will not fit, from the model built here
     (None when it fits, or there is no GPU or nothing to estimate from)."""
-    from hftui.core import memory
+    from hftui.core.train import memory_estimate as memory
 
     if facts is None or not gpus:
         return None
@@ -162,7 +162,7 @@ def memory_warning(preset, facts, gpus: list, backend: str | None = None):
 
 
 def _make_trainer(preset, model, tokenizer, prepared, config, callbacks):
-    from hftui.core.metrics import build_compute_metrics, preprocess_logits_for_metrics
+    from hftui.core.train.metrics import build_compute_metrics, preprocess_logits_for_metrics
 
     ttype, task = preset.trainer_type, preset.task
     common = dict(args=config, train_dataset=prepared.train, eval_dataset=prepared.eval, processing_class=tokenizer, callbacks=callbacks)
@@ -191,7 +191,7 @@ def _make_trainer(preset, model, tokenizer, prepared, config, callbacks):
 def _build_ppo(preset, tokenizer, prepared, config, callbacks, trust_remote_code_allowed):
     import importlib
 
-    from hftui.core import modeling
+    from hftui.core.train import modeling
 
     ppo = preset.section("ppo")
     reward_path = ppo.get("reward_model")
@@ -276,7 +276,7 @@ def _summary(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     summary = f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
     if "out of memory" in text.lower():
-        from hftui.core.catalog import checkpointing_option
+        from hftui.core.options.catalog import checkpointing_option
 
         summary += f" (lower args.per_device_train_batch_size or dataset.max_length, or set args.{checkpointing_option()} = true)"
     return summary
@@ -304,9 +304,10 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
     previous_handlers: dict = {}
     events_cb = None
     try:
-        from hftui.core import control, gpu
-        from hftui.core.events import make_events_callback
-        from hftui.core.modeling import model_label
+        from hftui.core import gpu
+        from hftui.core.run import stop as control
+        from hftui.core.run.events import make_events_callback
+        from hftui.core.train.modeling import model_label
 
         request = control.StopRequest(run_dir)
         previous_handlers = request.install_signal_handlers()
@@ -360,7 +361,7 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
         error = _summary(exc) if not isinstance(exc, KeyboardInterrupt) else "interrupted"
         raise
     finally:
-        from hftui.core.control import StopRequest
+        from hftui.core.run.stop import StopRequest
 
         StopRequest.restore_signal_handlers(previous_handlers)
         if sampler is not None:
@@ -413,7 +414,7 @@ def _read_run_json(run_dir: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m hftui.core.worker RUN_DIR", file=sys.stderr)
+        print("usage: python -m hftui.core.train.worker RUN_DIR", file=sys.stderr)
         return 2
     run_dir = Path(argv[0]).resolve()
     try:

@@ -4,7 +4,7 @@ A run lives in `<args.output_dir>/.hftui/<run_id>/` beside its checkpoints, so t
 deleting the output folder takes its history with it. The index under the state directory only
 points at those folders; the folder's `run.json` is the truth.
 
-The training process is started through `python -m hftui.core.supervise RUN_DIR` in a new
+The training process is started through `python -m hftui.core.run.supervise RUN_DIR` in a new
 session: it survives the terminal, the SSH connection and the program that started it.
 """
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from hftui.core.events import EVENTS_FILE
+from hftui.core.run.events import EVENTS_FILE
 from hftui.core.fsutil import atomic_write_text, ensure_private_dir, state_dir
 from hftui.core.problems import PresetError, Problem
 
@@ -35,7 +35,7 @@ LOG_FILE = "log.txt"
 STOP_FILE = "stop"
 RUNS_SUBDIR = ".hftui"
 INDEX_SUBDIR = "runs"
-SUPERVISOR_MODULE = "hftui.core.supervise"
+SUPERVISOR_MODULE = "hftui.core.run.supervise"
 
 ACTIVE_STATUSES = ("starting", "running", "stopping")
 FINAL_STATUSES = ("completed", "stopped", "failed")
@@ -243,7 +243,7 @@ def _last_end_event(path: Path, window: int = 65536) -> dict | None:
 
 
 def _append_end(run: "RunRecord", status: str, error: str | None) -> None:
-    from hftui.core.events import EventWriter
+    from hftui.core.run.events import EventWriter
 
     step, _ = last_progress(run)
     writer = EventWriter(run.events_path)
@@ -509,7 +509,7 @@ def _looks_local(key: str, value: str, base: Path, preset) -> bool:
         return False
     if value.startswith((".", "~")):
         return True
-    from hftui.core.validate import beside_output_dir
+    from hftui.core.checks import beside_output_dir
 
     first = Path(value).parts[0] if Path(value).parts else ""
     return (bool(first) and (base / first).is_dir()) or beside_output_dir(preset, value)
@@ -554,7 +554,7 @@ def check_state_dir() -> Problem | None:
 def _validate(preset) -> list[Problem]:
     """Every problem the validator finds (it is imported lazily: heavy checks live there)."""
     try:
-        from hftui.core import validate as validate_mod
+        from hftui.core import checks as validate_mod
     except ImportError:
         return []
     fn = getattr(validate_mod, "validate", None)

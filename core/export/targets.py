@@ -61,7 +61,7 @@ CPU_FALLBACK_ARGS = ("use_cpu", "ddp_backend")
 
 
 def to_python(preset, gpus: list | None = None) -> str:
-    from hftui.core.export import export_python
+    from hftui.core.export.script import export_python
 
     _, overrides, _ = plan(preset, gpus)
     for key in CPU_FALLBACK_ARGS:
@@ -205,7 +205,7 @@ def _scalar(value) -> str:
 def to_slurm(preset, source: str = "PRESET") -> str:
     """An sbatch script: every node runs torchrun, which meets the others through a c10d
     rendezvous on the job's first node (from SLURM's own variables)."""
-    from hftui.core.export import export_python
+    from hftui.core.export.script import export_python
 
     gpus = _cluster_gpus(preset)
     launch, overrides, ds = plan(preset, gpus)

@@ -15,9 +15,9 @@ import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
-from hftui.core import data as data_mod
-from hftui.core import modeling
-from hftui.core.catalog import CONFIG_CLASSES, config_key
+from hftui.core.train import data as data_mod
+from hftui.core.train import modeling
+from hftui.core.options.catalog import CONFIG_CLASSES, config_key
 
 
 def _r(value) -> str:
@@ -35,8 +35,8 @@ def _data_files(preset):
 
 def export_python(preset) -> str:
     """The training script for `preset` (a loaded Preset), as text."""
-    from hftui.core import worker
-    from hftui.core.metrics import wanted_metrics
+    from hftui.core.train import worker
+    from hftui.core.train.metrics import wanted_metrics
 
     ttype, task = preset.trainer_type, preset.task
     key = config_key(ttype, task)

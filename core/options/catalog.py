@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hftui.core.fsutil import atomic_write_text, state_dir
-from hftui.core.schema import Field
+from hftui.core.options.sections import Field
 
 CACHE_FORMAT = 3
 

@@ -115,12 +115,12 @@ def migrate_preset(preset):
         return preset
     if not any(k in LEGACY or k in ("gradient_checkpointing", "gradient_checkpointing_kwargs") for k in args):
         # Only reach for the catalog (it may import transformers) when something may be old.
-        from hftui.core.catalog import cached_catalog
+        from hftui.core.options.catalog import cached_catalog
 
         cat = cached_catalog(preset.trainer_type, preset.task)
         if cat is None or not any(k in deprecated_aliases(cat) for k in args):
             return preset
-    from hftui.core.catalog import get_catalog
+    from hftui.core.options.catalog import get_catalog
 
     try:
         cat = get_catalog(preset.trainer_type if isinstance(preset.trainer_type, str) else "trainer", preset.task)

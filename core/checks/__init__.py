@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from hftui.core import schema
+from hftui.core.options import sections as schema
 from hftui.core.problems import PresetError, Problem
 from hftui.core.preset import Preset, key_lines, line_of
 
@@ -229,7 +229,7 @@ def suggest_key(preset: Preset | None, dotted: str) -> str:
         return f"did you mean {alias}?"
     legacy = _legacy_names()
     if section == "args" and name in legacy:
-        from hftui.core.migrate import LEGACY
+        from hftui.core.options.migrate import LEGACY
 
         new = legacy[name]
         return f"did you mean args.{new}? ({name} is its old name)" if new else f"{name}: {LEGACY[name].note}"
@@ -271,7 +271,7 @@ def _known_keys(preset: Preset | None) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _legacy_names() -> dict[str, str | None]:
-    from hftui.core.migrate import LEGACY
+    from hftui.core.options.migrate import LEGACY
 
     out: dict[str, str | None] = {}
     for old, entry in LEGACY.items():
@@ -284,7 +284,7 @@ def _catalog_for(preset: Preset):
     ttype = preset.get("trainer.type", "sft")
     if not isinstance(ttype, str) or ttype not in schema.TRAINER_TYPES:
         return None
-    from hftui.core.catalog import get_catalog
+    from hftui.core.options.catalog import get_catalog
 
     try:
         return get_catalog(ttype, preset.task)
@@ -878,7 +878,7 @@ def _check_args(rep: _Report, preset: Preset):
     ttype = preset.get("trainer.type", "sft")
     if not isinstance(args, dict) or not isinstance(ttype, str) or ttype not in schema.TRAINER_TYPES:
         return None
-    from hftui.core.catalog import get_catalog
+    from hftui.core.options.catalog import get_catalog
 
     try:
         cat = get_catalog(ttype, preset.task)
@@ -1181,9 +1181,9 @@ def _check_memory(rep: _Report, preset: Preset) -> None:
     import importlib.util
 
     try:
-        if importlib.util.find_spec("hftui.core.memory") is None:
+        if importlib.util.find_spec("hftui.core.train.memory_estimate") is None:
             return
-        from hftui.core import memory
+        from hftui.core.train import memory_estimate as memory
 
         found = memory.check(preset)
     except Exception:

@@ -137,7 +137,7 @@ def _facts_cache_path(key: str):
     import hashlib
     from pathlib import Path
 
-    from hftui.core.catalog import installed_versions
+    from hftui.core.options.catalog import installed_versions
     from hftui.core.fsutil import state_dir
 
     spec = json.loads(key)
@@ -497,7 +497,7 @@ def _advice(preset, est: MemoryEstimate) -> str:
     if est.world_size > 1 and est.backend not in ("fsdp",) and not (est.backend == "deepspeed" and preset.get("launch.zero_stage", 2) == 3):
         tips.append("shard the model (launch.backend = \"fsdp\", or \"deepspeed\" with zero_stage = 3)")
     if not (args.get("gradient_checkpointing") or args.get("activation_checkpointing")):
-        from hftui.core.catalog import checkpointing_option
+        from hftui.core.options.catalog import checkpointing_option
 
         tips.append(f"turn on args.{checkpointing_option(preset.trainer_type)}")
     if not (args.get("bf16") or args.get("fp16")):
