@@ -7,13 +7,13 @@ validator and the runner always read one consistent truth.
 from __future__ import annotations
 
 import copy
-import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from hftui.core.fsutil import atomic_write_text
+from hftui.core.options.toml_text import parse_toml, read_text
 from hftui.core.problems import PresetError, Problem
 
 _MISSING = object()
@@ -94,169 +94,6 @@ class Preset:
                 return self
         node.pop(parts[-1], None)
         return replace(self, data=data)
-
-
-# -- TOML parsing with positions --------------------------------------------------------------
-_TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
-_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*'))*)\s*=""")
-
-
-def _clean_key(k: str) -> str:
-    return ".".join(part.strip().strip("\"'") for part in k.split("."))
-
-
-def key_lines(text: str) -> dict[str, int]:
-    """Map each dotted key path (and table header) in TOML text to its 1-based line number.
-
-    tomllib reports no positions, so the validator uses this light scan to point at lines.
-    """
-    lines: dict[str, int] = {}
-    table = ""
-    depth = 0  # inside a multi-line array or string we do not look for keys
-    in_multiline_str = False
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if in_multiline_str:
-            if raw.count('"""') % 2 == 1 or raw.count("'''") % 2 == 1:
-                in_multiline_str = False
-            continue
-        if depth == 0:
-            header = _HEADER.match(raw)
-            if header and "=" not in raw.split("#")[0]:
-                table = _clean_key(header.group(1))
-                lines.setdefault(table, number)
-                continue
-            key = _KEY.match(raw)
-            if key:
-                dotted = _clean_key(key.group(1))
-                full = f"{table}.{dotted}" if table else dotted
-                lines.setdefault(full, number)
-                rest = raw[key.end():]
-                if rest.count('"""') % 2 == 1 or rest.count("'''") % 2 == 1:
-                    in_multiline_str = True
-                depth += _bracket_balance(rest)
-                continue
-        else:
-            depth += _bracket_balance(raw)
-            depth = max(depth, 0)
-    return lines
-
-
-def _bracket_balance(s: str) -> int:
-    s = re.sub(r'"(?:\\.|[^"\\])*"|\'[^\']*\'', "", s.split("#")[0] if "#" in s and '"' not in s else s)
-    return s.count("[") + s.count("{") - s.count("]") - s.count("}")
-
-
-def line_of(lines: dict[str, int], dotted: str) -> int | None:
-    """The line of a key, or of the nearest enclosing table that has one."""
-    parts = dotted.split(".")
-    while parts:
-        key = ".".join(parts)
-        if key in lines:
-            return lines[key]
-        parts.pop()
-    return None
-
-
-def parse_toml(text: str, file: str | Path | None = None) -> dict:
-    """Parse TOML; on syntax errors, raise one PresetError naming every broken line.
-
-    tomllib stops at the first error, so each broken line is blanked and the text parsed again,
-    up to ten times, to report the later ones too.
-    """
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as first:
-        error: tomllib.TOMLDecodeError | None = first
-    lines = text.splitlines()
-    problems: list[Problem] = []
-    seen: set[int] = set()
-    while error is not None and len(problems) < 10:
-        msg = str(error)
-        m = _TOML_POS.search(msg)
-        line = int(m.group(1)) if m else None
-        clean = _TOML_POS.sub("", msg).replace("(at end of document)", "").strip()
-        if line is None and ("overwrite" in clean.lower() or "twice" in clean.lower()):
-            line = _duplicate_line(lines)
-        source = lines[line - 1] if line and 0 < line <= len(lines) else ""
-        problems.append(Problem("", "error", f"not valid TOML: {clean}", _syntax_hint(clean, source), line, str(file) if file else None))
-        if not line or line in seen or line > len(lines):
-            break
-        seen.add(line)
-        lines[line - 1] = ""
-        try:
-            tomllib.loads("\n".join(lines))
-            error = None
-        except tomllib.TOMLDecodeError as exc:
-            nxt = _TOML_POS.search(str(exc))
-            later = int(nxt.group(1)) > line if nxt else "end of document" in str(exc)
-            error = exc if later else None  # only errors further down
-    raise PresetError(problems, file)
-
-
-def _duplicate_line(lines: list[str]) -> int | None:
-    """The line of the first key or table written a second time (tomllib gives no position)."""
-    table = ""
-    seen: set[str] = set()
-    for number, raw in enumerate(lines, start=1):
-        header = _HEADER.match(raw)
-        if header and "=" not in raw.split("#")[0]:
-            table = _clean_key(header.group(1))
-            if not raw.lstrip().startswith("[["):
-                if f"[{table}]" in seen:
-                    return number
-                seen.add(f"[{table}]")
-            continue
-        key = _KEY.match(raw)
-        if key:
-            full = f"{table}.{_clean_key(key.group(1))}"
-            if full in seen:
-                return number
-            seen.add(full)
-    return None
-
-
-def _syntax_hint(message: str, source: str) -> str:
-    """What to write instead, for the TOML mistakes people make most."""
-    value = source.split("=", 1)[1].split("#", 1)[0].strip() if "=" in source else ""
-    low = message.lower()
-    if value in ("True", "False"):
-        return f"TOML writes booleans in lower case: {value.lower()}"
-    if value in ("None", "null", "nil"):
-        return "TOML has no null: remove the line to use the default"
-    if "overwrite" in low or "twice" in low or "duplicate" in low:
-        return "each key and each [table] may appear only once: remove or merge the repeated one"
-    if source.lstrip().startswith("[") and not source.split("#", 1)[0].rstrip().endswith("]"):
-        return "close the table header with ]"
-    if "=" in source and value == "":
-        return "give the key a value, or remove the line"
-    if value and value[0] not in "\"'[{-+0123456789tfin":
-        return f'put text in quotes: {source.split("=", 1)[0].strip()} = "{value}"'
-    return "fix the syntax on that line (strings need quotes, tables [name], one key = value per line)"
-
-
-def read_text(path: Path) -> str:
-    """Read a preset file, turning every OS-level failure into a PresetError."""
-    path = Path(path)
-    file = str(path)
-    try:
-        if path.is_dir():
-            raise PresetError([Problem("", "error", "is a directory, not a preset file", "pass the .toml file inside it", None, file)], file)
-        raw = path.read_bytes()
-    except PresetError:
-        raise
-    except FileNotFoundError:
-        raise PresetError([Problem("", "error", "no such file", "check the path; presets shipped with hftui are in presets/ (e.g. presets/quickstart.toml)", None, file)], file) from None
-    except PermissionError:
-        raise PresetError([Problem("", "error", "permission denied reading the preset", "make the file readable (chmod u+r)", None, file)], file) from None
-    except OSError as exc:
-        raise PresetError([Problem("", "error", f"cannot read the preset: {exc.strerror or exc}", "", None, file)], file) from None
-    if b"\x00" in raw[:8192]:
-        raise PresetError([Problem("", "error", "is a binary file, not a TOML preset", "pass a .toml text file (presets shipped with hftui are in presets/)", None, file)], file)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PresetError([Problem("", "error", f"not UTF-8 text (byte {exc.start})", "save the preset as UTF-8", None, file)], file) from None
 
 
 def load(path: str | Path, migrate: bool = True) -> Preset:
@@ -445,7 +282,7 @@ def apply_overrides(preset: Preset, assignments: list[str], source: str = "--set
                     type_name = "any"
                 type_name = type_name or "any"
         if type_name is None:
-            from hftui.core.checks import suggest_key
+            from hftui.core.options.names import suggest_key
 
             hint = suggest_key(preset, key)
             problems.append(Problem(key, "error", f"{source}: unknown key {key!r}", hint or "use a dotted preset path such as args.learning_rate or model.name_or_path", None, source))

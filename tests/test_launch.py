@@ -98,7 +98,7 @@ def test_fsdp_overrides_are_accepted_by_the_installed_training_arguments(tmp_pat
 
 def test_fsdp_on_cpu_starts_ranks_through_the_cpu_entry(tmp_path):
     l = launch.resolve_launch(tiny(backend="fsdp", num_processes=2), tmp_path, gpus=[])
-    assert l.argv[-3:] == ["-m", "hftui.core.launch", str(tmp_path)]
+    assert l.argv[-3:] == ["-m", "hftui.core.train.cpu_rank", str(tmp_path)]
     assert l.args_overrides["use_cpu"] is True and l.args_overrides["ddp_backend"] == "gloo"
 
 
@@ -161,6 +161,6 @@ def test_memory_estimate_drives_the_reason():
 
 def test_preview_leaves_nothing_on_disk():
     plan, line = launch.preview(tiny(backend="deepspeed", num_processes=2), gpus=[])
-    assert line.startswith("DS_ACCELERATOR=cpu ") and line.endswith(" -m hftui.core.launch RUN_DIR")
+    assert line.startswith("DS_ACCELERATOR=cpu ") and line.endswith(" -m hftui.core.train.cpu_rank RUN_DIR")
     assert plan.args_overrides["deepspeed"] == "RUN_DIR/ds_config.json"
     assert plan.backend == "deepspeed"

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from hftui.core.checks import memory as memory_check
 from hftui.core.train import memory_estimate as memory
 from hftui.core.gpu import GpuInfo
 from hftui.core.preset import from_text
@@ -92,11 +93,11 @@ def test_ppo_counts_reference_reward_and_value_models():
 
 def test_check_warns_only_when_it_will_not_fit():
     big = from_text(LLAMA7B + '\n[launch]\nbackend = "ddp"\n')
-    problems = memory.check(big, gpus(2, gib=24))
+    problems = memory_check.check(big, gpus(2, gib=24))
     assert len(problems) == 1 and problems[0].severity == "warning"
     assert "won't fit" in problems[0].message and "fsdp" in problems[0].hint
-    assert memory.check(from_text(TINY), gpus(1, gib=24)) == []
-    assert memory.check(big, []) == []  # CPU-only: nothing to compare with
+    assert memory_check.check(from_text(TINY), gpus(1, gib=24)) == []
+    assert memory_check.check(big, []) == []  # CPU-only: nothing to compare with
 
 
 def test_validate_warns_but_a_run_leaves_the_estimate_to_the_worker(monkeypatch):
@@ -178,7 +179,7 @@ def test_the_estimate_never_runs_a_models_own_code(tmp_path):
         "class CustomConfig(PretrainedConfig):\n    model_type = 'hftui-custom'\n")
     preset = from_text('schema = 1\n[model]\nname_or_path = "custom"\ntrust_remote_code = true\n', path=tmp_path / "p.toml")
     assert memory.model_facts(preset) is None
-    assert memory.check(preset, gpus(1)) == []
+    assert memory_check.check(preset, gpus(1)) == []
     assert not marker.exists()
 
 
@@ -186,15 +187,15 @@ def test_unreadable_model_gives_no_estimate_and_no_crash():
     preset = from_text('schema = 1\n[model]\nname_or_path = "no-such-org/no-such-model-xyz"\n')
     est = memory.estimate(preset, gpus(1))
     assert est.per_gpu_bytes is None and est.fits is None and "unavailable" in est.text
-    assert memory.check(preset, gpus(1)) == []
+    assert memory_check.check(preset, gpus(1)) == []
 
 
 def test_check_on_a_cpu_box_imports_nothing_heavy(tmp_path):
     preset = tmp_path / "p.toml"
     preset.write_text(TINY)
     code = (
-        "import sys; from hftui.core import preset; from hftui.core.train import memory_estimate as memory;"
-        f"assert memory.check(preset.load({str(preset)!r}, migrate=False), gpus=[]) == [];"
+        "import sys; from hftui.core import preset; from hftui.core.checks import memory as memory_check;"
+        f"assert memory_check.check(preset.load({str(preset)!r}, migrate=False), gpus=[]) == [];"
         "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

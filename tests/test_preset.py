@@ -10,7 +10,8 @@ import pytest
 
 from hftui.core import fsutil
 from hftui.core import preset as preset_mod
-from hftui.core.preset import apply_overrides, key_lines, load, save
+from hftui.core.options.toml_text import key_lines, line_of
+from hftui.core.preset import apply_overrides, load, save
 from hftui.core.problems import PresetError
 
 COMMENTED = """\
@@ -159,7 +160,7 @@ def test_key_lines_point_at_keys_and_tables():
     assert lines["model.scratch"] == 9
     assert lines["model.scratch.hidden_size"] == 11
     assert lines["args.learning_rate"] == 22
-    assert preset_mod.line_of(lines, "args.not_there") == lines["args"]
+    assert line_of(lines, "args.not_there") == lines["args"]
 
 
 # -- --set typing ---------------------------------------------------------------------------

@@ -10,9 +10,11 @@ import pytest
 
 from conftest import PRESETS
 from hftui.core import checks as validate_mod
-from hftui.core.preset import Preset, key_lines, load, save
+from hftui.core.options.toml_text import key_lines
+from hftui.core.preset import Preset, load, save
 from hftui.core.problems import Problem
-from hftui.core.checks import suggest_key, validate, validate_file
+from hftui.core.checks import validate, validate_file
+from hftui.core.options.names import suggest_key
 from hftui.tui import cli
 
 ROW = {"text": "a sentence", "label": 1, "target": "a target", "prompt": "a prompt", "chosen": "good", "rejected": "bad"}
@@ -365,7 +367,7 @@ def test_suggest_key():
 
 
 def test_memory_estimate_is_included(project, monkeypatch):
-    from hftui.core.train import memory_estimate as memory
+    from hftui.core.checks import memory
 
     def fake_check(preset, gpus=None):
         return [Problem("args.per_device_train_batch_size", "warning", "needs about 90 GiB per GPU, the GPU has 80 GiB", "lower the batch size")]

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
+from hftui.core.options.toml_text import key_lines, line_of
 from hftui.core.problems import Problem
 
 
@@ -132,8 +133,6 @@ def migrate_preset(preset):
     data = dict(preset.data)
     data["args"] = new_args
     file = str(preset.path) if preset.path else None
-    from hftui.core.preset import key_lines, line_of
-
     lines = key_lines(preset.source_text or "")
     problems = tuple(
         Problem(f"args.{old}", sev, msg, _hint(old), line_of(lines, f"args.{old}"), file) for old, sev, msg in notes

@@ -150,6 +150,7 @@ def _model_facts(model):
 def memory_warning(preset, facts, gpus: list, backend: str | None = None):
     """The warning `hftui validate` gives when the run will not fit, from the model built here
     (None when it fits, or there is no GPU or nothing to estimate from)."""
+    from hftui.core.checks.memory import warning_for
     from hftui.core.train import memory_estimate as memory
 
     if facts is None or not gpus:
@@ -158,7 +159,7 @@ def memory_warning(preset, facts, gpus: list, backend: str | None = None):
         est = memory.estimate(preset, gpus, backend=backend, world_size=world_size(), facts=facts)
     except Exception:
         return None
-    return memory.warning_for(preset, est)
+    return warning_for(preset, est)
 
 
 def _make_trainer(preset, model, tokenizer, prepared, config, callbacks):

@@ -1,0 +1,63 @@
+"""The memory check of `hftui validate`: a warning, with advice, when the run will probably
+not fit the GPUs it will run on (the numbers come from `hftui.core.train.memory_estimate`)."""
+
+from __future__ import annotations
+
+from hftui.core.launch import choose_backend
+from hftui.core.problems import Problem
+from hftui.core.train.memory_estimate import MemoryEstimate, ModelFacts, estimate
+
+
+def check(preset, gpus: list | None = None, facts: ModelFacts | None = None) -> list[Problem]:
+    """Problems for `hftui validate`: a warning when the run will not fit the GPUs here.
+
+    On a machine without GPUs this returns nothing (and imports nothing heavy): there is
+    nothing to compare with, and CPU runs are smoke tests. `facts`: the model's, when it is
+    already built.
+    """
+    try:
+        if gpus is None:
+            from hftui.core import gpu as gpu_mod
+
+            gpus = gpu_mod.detect()
+        if not gpus:
+            return []
+        backend = preset.get("launch.backend", "auto")
+        if backend == "auto":
+            backend, _, implied = choose_backend(preset, gpus)
+            for key, value in implied.items():
+                preset = preset.with_value(f"launch.{key}", value)
+        est = estimate(preset, gpus, backend=backend, facts=facts)
+    except Exception:
+        return []
+    problem = warning_for(preset, est)
+    return [problem] if problem else []
+
+
+def warning_for(preset, est: MemoryEstimate) -> Problem | None:
+    """The warning for an estimate that does not fit its GPUs (None when it fits or is unknown)."""
+    if est.fits is not False:
+        return None
+    return Problem(
+        "launch.backend" if preset.has("launch.backend") else "launch",
+        "warning",
+        f"the run probably won't fit in GPU memory: {est.text}",
+        _advice(preset, est),
+    )
+
+
+def _advice(preset, est: MemoryEstimate) -> str:
+    tips = []
+    args = preset.section("args")
+    if not preset.has("peft"):
+        tips.append("train LoRA adapters ([peft] method = \"lora\")")
+    if est.world_size > 1 and est.backend not in ("fsdp",) and not (est.backend == "deepspeed" and preset.get("launch.zero_stage", 2) == 3):
+        tips.append("shard the model (launch.backend = \"fsdp\", or \"deepspeed\" with zero_stage = 3)")
+    if not (args.get("gradient_checkpointing") or args.get("activation_checkpointing")):
+        from hftui.core.options.catalog import checkpointing_option
+
+        tips.append(f"turn on args.{checkpointing_option(preset.trainer_type)}")
+    if not (args.get("bf16") or args.get("fp16")):
+        tips.append("use args.bf16 = true")
+    tips.append("lower args.per_device_train_batch_size or dataset.max_length")
+    return "; or ".join(tips)
