@@ -6,7 +6,7 @@ Writes synthetic runs shaped like a real one (a log event per step, eval every 5
 sample every 10 steps on two devices, a checkpoint every 5,000 steps) into a temporary folder,
 then measures, each in a fresh subprocess so that peak resident memory is its own:
 
-- fold: reading events.jsonl by offset in 1 MiB chunks (core.runstate.EventLines) and folding
+- fold: reading events.jsonl by offset in 1 MiB chunks (core.run.events.EventTail) and folding
   it into a RunState (`apply_lines`, as the live pane does): seconds, events per second, peak Python heap (tracemalloc, a second pass)
   and peak resident memory (getrusage);
 - monitor: MonitorScreen in a headless Textual app (App.run_test) from creating the app until
@@ -92,7 +92,8 @@ def _cpu_s() -> float:
 
 
 def measure_fold(run_dir: Path, with_tracemalloc: bool) -> dict:
-    from hftui.core.run.state import EventLines, RunState
+    from hftui.core.run.events import EventTail
+    from hftui.core.run.state import RunState
 
     if with_tracemalloc:
         import tracemalloc
@@ -100,10 +101,10 @@ def measure_fold(run_dir: Path, with_tracemalloc: bool) -> dict:
         tracemalloc.start()
     base_rss = _rss_mib()
     t, cpu = time.perf_counter(), _cpu_s()
-    tail, state = EventLines(run_dir / "events.jsonl"), RunState()
+    tail, state = EventTail(run_dir / "events.jsonl"), RunState()
     while True:  # what the live pane does: bounded chunks of raw lines
         before = tail.offset
-        state.apply_lines(tail.read(1 << 20))
+        state.apply_lines(tail.read_lines(1 << 20))
         if tail.offset - before < (1 << 20):
             break
     seconds = time.perf_counter() - t

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hftui.core import gpu as gpu_mod
+from hftui.core.run.folder import DS_CONFIG_FILE
 
 WORKER_MODULE = "hftui.core.train.worker"
 TORCHRUN_MODULE = "torch.distributed.run"
 CPU_WORKER_MODULE = "hftui.core.train.cpu_rank"  # the worker, adapted for CPU-only FSDP/DeepSpeed runs
-DS_CONFIG_NAME = "ds_config.json"
 
 # Rule of thumb from the Hugging Face guide "Efficient training on multiple GPUs": data
 # parallel while the model fits one GPU, sharding (FSDP / ZeRO-3) when it does not.
@@ -96,6 +96,25 @@ def choose_backend(preset, gpus: list) -> tuple[str, str, dict]:
     ), {"zero_stage": 3, "offload": "all"}
 
 
+def auto_rule_summary(n_gpus: int) -> str:
+    """`choose_backend`'s rule in words for a machine with n_gpus GPUs, before the model is known.
+
+    Said from the same thresholds (one process per GPU, one machine), so the wizard's advice
+    and the launch it leads to never disagree.
+    """
+    if n_gpus == 0:
+        return "backend = auto starts one process on the CPU"
+    if n_gpus == 1:
+        return "backend = auto starts a single process (nothing to distribute)"
+    fits = "the model fits one GPU"
+    if n_gpus >= MANY_GPUS:
+        fits += f" and has under {LARGE_MODEL_PARAMS / 1e9:g}B parameters"
+    return (
+        f"backend = auto uses DDP over {n_gpus} processes while {fits}, else fsdp (full shard),"
+        " or deepspeed ZeRO-3 with CPU offload when even fsdp does not fit"
+    )
+
+
 # -- resolving --------------------------------------------------------------------------------
 def resolve_launch(preset, run_dir: Path, gpus: list | None = None) -> Launch:
     """Decide how to start the run described by `preset`, writing any config into run_dir."""
@@ -128,7 +147,7 @@ def resolve_launch(preset, run_dir: Path, gpus: list | None = None) -> Launch:
         overrides.update(fsdp_args(preset, launch.get("offload", "none")))
     elif backend == "deepspeed":
         config = deepspeed_config(preset, launch, on_cpu=on_cpu)
-        path = run_dir / DS_CONFIG_NAME
+        path = run_dir / DS_CONFIG_FILE
         from hftui.core.fsutil import atomic_write_text
 
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -187,9 +206,9 @@ def _fsdp_takes_bool() -> bool:
 
 def transformer_layer_classes(preset) -> tuple[str, ...]:
     """The class names FSDP should wrap one by one: the model's `_no_split_modules`."""
-    from hftui.core.train import memory_estimate as memory
+    from hftui.core.train.model_facts import model_facts
 
-    facts = memory.model_facts(preset)
+    facts = model_facts(preset)
     return facts.no_split_modules if facts else ()
 
 

@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from conftest import hftui_cmd
 from hftui.core.run.events import EventWriter, read_all
-from hftui.core.run.start import RunRecord
+from hftui.core.run.record import RunRecord
 from hftui.tui.attach_app import AttachApp
 from hftui.tui.screens.monitor import MonitorScreen
 from hftui.tui.screens.runs import RunsScreen
@@ -133,7 +133,8 @@ report_to = "none"
 
 @pytest.mark.slow
 async def test_a_run_started_from_the_app_outlives_it_and_attach_shows_it_all(tmp_path, monkeypatch):
-    from hftui.core.run.start import start_run, wait_for_end
+    from hftui.core.run.start import start_run
+    from hftui.core.run.stop import wait_for_end
     from hftui.tui.screens import monitor
 
     monkeypatch.setattr(monitor, "POLL_S", 0.1)  # see two steps early, so the app leaves mid-run
@@ -192,7 +193,7 @@ async def test_a_run_started_from_the_app_outlives_it_and_attach_shows_it_all(tm
         screen = attach.screen
         await wait_for(pilot, lambda: screen.query_one(RunSummary).has_class("-shown"), what="the summary")
         state = screen.state
-        assert state.status == "done" and state.step == max_steps
+        assert state.status == "completed" and state.step == max_steps
         assert state.loss.count == len(logs)
         assert state.loss.points()[1] == [e["loss"] for e in logs]
         assert state.metrics["eval_loss"].history.count == len(evals)

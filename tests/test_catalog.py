@@ -13,6 +13,7 @@ import pytest
 from conftest import REPO
 from hftui.core.options import catalog as catalog_mod
 from hftui.core.options.catalog import CURATED, cached_catalog, get_catalog
+from hftui.core.options.steps import STEPS
 
 BEGINNER_OPTIONS = [
     "output_dir", "num_train_epochs", "max_steps", "per_device_train_batch_size", "per_device_eval_batch_size",
@@ -72,7 +73,7 @@ def test_beginner_options_are_curated_in_english_and_korean(name):
     assert name in CURATED
     assert f.help and f.help == CURATED[name][1]
     assert f.help_ko and any("\uac00" <= ch <= "\ud7a3" for ch in f.help_ko), f"no Korean help for {name}"
-    assert f.step in catalog_mod.STEPS
+    assert f.step in STEPS
     assert not f.advanced
     assert f.star == (name in STARRED)
 
@@ -85,7 +86,7 @@ def test_stars_exactly_where_the_docs_recommend():
 def test_every_option_has_a_known_step():
     for key in ("trainer", "sft", "reward", "ppo"):
         for f in get_catalog(key).args.values():
-            assert f.step in catalog_mod.STEPS, (key, f.name, f.step)
+            assert f.step in STEPS, (key, f.name, f.step)
 
 
 def test_cache_is_written_and_read_without_transformers(hftui_home):
@@ -96,6 +97,9 @@ def test_cache_is_written_and_read_without_transformers(hftui_home):
     assert payload["class_name"] == "TrainingArguments" and "learning_rate" in payload["args"]
     cached = cached_catalog("trainer")
     assert cached is not None and cached.args["learning_rate"].default == 5e-05
+    beta = cached.args["adam_beta1"]  # range rules travel with the field through the cache
+    assert (beta.minimum, beta.maximum, beta.exclusive_maximum) == (0, 1, True)
+    assert cached.args["learning_rate"].minimum == 0 and cached.args["learning_rate"].maximum is None
     code = (
         "import sys\n"
         "from hftui.core.options.catalog import get_catalog\n"

@@ -127,7 +127,7 @@ def test_runs_with_no_runs(tmp_path):
 
 def _finished_run(tmp_path: Path, status: str, error: str | None = None):
     from hftui.core.run.events import EventWriter
-    from hftui.core.run.start import RunRecord
+    from hftui.core.run.record import RunRecord
 
     run_dir = tmp_path / "out" / ".hftui" / "20260101-000000-abcd"
     run_dir.mkdir(parents=True)

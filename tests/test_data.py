@@ -9,7 +9,7 @@ import pytest
 
 from hftui.core.train import data as data_mod
 from hftui.core import preset as preset_mod
-from hftui.core.train.modeling import byte_tokenizer
+from hftui.core.train.modeling import BYTE_TOKENIZER_VOCAB, byte_tokenizer
 from hftui.core.problems import PresetError
 
 
@@ -99,9 +99,20 @@ def test_sft_messages_column(tmp_path):
     assert prepared.train.column_names == ["messages"]
 
 
+def test_sft_needs_text_or_messages(tmp_path):
+    write_jsonl(tmp_path / "rows.jsonl", [{"body": "x"}] * 3)
+    p = make_preset(tmp_path, '[trainer]\ntype = "sft"\n[dataset]\npath = "json"\ndata_files = "rows.jsonl"\n')
+    with pytest.raises(PresetError) as err:
+        data_mod.prepare(p, byte_tokenizer())
+    (problem,) = err.value.problems
+    assert problem.path == "dataset.text_column"
+    assert problem.message == "the train data has neither a 'text' nor a 'messages' column"
+    assert problem.hint == "columns there: body; set dataset.text_column (plain text) or dataset.messages_column (chat)"
+
+
 def test_byte_tokenizer_round_trip_and_chat_template():
     tok = byte_tokenizer()
-    assert len(tok) == 260 and (tok.pad_token_id, tok.bos_token_id, tok.eos_token_id) == (0, 1, 2)
+    assert len(tok) == BYTE_TOKENIZER_VOCAB == 260 and (tok.pad_token_id, tok.bos_token_id, tok.eos_token_id) == (0, 1, 2)
     text = "héllo, wörld ✓"
     assert tok.decode(tok(text)["input_ids"]) == text
     assert len(tok("abc")["input_ids"]) == 3

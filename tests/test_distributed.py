@@ -18,6 +18,7 @@ import pytest
 
 from hftui.core import launch
 from hftui.core.run import start as runs
+from hftui.core.run import stop as stopping
 from hftui.core import preset as preset_mod
 from tiny_presets import scratch_llama, sft_preset
 
@@ -127,10 +128,10 @@ def test_deepspeed_zero3_full_offload_on_cpu(tmp_path):
     assert_trained_on_two_ranks(evs, text)
     from transformers import AutoModelForCausalLM
 
-    from hftui.core.train import memory_estimate as memory
+    from hftui.core.train.model_facts import model_facts
 
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "out")  # 16-bit weights gathered on save
-    expected = memory.model_facts(preset_mod.load(tmp_path / "preset.toml")).total_params
+    expected = model_facts(preset_mod.load(tmp_path / "preset.toml")).total_params
     assert sum(p.numel() for p in model.parameters()) == expected
 
 
@@ -177,11 +178,11 @@ def test_stop_during_a_two_process_run_leaves_one_checkpoint(tmp_path):
             time.sleep(0.3)
         else:
             pytest.fail("no training step within 90s:\n" + run.log_path.read_text()[-3000:])
-        runs.request_stop(run)
-        run = runs.wait_for_end(run, timeout=90)
+        stopping.request_stop(run)
+        run = stopping.wait_for_end(run, timeout=90)
     finally:
         if run.is_active:
-            runs.kill_run(run)
+            stopping.kill_run(run)
     assert run.status == "stopped", run.log_path.read_text()[-3000:]
     assert run.exit_code == 130
     checkpoints = sorted((tmp_path / "out").glob("checkpoint-*"))

@@ -10,6 +10,8 @@ import pytest
 
 from hftui.core.checks import memory as memory_check
 from hftui.core.train import memory_estimate as memory
+from hftui.core.train import model_facts as facts_mod
+from hftui.core.train import modeling
 from hftui.core.gpu import GpuInfo
 from hftui.core.preset import from_text
 from tiny_presets import LLAMA7B, scratch_llama, toml_text
@@ -31,8 +33,8 @@ def test_parameter_count_matches_a_real_model():
     from transformers import AutoConfig, AutoModelForCausalLM
 
     preset = from_text(TINY)
-    facts = memory.model_facts(preset)
-    config = AutoConfig.for_model("llama", hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=memory.BYTE_TOKENIZER_VOCAB)
+    facts = facts_mod.model_facts(preset)
+    config = AutoConfig.for_model("llama", hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=modeling.BYTE_TOKENIZER_VOCAB)
     torch.manual_seed(0)
     real = AutoModelForCausalLM.from_config(config)
     assert facts.total_params == sum(p.numel() for p in real.parameters())
@@ -61,7 +63,7 @@ def test_zero_stages_shard_progressively():
         est = memory.estimate(preset.with_value("launch.zero_stage", stage), gpus(4), backend="deepspeed", world_size=4)
         per_stage[stage] = est.breakdown
     # mixed precision under DeepSpeed: 2 (weights) + 2 (grads) + 12 (master + moments) bytes
-    p = memory.model_facts(preset).total_params
+    p = facts_mod.model_facts(preset).total_params
     assert per_stage[1]["weights"] == 2 * p and per_stage[1]["gradients"] == 2 * p
     assert per_stage[1]["optimizer"] == 12 * p // 4
     assert per_stage[2]["gradients"] == 2 * p // 4
@@ -116,15 +118,15 @@ def test_facts_of_a_built_model_equal_those_from_its_config():
     import transformers
 
     preset = from_text(TINY)
-    facts = memory.model_facts(preset)
-    model = transformers.AutoModelForCausalLM.from_config(memory._load_config(json.loads(memory._model_key(preset))))
-    assert memory.facts_from_model(model) == facts
+    facts = facts_mod.model_facts(preset)
+    model = transformers.AutoModelForCausalLM.from_config(modeling.model_config(preset, "causal-lm"))
+    assert facts_mod.facts_from_model(model) == facts
 
 
 def _facts_in_a_fresh_process(preset_path, home) -> dict:
     code = (
-        "import json, sys, dataclasses; from hftui.core import preset; from hftui.core.train import memory_estimate as memory;"
-        f"f = memory.model_facts(preset.load({str(preset_path)!r}, migrate=False));"
+        "import json, sys, dataclasses; from hftui.core import preset; from hftui.core.train.model_facts import model_facts;"
+        f"f = model_facts(preset.load({str(preset_path)!r}, migrate=False));"
         "print(json.dumps({'facts': dataclasses.asdict(f) if f else None,"
         " 'torch': 'torch' in sys.modules}))"
     )
@@ -178,7 +180,7 @@ def test_the_estimate_never_runs_a_models_own_code(tmp_path):
         "from transformers import PretrainedConfig\n"
         "class CustomConfig(PretrainedConfig):\n    model_type = 'hftui-custom'\n")
     preset = from_text('schema = 1\n[model]\nname_or_path = "custom"\ntrust_remote_code = true\n', path=tmp_path / "p.toml")
-    assert memory.model_facts(preset) is None
+    assert facts_mod.model_facts(preset) is None
     assert memory_check.check(preset, gpus(1)) == []
     assert not marker.exists()
 

@@ -15,7 +15,8 @@ from textual.app import App
 from textual.widgets import DataTable, Input, Static
 
 from hftui.core.run.events import EventWriter
-from hftui.core.run.start import RunRecord, process_start_time
+from hftui.core.run.liveness import process_start_time
+from hftui.core.run.record import RunRecord
 from hftui.tui.screens.monitor import ConfirmScreen, MonitorScreen
 from hftui.tui.screens.runs import RunsScreen
 from hftui.tui.widgets.run_curves import RunCurves
@@ -369,7 +370,7 @@ async def test_stop_then_resume_from_the_pane_follows_the_new_run(tmp_path, monk
         assert screen.check_action("resume", ())
         await pilot.press("r")
         await wait_for(pilot, lambda: screen.run_dir != record.run_dir, what="the resumed run")
-        await wait_for(pilot, lambda: screen.state.status == "done", timeout=30, what="the resumed run to end")
+        await wait_for(pilot, lambda: screen.state.status == "completed", timeout=30, what="the resumed run to end")
         assert screen.state.step == 150
         # one continuous history: steps before the stop and after it, counted once each
         assert screen.state.loss.count == 150

@@ -21,7 +21,12 @@ import pytest
 
 from hftui.core import launch as launch_mod
 from hftui.core.run import start as runs
-from hftui.core.run.events import read_all
+from hftui.core.run.events import last_progress, read_all
+from hftui.core.run.index import RunLookupError, find_run, list_runs
+from hftui.core.run.liveness import process_start_time
+from hftui.core.run.record import VANISHED, RunRecord
+from hftui.core.run.redact import is_secret_name, redact
+from hftui.core.run.stop import kill_run, request_stop, wait_for_end
 from hftui.core.preset import from_text
 from hftui.core.problems import PresetError
 
@@ -99,10 +104,10 @@ def fake_launch(monkeypatch, tmp_path):
 def test_record_round_trip(tmp_path):
     run_dir = tmp_path / "out" / ".hftui" / "r1"
     run_dir.mkdir(parents=True)
-    rec = runs.RunRecord(id="r1", name="n", preset_path=None, run_dir=run_dir, output_dir=str(tmp_path / "out"),
+    rec = RunRecord(id="r1", name="n", preset_path=None, run_dir=run_dir, output_dir=str(tmp_path / "out"),
                          command=["x"], status="completed", created=1.0, max_steps=3)
     rec.save()
-    back = runs.RunRecord.load(run_dir)
+    back = RunRecord.load(run_dir)
     assert back.id == "r1" and back.max_steps == 3 and back.run_dir == run_dir
     assert back.events_path == run_dir / "events.jsonl"
     assert back.stop_path == run_dir / "stop"
@@ -119,20 +124,20 @@ def test_refresh_marks_a_dead_supervisor_failed(tmp_path):
     proc.wait()  # a pid that existed and is gone
     run_dir = tmp_path / "o" / ".hftui" / "dead"
     run_dir.mkdir(parents=True)
-    rec = runs.RunRecord(id="dead", name="d", preset_path=None, run_dir=run_dir, output_dir=str(tmp_path / "o"),
+    rec = RunRecord(id="dead", name="d", preset_path=None, run_dir=run_dir, output_dir=str(tmp_path / "o"),
                          pid=proc.pid, status="running", created=time.time() - 5)
     rec.save()
     rec.refresh()
-    assert rec.status == "failed" and rec.error == runs.VANISHED
-    assert runs.RunRecord.load(run_dir).status == "failed"
+    assert rec.status == "failed" and rec.error == VANISHED
+    assert RunRecord.load(run_dir).status == "failed"
 
 
 def test_refresh_keeps_a_live_run_but_not_a_reused_pid(tmp_path):
     run_dir = tmp_path / "o" / ".hftui" / "live"
     run_dir.mkdir(parents=True)
     # our own pid with its real start time: alive
-    rec = runs.RunRecord(id="live", name="l", preset_path=None, run_dir=run_dir, output_dir=str(tmp_path / "o"),
-                         pid=os.getpid(), pid_start=runs.process_start_time(os.getpid()), status="running",
+    rec = RunRecord(id="live", name="l", preset_path=None, run_dir=run_dir, output_dir=str(tmp_path / "o"),
+                         pid=os.getpid(), pid_start=process_start_time(os.getpid()), status="running",
                          created=time.time())
     rec.save()
     assert rec.refresh().status == "running"
@@ -156,28 +161,28 @@ def test_start_run_layout_index_and_completion(tmp_path, fake_launch, hftui_home
     assert written.get("args.output_dir") == str((tmp_path / "out").resolve())
     assert written.get("dataset.data_files") == str((tmp_path / "data.jsonl").resolve())
     assert written.get("args.use_cpu") is True  # the launch's overrides are merged
-    done = runs.wait_for_end(rec, timeout=30)
+    done = wait_for_end(rec, timeout=30)
     assert done.status == "completed" and done.exit_code == 0, rec.log_path.read_text()
     assert done.ended and done.started and done.pid
     kinds = [e["event"] for e in read_all(rec.events_path).events]
     assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("end") == 1
     assert "fake worker starting" in rec.log_path.read_text()
-    listed = runs.list_runs()
+    listed = list_runs()
     assert [r.id for r in listed] == [rec.id]
-    assert runs.last_progress(listed[0]) == (5, 7)
-    assert runs.find_run(rec.id).id == rec.id
-    assert runs.find_run(rec.id[:17]).id == rec.id
-    assert runs.find_run("first").id == rec.id
-    assert runs.find_run(str(rec.run_dir)).id == rec.id
-    with pytest.raises(runs.RunLookupError) as err:
-        runs.find_run("nope")
+    assert last_progress(listed[0].events_path, listed[0].max_steps) == (5, 7)
+    assert find_run(rec.id).id == rec.id
+    assert find_run(rec.id[:17]).id == rec.id
+    assert find_run("first").id == rec.id
+    assert find_run(str(rec.run_dir)).id == rec.id
+    with pytest.raises(RunLookupError) as err:
+        find_run("nope")
     assert err.value.candidates and err.value.candidates[0].id == rec.id
 
 
 @pytest.mark.slow
 def test_crash_is_failed_with_the_error_line(tmp_path, fake_launch):
     fake_launch["mode"] = "crash"
-    rec = runs.wait_for_end(runs.start_run(_preset(tmp_path)), timeout=30)
+    rec = wait_for_end(runs.start_run(_preset(tmp_path)), timeout=30)
     assert rec.status == "failed" and rec.exit_code == 1
     assert rec.error == "ValueError: the data ran out"
     end = read_all(rec.events_path).events[-1]
@@ -192,15 +197,15 @@ def test_stop_request_is_graceful_and_busy_output_dir_refused(tmp_path, fake_lau
         runs.start_run(_preset(tmp_path))
     assert rec.id in str(err.value) and "in use" in str(err.value)
     time.sleep(0.5)
-    runs.request_stop(rec)
-    assert runs.RunRecord.load(rec.run_dir).status in ("stopping", "stopped")
-    done = runs.wait_for_end(rec, timeout=30)
+    request_stop(rec)
+    assert RunRecord.load(rec.run_dir).status in ("stopping", "stopped")
+    done = wait_for_end(rec, timeout=30)
     assert done.status == "stopped" and done.exit_code == 130
     assert any(e["event"] == "checkpoint" for e in read_all(rec.events_path).events)
     # the folder is free again
     again = runs.start_run(_preset(tmp_path))
-    runs.request_stop(again)
-    assert runs.wait_for_end(again, timeout=30).status == "stopped"
+    request_stop(again)
+    assert wait_for_end(again, timeout=30).status == "stopped"
 
 
 @pytest.mark.slow
@@ -209,17 +214,17 @@ def test_stop_timeout_kills_and_sigkill_is_reported(tmp_path, fake_launch, monke
     fake_launch.update(steps=1, delay=0.01, mode="hang")
     rec = runs.start_run(_preset(tmp_path))
     time.sleep(0.5)
-    runs.request_stop(rec)
-    done = runs.wait_for_end(rec, timeout=30)
+    request_stop(rec)
+    done = wait_for_end(rec, timeout=30)
     assert done.status == "stopped" and "signal 15" in done.error
     # an unrequested SIGKILL of the worker: failed, and an end event says so
     rec2 = runs.start_run(_preset(tmp_path))
     deadline = time.time() + 10
-    while not runs.RunRecord.load(rec2.run_dir).pgid and time.time() < deadline:
+    while not RunRecord.load(rec2.run_dir).pgid and time.time() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)
-    os.killpg(runs.RunRecord.load(rec2.run_dir).pgid, signal.SIGKILL)
-    done = runs.wait_for_end(rec2, timeout=30)
+    os.killpg(RunRecord.load(rec2.run_dir).pgid, signal.SIGKILL)
+    done = wait_for_end(rec2, timeout=30)
     assert done.status == "failed" and done.error == "killed by signal 9" and done.exit_code == 137
     end = read_all(rec2.events_path).events[-1]
     assert end["event"] == "end" and end["status"] == "failed" and end["error"] == "killed by signal 9"
@@ -230,12 +235,12 @@ def test_kill_run_and_sigterm_to_the_supervisor(tmp_path, fake_launch):
     fake_launch.update(steps=400, delay=0.05)
     rec = runs.start_run(_preset(tmp_path))
     time.sleep(0.3)
-    os.kill(runs.RunRecord.load(rec.run_dir).pid, signal.SIGTERM)  # = a stop request
-    assert runs.wait_for_end(rec, timeout=30).status == "stopped"
+    os.kill(RunRecord.load(rec.run_dir).pid, signal.SIGTERM)  # = a stop request
+    assert wait_for_end(rec, timeout=30).status == "stopped"
     fake_launch.update(mode="hang", steps=1)
     rec2 = runs.start_run(_preset(tmp_path))
     time.sleep(0.5)
-    done = runs.kill_run(rec2, grace=2)
+    done = kill_run(rec2, grace=2)
     assert done.status == "stopped" and not done.workers_alive()
 
 
@@ -270,7 +275,7 @@ def test_secrets_never_written(tmp_path, fake_launch, monkeypatch, hftui_home):
     monkeypatch.setenv("HF_TOKEN", "hf_unitSECRETtoken123")
     monkeypatch.setenv("MY_SERVICE_API_KEY", "k-unit-secret-456")
     preset = _preset(tmp_path, extra='hub_token = "hf_unitSECRETtoken123"')
-    rec = runs.wait_for_end(runs.start_run(preset), timeout=30)
+    rec = wait_for_end(runs.start_run(preset), timeout=30)
     assert rec.status == "completed"
     for path in [*rec.run_dir.iterdir(), *(hftui_home / "runs").iterdir()]:
         text = path.read_text(errors="replace")
@@ -281,29 +286,29 @@ def test_secrets_never_written(tmp_path, fake_launch, monkeypatch, hftui_home):
 def test_resume_run_and_runs_whose_folder_is_gone(tmp_path, fake_launch):
     import shutil
 
-    first = runs.wait_for_end(runs.start_run(_preset(tmp_path), name="again"), timeout=30)
+    first = wait_for_end(runs.start_run(_preset(tmp_path), name="again"), timeout=30)
     assert first.status == "completed" and first.resume_from is None
     (tmp_path / "out" / "checkpoint-3").mkdir()
     second = runs.resume_run(first)
     assert second.id != first.id and second.resume_from == "last" and second.name == "again"
-    assert runs.RunRecord.load(second.run_dir).resume_from == "last"  # what the worker reads
-    assert runs.wait_for_end(second, timeout=30).status == "completed"
-    assert runs.find_run("again").id == second.id  # a name means its latest run
+    assert RunRecord.load(second.run_dir).resume_from == "last"  # what the worker reads
+    assert wait_for_end(second, timeout=30).status == "completed"
+    assert find_run("again").id == second.id  # a name means its latest run
     shutil.rmtree(first.run_dir)
-    assert [r.id for r in runs.list_runs()] == [second.id]
-    gone = [r for r in runs.list_runs(include_missing=True) if r.missing]
+    assert [r.id for r in list_runs()] == [second.id]
+    gone = [r for r in list_runs(include_missing=True) if r.missing]
     assert [r.id for r in gone] == [first.id]
 
 
 def test_last_progress_reads_only_the_tail_and_skips_garbled_lines(tmp_path):
     run_dir = tmp_path / "o" / ".hftui" / "r"
     run_dir.mkdir(parents=True)
-    rec = runs.RunRecord(id="r", name="r", preset_path=None, run_dir=run_dir, output_dir=str(tmp_path / "o"))
+    rec = RunRecord(id="r", name="r", preset_path=None, run_dir=run_dir, output_dir=str(tmp_path / "o"))
     lines = [json.dumps({"event": "start", "time": 0, "step": 0, "max_steps": 9000})]
     lines += [json.dumps({"event": "log", "time": 0, "step": i, "loss": 1.0}) for i in range(1, 5000)]
     lines += ["{not json", json.dumps({"event": "log", "time": 0, "step": 5000}) + "\n{\"event\": \"log\", \"ti"]
     rec.events_path.write_text("\n".join(lines))
-    assert runs.last_progress(rec) == (5000, 9000)
+    assert last_progress(rec.events_path, rec.max_steps) == (5000, 9000)
 
 
 @pytest.mark.slow
@@ -311,37 +316,37 @@ def test_a_lost_supervisor_does_not_free_a_busy_run(tmp_path, fake_launch):
     fake_launch.update(steps=400, delay=0.05)
     rec = runs.start_run(_preset(tmp_path))
     deadline = time.time() + 10
-    while not runs.RunRecord.load(rec.run_dir).worker_pid and time.time() < deadline:
+    while not RunRecord.load(rec.run_dir).worker_pid and time.time() < deadline:
         time.sleep(0.05)
-    os.kill(runs.RunRecord.load(rec.run_dir).pid, signal.SIGKILL)  # the supervisor only
+    os.kill(RunRecord.load(rec.run_dir).pid, signal.SIGKILL)  # the supervisor only
     time.sleep(0.3)
     assert rec.refresh().status == "running" and rec.workers_alive()
     with pytest.raises(PresetError):
         runs.start_run(_preset(tmp_path))  # still busy
-    runs.request_stop(rec)  # the worker still honours the stop file
-    done = runs.wait_for_end(rec, timeout=30)
+    request_stop(rec)  # the worker still honours the stop file
+    done = wait_for_end(rec, timeout=30)
     assert done.status == "stopped" and done.error is None  # from the worker's own end event
     # a run whose processes all vanished without an end event: failed, and an end event is added
     fake_launch.update(steps=400, delay=0.05)
     rec2 = runs.start_run(_preset(tmp_path))
-    while not runs.RunRecord.load(rec2.run_dir).worker_pid and time.time() < deadline + 10:
+    while not RunRecord.load(rec2.run_dir).worker_pid and time.time() < deadline + 10:
         time.sleep(0.05)
-    info = runs.RunRecord.load(rec2.run_dir)
+    info = RunRecord.load(rec2.run_dir)
     os.kill(info.pid, signal.SIGKILL)
     os.killpg(info.pgid, signal.SIGKILL)
     time.sleep(0.3)
-    assert runs.wait_for_end(rec2, timeout=10).status == "failed" and rec2.error == runs.VANISHED
+    assert wait_for_end(rec2, timeout=10).status == "failed" and rec2.error == VANISHED
     assert read_all(rec2.events_path).events[-1]["event"] == "end"
 
 
 def test_secret_names_and_redaction(monkeypatch):
     for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "WANDB_API_KEY", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "my_secret"):
-        assert runs.is_secret_name(name), name
+        assert is_secret_name(name), name
     for name in ("TOKENIZERS_PARALLELISM", "KEYBOARD", "HF_HUB_OFFLINE", "MONKEY"):
-        assert not runs.is_secret_name(name), name
+        assert not is_secret_name(name), name
     monkeypatch.setenv("HF_TOKEN", "hf_abcdefghijkl")
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "disabled-for-tests")
-    assert runs.redact("token hf_abcdefghijkl and disabled-for-tests") == "token <redacted> and disabled-for-tests"
+    assert redact("token hf_abcdefghijkl and disabled-for-tests") == "token <redacted> and disabled-for-tests"
 
 
 @pytest.mark.slow
@@ -374,7 +379,7 @@ def test_foreground_ctrl_c_twice_kills_a_run_that_does_not_stop(tmp_path, fake_l
     presser.join(5)
     out = capsys.readouterr().out
     assert "stopping: saving a checkpoint; press Ctrl-C again to kill" in out and "killing the run's processes" in out
-    record = runs.RunRecord.load(next((tmp_path / "out" / ".hftui").glob("*/run.json")).parent)
+    record = RunRecord.load(next((tmp_path / "out" / ".hftui").glob("*/run.json")).parent)
     assert record.status == "stopped" and "signal" in record.error and not record.workers_alive()
 
 
@@ -407,4 +412,4 @@ def test_a_launch_that_cannot_be_resolved_leaves_no_run_behind(tmp_path, monkeyp
         runs.start_run(_preset(tmp_path))
     assert err.value.problems[0].path == "launch.num_processes"
     assert [p for p in (tmp_path / "out" / ".hftui").iterdir() if p.is_dir()] == []
-    assert runs.list_runs() == []
+    assert list_runs() == []

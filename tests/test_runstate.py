@@ -9,14 +9,9 @@ import sys
 import pytest
 
 from hftui.core.run.events import EventTail, EventWriter
-from hftui.core.run.state import (
-    RunState,
-    Series,
-    fmt_bytes,
-    fmt_duration,
-    fold,
-    lower_is_better,
-)
+from hftui.core.run.series import Series, lower_is_better
+from hftui.core.run.state import RunState, fold
+from hftui.tui.format import fmt_bytes, fmt_duration
 
 
 def _run(n_steps=20, max_steps=20, eval_every=5, t0=1000.0, dt=0.5):
@@ -46,7 +41,7 @@ def test_fold_tracks_progress_metrics_and_end():
     state.apply(evs)
     state.apply([{"event": "end", "time": 1011.0, "step": 20, "status": "completed", "error": None,
                   "best_metric": 0.5, "best_checkpoint": "/out/checkpoint-10", "output_dir": "/out", "runtime": 11.0}])
-    assert state.status == "done" and state.finished
+    assert state.status == "completed" and state.finished
     assert state.loss.count == 20 and state.latest_loss == pytest.approx(2.0)
     assert state.learning_rate.count == 20
     # Smoothed loss lags the raw one on a falling curve, and starts at the first raw value.
@@ -285,21 +280,21 @@ def test_apply_lines_matches_parsing_every_line(batch):
     assert len(fast.loss) < 64
 
 
-def test_event_lines_follows_a_file_by_offset(tmp_path):
-    from hftui.core.run.state import EventLines, fold_file
+def test_event_tail_hands_out_raw_lines_by_offset(tmp_path):
+    from hftui.core.run.follow import fold_file
 
     path = tmp_path / "events.jsonl"
-    tail = EventLines(path)
-    assert tail.read() == [] and tail.missing
+    tail = EventTail(path)
+    assert tail.read_lines() == [] and tail.missing
     path.write_bytes(b'{"event": "start", "time": 0, "step": 0, "max_steps": 3}\n{"event": "log", "ti')
-    assert tail.read() == [b'{"event": "start", "time": 0, "step": 0, "max_steps": 3}'] and not tail.missing
+    assert tail.read_lines() == [b'{"event": "start", "time": 0, "step": 0, "max_steps": 3}'] and not tail.missing
     with open(path, "ab") as fh:
         fh.write(b'me": 1, "step": 1, "loss": 2.0}\n')
-    assert tail.read() == [b'{"event": "log", "time": 1, "step": 1, "loss": 2.0}']
+    assert tail.read_lines() == [b'{"event": "log", "time": 1, "step": 1, "loss": 2.0}']
     state = fold_file(path)
     assert state.step == 1 and state.latest_loss == 2.0
     path.write_bytes(b'{"event": "log", "time": 1, "step": 9, "loss": 1.0}\n')  # replaced by a shorter file
-    assert tail.read() == [b'{"event": "log", "time": 1, "step": 9, "loss": 1.0}']
+    assert tail.read_lines() == [b'{"event": "log", "time": 1, "step": 9, "loss": 1.0}']
 
 
 def test_smoothing_spans_the_same_steps_however_thinned():

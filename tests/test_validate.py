@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import PRESETS
-from hftui.core import checks as validate_mod
+from hftui.core.checks import machine
+from hftui.core.checks.data import first_record
 from hftui.core.options.toml_text import key_lines
 from hftui.core.preset import Preset, load, save
 from hftui.core.problems import Problem
@@ -88,7 +89,7 @@ def _find(problems, path, severity=None):
     ids=["sft", "trainer", "classification", "seq2seq-local", "reward", "ppo", "eval-fraction", "eval-file", "misc", "ddp-cpu"],
 )
 def test_valid_presets_have_no_errors(project, changes, monkeypatch):
-    monkeypatch.setattr(validate_mod, "_gpus", lambda: [])
+    monkeypatch.setattr(machine, "visible_gpus", lambda: [])
     problems = _problems(project, changes)
     assert not _errors(problems), [p.format() for p in problems]
 
@@ -289,7 +290,7 @@ def test_each_rule(project, case_id, changes, key, severity, text):
 def test_num_processes_beyond_visible_gpus(project, monkeypatch):
     from hftui.core.gpu import GpuInfo
 
-    monkeypatch.setattr(validate_mod, "_gpus", lambda: [GpuInfo(0, "NVIDIA A100", 80 << 30, (8, 0))])
+    monkeypatch.setattr(machine, "visible_gpus", lambda: [GpuInfo(0, "NVIDIA A100", 80 << 30, (8, 0))])
     problems = _problems(project, {"launch.num_processes": 4, "launch.backend": "ddp"})
     found = _find(problems, "launch.num_processes", "error")
     assert found and "1 visible GPU" in found[0].message
@@ -298,7 +299,7 @@ def test_num_processes_beyond_visible_gpus(project, monkeypatch):
 def test_bf16_on_an_old_gpu_warns(project, monkeypatch):
     from hftui.core.gpu import GpuInfo
 
-    monkeypatch.setattr(validate_mod, "_gpus", lambda: [GpuInfo(0, "Tesla V100", 16 << 30, (7, 0))])
+    monkeypatch.setattr(machine, "visible_gpus", lambda: [GpuInfo(0, "Tesla V100", 16 << 30, (7, 0))])
     assert _find(_problems(project, {"args.bf16": True}), "args.bf16", "warning")
 
 
@@ -341,7 +342,7 @@ def test_data_file_problems(project):
         assert found and text in found[0].message and Path(file).name in found[0].message, (file, [p.format() for p in problems])
     assert not _errors(_problems(project, {"dataset.data_files": "data/array.json"}))
     assert not _errors(_problems(project, {"dataset.data_files": "data/rows.csv", "dataset.path": "csv"}))
-    assert validate_mod.first_record(data / "array.json") == (["text", "label"], None)
+    assert first_record(data / "array.json") == (["text", "label"], None)
 
 
 def test_overrides_are_validated_like_the_file(project):

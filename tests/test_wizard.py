@@ -176,7 +176,7 @@ async def test_walk_from_blank_preset_to_saved_file(tmp_path, monkeypatch):
         assert app.screen.step == "review"
         await wait_for(pilot, lambda: app.validated and app.preset is not None)
         panel = app.screen.query_one(ReviewPanel)
-        await wait_for(pilot, lambda: not [p for p, _ in app.all_problems() if p.is_error])
+        await wait_for(pilot, lambda: not [p for p, _ in app.state.all_problems() if p.is_error])
         assert not panel.query_one("#review-run").disabled
         changes = str(panel.query_one("#review-changes").render())
         assert "args.max_steps = 3" in changes and "peft.r = 4" in changes
@@ -437,3 +437,37 @@ async def test_runs_key_opens_the_runs_screen(tmp_path):
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, RunsScreen)
+
+
+def test_steps_are_data_in_core():
+    from hftui.core.options.steps import section_default, step_of
+
+    assert step_of("model.scratch.rope_theta") == "model"
+    assert step_of("dataset.data_files.train") == "dataset"
+    assert step_of("trainer.metrics") == "evaluation"
+    assert step_of("ppo.reward_model") == "trainer"
+    assert step_of("launch.backend") == "distribution"
+    assert step_of("args.adam_beta1") == "optimizer"  # no catalog yet: guessed from the name
+    assert step_of("schema") == step_of("nonsense.key") == "review"
+    assert section_default("peft") == {"method": "lora", "r": 16, "lora_alpha": 32, "target_modules": "all-linear"}
+    assert section_default("model.scratch")["architecture"] == "llama"
+
+
+def test_the_distribution_note_says_the_launch_rule():
+    from hftui.core.gpu import GpuInfo
+    from hftui.core.launch import MANY_GPUS, auto_rule_summary
+    from hftui.tui.wizard_state import hardware_note
+
+    a100 = GpuInfo(0, "NVIDIA A100", 80 << 30, (8, 0))
+    for n in (0, 1, 2, MANY_GPUS):
+        assert auto_rule_summary(n) in hardware_note("distribution", [a100] * n)
+
+
+def test_saving_elsewhere_rebases_every_path_key(tmp_path):
+    from hftui.tui.preset_files import rebase_paths
+
+    (tmp_path / "a" / "ckpt").mkdir(parents=True)
+    (tmp_path / "b").mkdir()
+    p = preset_mod.Preset(data={"dataset": {"path": "json"}, "args": {"resume_from_checkpoint": "ckpt"}}, path=tmp_path / "a" / "p.toml")
+    moved = rebase_paths(p, tmp_path / "b")
+    assert moved.get("args.resume_from_checkpoint") == "../a/ckpt" and moved.get("dataset.path") == "json"

@@ -9,17 +9,18 @@ import pytest
 from textual.widgets import Select, Switch
 
 from hftui.core import preset as preset_mod
-from hftui.core.options.catalog import STEPS, get_catalog
+from hftui.core.options.catalog import get_catalog
+from hftui.core.options.steps import STEPS, step_fields
 from hftui.core.gpu import GpuInfo
 from hftui.core.preset import Preset
 from hftui.core.options.sections import SECTION_FIELDS
 from hftui.tui import i18n
-from hftui.tui.app import HftuiApp, is_shipped, rebase_paths
+from hftui.tui.app import HftuiApp
+from hftui.tui.preset_files import is_shipped, rebase_paths
 from hftui.tui.screens.search import SearchItem, rank
 from hftui.tui.widgets.dataset_preview import load_preview
 from hftui.tui.widgets.model_check import describe_local
 from hftui.tui.widgets.option_field import MISSING, OptionField, differs, field_id, parse_text
-from hftui.tui.widgets.step_form import step_fields
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,7 +48,7 @@ def test_parse_text_follows_the_field_type(catalog):
         parse_text(SECTION_FIELDS["peft"]["r"], "0")
     with pytest.raises(ValueError, match="one of"):
         parse_text(SECTION_FIELDS["launch"]["zero_stage"], "4")
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(ValueError, match="at least 1"):
         parse_text(args["per_device_train_batch_size"], "-2")
 
 
@@ -227,6 +228,31 @@ async def test_controls_write_typed_values_into_the_preset(tmp_path, warm_catalo
         screen.query_one(f"#{field_id('trainer.type')} #control").value = "ppo"
         await pilot.pause()
         assert screen.query_one(f"#{field_id('ppo.reward_model')}", OptionField)
+
+
+async def test_a_typed_value_out_of_range_reads_as_validate_says(tmp_path, warm_catalog):
+    from textual.widgets import Input, Static
+
+    from hftui.core.checks import validate
+
+    bad = Preset(data={"schema": 1, "trainer": {"type": "sft"}, "args": {"adam_beta1": 1.5}})
+    (expected,) = [p.message for p in validate(bad) if p.path == "args.adam_beta1"]
+    path = tmp_path / "p.toml"
+    path.write_text('schema = 1\n[model.scratch]\narchitecture = "llama"\n[trainer]\ntype = "sft"\n[args]\noutput_dir = "out"\n')
+    app = HftuiApp(preset_mod.load(path), gpus=[])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.screen.goto("optimizer")
+        await pilot.pause()
+        field = app.screen.query_one(f"#{field_id('args.adam_beta1')}", OptionField)
+        control = field.query_one("#control", Input)
+        control.focus()
+        control.value = ""
+        await pilot.press("1", ".", "5")
+        await pilot.pause()
+        assert field.error == expected
+        assert str(field.query_one(".field-error", Static).render()) == f"✗ {expected}"
+        assert field.has_class("-invalid") and not app.preset.has("args.adam_beta1")
 
 
 def test_wizard_command_opens_files_and_reports_broken_ones(tmp_path, capsys):

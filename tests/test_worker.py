@@ -281,7 +281,7 @@ def test_gpu_sampler_writes_gpu_events(tmp_path, monkeypatch):
 
     from hftui.core import gpu
     from hftui.core.run.events import EventWriter
-    from hftui.core.train.worker import GpuSampler
+    from hftui.core.train.gpu_sampler import GpuSampler
 
     reading = [{"index": 0, "name": "Fake GPU", "used": 1 << 30, "total": 8 << 30, "util": 55}]
     monkeypatch.setattr(gpu, "sample", lambda: reading)
@@ -354,9 +354,9 @@ def test_a_run_that_will_not_fit_the_gpus_says_so_before_training(tmp_path, monk
 
 def test_out_of_memory_advice_names_the_installed_option():
     from hftui.core.options.catalog import get_catalog
-    from hftui.core.train.worker import _summary
+    from hftui.core.train.summary import error_summary
 
-    text = _summary(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    text = error_summary(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert text.startswith("RuntimeError: CUDA out of memory")
     option = text.split("or set args.", 1)[1].split(" = true", 1)[0]
     assert option in get_catalog("trainer").args

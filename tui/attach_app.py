@@ -7,6 +7,9 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
+from hftui.tui.screens.monitor import MonitorScreen
+from hftui.tui.screens.runs import RunsScreen
+
 
 class AttachApp(App[int]):
     """Shows `MonitorScreen(run_dir)`, or `RunsScreen()` when no run is given; leaving it quits.
@@ -24,10 +27,6 @@ class AttachApp(App[int]):
 
     def on_mount(self) -> None:
         if self.run_dir is not None:
-            from hftui.tui.screens.monitor import MonitorScreen
-
             self.push_screen(MonitorScreen(self.run_dir), lambda _: self.exit(0))
         else:
-            from hftui.tui.screens.runs import RunsScreen
-
             self.push_screen(RunsScreen(), lambda _: self.exit(0))

@@ -1,7 +1,7 @@
 """The `hftui` command: the wizard by default, headless subcommands otherwise.
 
-Start-up must stay fast: this module imports only the standard library at the top; each
-subcommand's module is imported when that subcommand runs.
+Start-up must stay fast: this module imports only the standard library and the exit codes at
+the top; each subcommand's module is imported when that subcommand runs.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import importlib
 import os
 import sys
 import time
+
+from hftui.core.run.folder import EXIT_INVALID, EXIT_OK, EXIT_STOPPED
 
 _T0 = time.perf_counter()
 
@@ -23,8 +25,6 @@ COMMANDS = {
     "stop": "Stop a run gracefully: checkpoint, then exit.",
     "doctor": "What this machine can do: GPUs, precision, CUDA/NCCL, DeepSpeed, versions.",
 }
-
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED = 0, 1, 2, 130
 
 
 def _wizard_parser() -> argparse.ArgumentParser:

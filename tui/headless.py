@@ -12,38 +12,24 @@ from collections import deque
 from pathlib import Path
 
 from rich.console import Console, Group
+from rich.live import Live
 from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from hftui.core.run.events import EventTail
-from hftui.core.run.start import RunRecord
-from hftui.core.run.state import RunState, fmt_duration, metric_label
+from hftui.core.run.folder import FAILED, FINAL_STATUSES, STOPPED, STOPPING, exit_code_of
+from hftui.core.run.follow import Follower
+from hftui.core.run.record import RunRecord
+from hftui.core.run.series import metric_label
+from hftui.tui.format import STATUS_STYLE, fmt_duration, fmt_short, status_label
 
 POLL_S = 0.25
-RECORD_EVERY_S = 1.0
 # After the end event, how long to wait for the supervisor's final word in run.json.
 FINAL_WAIT_S = 15.0
 LOG_TAIL_LINES = 15
-
-STATUS_STYLE = {
-    "starting": "cyan", "running": "green", "evaluating": "green", "saving": "green",
-    "stopping": "yellow", "done": "bold green", "stopped": "bold yellow", "failed": "bold red",
-}
-EXIT_CODES = {"completed": 0, "stopped": 130, "failed": 1}
 # The metrics a person chose for the task come before the trainer's own extras (entropy, ...).
 PRIMARY_METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc", "bleu", "wer", "mse")
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value == 0:
-        return "0"
-    if abs(value) >= 1e4 or abs(value) < 1e-3:
-        return f"{value:.3g}"
-    return f"{value:.4g}"
 
 
 class HeadlessDisplay:
@@ -53,9 +39,10 @@ class HeadlessDisplay:
         self.run = run
         self.console = console or Console(highlight=False)
         self.live = self.console.is_terminal if live is None else live
-        self.state = RunState(run.to_dict())
-        self.tail = EventTail(run.events_path)
-        self._record_checked = 0.0
+        # plain output prints every event, so the follower hands them over parsed
+        self.follower = Follower(run.run_dir, record=run, keep_events=not self.live)
+        self.state = self.follower.state
+        self._bad_lines_said = 0
         self._end_seen_at: float | None = None
         self.message: tuple[str, str] | None = None  # (text, style) shown under the live panel
 
@@ -67,26 +54,16 @@ class HeadlessDisplay:
             self.console.print(Text(text, style=style), soft_wrap=True)
 
     # -- following ------------------------------------------------------------------------------
-    def poll(self) -> list[dict]:
-        result = self.tail.read()
-        if result.events:
-            self.state.apply(result.events)
-        if result.bad_lines:
-            self.state.bad_lines += result.bad_lines
+    def _take(self, events: list[dict]) -> None:
+        """What the follower just read: a word on garbled lines, the moment the end came."""
+        if self.state.bad_lines > self._bad_lines_said:
+            self._bad_lines_said = self.state.bad_lines
             self.say(f"skipped {self.state.bad_lines} garbled line(s) of {self.run.events_path.name}", "dim")
-        now = time.time()
-        if now - self._record_checked >= RECORD_EVERY_S or self.state.ended:
-            self._record_checked = now
-            if not self.run.record_path.exists():  # the folder was deleted under us
-                if self.run.is_active:
-                    self.run.status, self.run.error = "failed", f"the run folder {self.run.run_dir} was deleted"
-                return result.events
-            self.run.refresh()
-            self.state.apply_run_info(self.run.to_dict())
-            self.state.set_stop_requested(self.run.stop_requested)
         if self.state.ended and self._end_seen_at is None:
-            self._end_seen_at = now
-        return result.events
+            self._end_seen_at = time.time()
+        if not self.live:
+            for event in events:
+                self.print_event(event)
 
     def done(self) -> bool:
         if self.run.is_active:
@@ -96,31 +73,26 @@ class HeadlessDisplay:
 
     def follow(self, on_tick=None) -> RunRecord:
         """Show the run until it ends; `on_tick()` runs between polls (Ctrl-C handling)."""
-        if self.live:
-            from rich.live import Live
+        live = None
 
+        def polled(caught_up: bool, events: list[dict]) -> bool:
+            if on_tick:
+                on_tick()
+            self._take(events)
+            if live is not None:
+                live.update(self.render())
+            return self.done()
+
+        if self.live:
             with Live(self.render(), console=self.console, refresh_per_second=4, transient=False) as live:
-                while True:
-                    if on_tick:
-                        on_tick()
-                    self.poll()
-                    live.update(self.render())
-                    if self.done():
-                        break
-                    time.sleep(POLL_S)
+                self.follower.follow(polled, pause=POLL_S)
         else:
-            while True:
-                if on_tick:
-                    on_tick()
-                for event in self.poll():
-                    self.print_event(event)
-                if self.done():
-                    break
-                time.sleep(POLL_S)
+            self.follower.follow(polled, pause=POLL_S)
         # whatever arrived between the last poll and the end
-        for event in self.poll():
-            if not self.live:
-                self.print_event(event)
+        caught_up = False
+        while not caught_up:
+            caught_up, events = self.follower.read_events()
+            self._take(events)
         return self.run
 
     # -- plain output ---------------------------------------------------------------------------
@@ -137,13 +109,13 @@ class HeadlessDisplay:
                 parts.append(f"epoch {event['epoch']:.2f}")
             for key in ("loss", "learning_rate", "grad_norm"):
                 if isinstance(event.get(key), (int, float)):
-                    parts.append(f"{key} {_fmt(event[key])}")
+                    parts.append(f"{key} {fmt_short(event[key])}")
             eta = self.state.eta(time.time())
             if eta is not None:
                 parts.append(f"ETA {fmt_duration(eta)}")
             self.console.print("  ".join(parts), soft_wrap=True)
         elif kind == "eval":
-            metrics = [f"{metric_label(k)} {_fmt(v)}" for k, v in event.items()
+            metrics = [f"{metric_label(k)} {fmt_short(v)}" for k, v in event.items()
                        if k.startswith("eval_") and isinstance(v, (int, float)) and not _bookkeeping(k)]
             self.console.print(f"eval at step {step}: " + ("  ".join(metrics) or "—"), soft_wrap=True)
         elif kind == "checkpoint":
@@ -156,8 +128,9 @@ class HeadlessDisplay:
         s = self.state
         now = time.time()
         status = s.status
+        style = ("bold " if status in FINAL_STATUSES else "") + STATUS_STYLE.get(status, "white")
         head = Text.assemble(
-            (f" {status} ", f"reverse {STATUS_STYLE.get(status, 'white')}"), "  ",
+            (f" {status_label(status)} ", f"reverse {style}"), "  ",
             (self.run.name, "bold"), f"  {self.run.id}",
         )
         grid = Table.grid(padding=(0, 2))
@@ -178,35 +151,35 @@ class HeadlessDisplay:
         grid.add_row("time", timing)
         latest = s.latest_log
         if latest:
-            shown = [f"{k} {_fmt(v)}" for k, v in latest.items() if k in ("loss", "learning_rate", "grad_norm")]
+            shown = [f"{k} {fmt_short(v)}" for k, v in latest.items() if k in ("loss", "learning_rate", "grad_norm")]
             grid.add_row("train", "  ".join(shown) or "—")
         if s.metrics:
             grid.add_row("eval", "  ".join(
-                f"{m.label} {_fmt(m.latest)} (best {_fmt(m.best)})" for m in self._ranked_metrics()[:4]))
+                f"{m.label} {fmt_short(m.latest)} (best {fmt_short(m.best)})" for m in self._ranked_metrics()[:4]))
         if s.latest_checkpoint:
             grid.add_row("checkpoint", escape(s.latest_checkpoint))
         if s.notices:
             grid.add_row("note", escape(s.notices[-1]))
         if self.message:
             grid.add_row("", Text(*self.message))
-        elif s.status == "stopping":
+        elif s.status == STOPPING:
             grid.add_row("", Text("stopping: saving a checkpoint; press Ctrl-C again to kill", style="yellow"))
         return Group(head, grid)
 
     # -- the end --------------------------------------------------------------------------------
     def final_status(self) -> str:
         status = self.run.status
-        if status in EXIT_CODES:
+        if status in FINAL_STATUSES:
             return status
-        return self.state.end_status or "failed"
+        return self.state.end_status or FAILED
 
     def exit_code(self) -> int:
-        return EXIT_CODES.get(self.final_status(), 1)
+        return exit_code_of(self.final_status())
 
     def print_summary(self) -> None:
         s = self.state
         status = self.final_status()
-        style = {"completed": "bold green", "stopped": "bold yellow"}.get(status, "bold red")
+        style = "bold " + STATUS_STYLE.get(status, STATUS_STYLE[FAILED])
         self.console.print()
         self.console.print(Text.assemble(("run ", ""), (self.run.id, "bold"), " ", (status, style)))
         grid = Table.grid(padding=(0, 2))
@@ -218,7 +191,7 @@ class HeadlessDisplay:
             elapsed = self.run.ended - self.run.started
         grid.add_row("time", fmt_duration(elapsed))
         if s.latest_loss is not None:
-            grid.add_row("last loss", _fmt(s.latest_loss))
+            grid.add_row("last loss", fmt_short(s.latest_loss))
         best = self._best_metric()
         if best:
             grid.add_row("best", best)
@@ -227,14 +200,14 @@ class HeadlessDisplay:
         grid.add_row("output", escape(self.run.output_dir))
         grid.add_row("run folder", escape(str(self.run.run_dir)))
         self.console.print(grid)
-        if status == "failed":
+        if status == FAILED:
             self.console.print(Text("error: " + (self.run.error or s.error or "unknown (see the log)"), style="red"), soft_wrap=True)
             lines = log_tail(self.run.log_path, LOG_TAIL_LINES)
             if lines:
                 self.console.print(Text(f"last lines of {self.run.log_path}:", style="dim"), soft_wrap=True)
                 for line in lines:
                     self.console.print(Text("  " + line, style="dim"), soft_wrap=True)
-        elif status == "stopped":
+        elif status == STOPPED:
             self.console.print(f"stopped; continue it with: hftui run {escape(self.run.preset_path or str(self.run.preset_file))} --resume")
 
     def _ranked_metrics(self) -> list:
@@ -254,9 +227,9 @@ class HeadlessDisplay:
         ranked = self._ranked_metrics()
         if ranked and ranked[0].best is not None:
             m = ranked[0]
-            return f"{m.label} {_fmt(m.best)} at step {m.best_step}"
+            return f"{m.label} {fmt_short(m.best)} at step {m.best_step}"
         if s.best_metric is not None:
-            return _fmt(s.best_metric)
+            return fmt_short(s.best_metric)
         return None
 
 

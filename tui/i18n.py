@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from hftui.core.options.catalog import STEP_TITLES
+from hftui.core.options.steps import STEP_TITLES
 
 
 def language() -> str:
@@ -57,8 +57,8 @@ PHRASES: dict[str, tuple[str, str]] = {
     "needs_network": ("needs the network", "네트워크 필요"),
     "quick_models": ("Well-known models for a quick experiment", "빠른 실험용으로 잘 알려진 모델"),
     "quick_datasets": ("Well-known datasets for a quick experiment", "빠른 실험용으로 잘 알려진 데이터셋"),
-    "peft_enable": ("Train a LoRA adapter instead of every weight", "모든 가중치 대신 LoRA 어댑터만 학습"),
-    "scratch_enable": ("Build a fresh model from a config (no download)", "설정으로 새 모델 만들기(다운로드 없음)"),
+    "enable_peft": ("Train a LoRA adapter instead of every weight", "모든 가중치 대신 LoRA 어댑터만 학습"),
+    "enable_model.scratch": ("Build a fresh model from a config (no download)", "설정으로 새 모델 만들기(다운로드 없음)"),
 }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from hftui.core.launch import choose_backend
 from hftui.core.problems import Problem
-from hftui.core.train.memory_estimate import MemoryEstimate, ModelFacts, estimate
+from hftui.core.train.memory_estimate import MemoryEstimate, estimate
+from hftui.core.train.model_facts import ModelFacts
 
 
 def check(preset, gpus: list | None = None, facts: ModelFacts | None = None) -> list[Problem]:

@@ -15,9 +15,12 @@ import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
+from hftui.core.options.catalog import CONFIG_CLASSES, config_key
+from hftui.core.options.sections import EVAL_SPLIT_NAMES, column_name
 from hftui.core.train import data as data_mod
 from hftui.core.train import modeling
-from hftui.core.options.catalog import CONFIG_CLASSES, config_key
+from hftui.core.train.metrics import wanted_metrics
+from hftui.core.train.trainer_config import config_kwargs
 
 
 def _r(value) -> str:
@@ -35,19 +38,16 @@ def _data_files(preset):
 
 def export_python(preset) -> str:
     """The training script for `preset` (a loaded Preset), as text."""
-    from hftui.core.train import worker
-    from hftui.core.train.metrics import wanted_metrics
-
     ttype, task = preset.trainer_type, preset.task
     key = config_key(ttype, task)
     modules, class_name = CONFIG_CLASSES[key]
     fake_prepared = SimpleNamespace(config_updates={"dataset_text_field": "text"})
-    args = worker.config_kwargs(preset, fake_prepared if ttype == "sft" else None, auto_cpu=False)
+    args = config_kwargs(preset, fake_prepared if ttype == "sft" else None, auto_cpu=False)
     seed = int(preset.get("args.seed", 42) or 42)
     d = preset.section("dataset")
     scratch = preset.section("model").get("scratch")
     scratch = dict(scratch) if isinstance(scratch, dict) else None
-    tok_spec = str(scratch.get("tokenizer", "byte")) if scratch else None
+    tok_spec = modeling.scratch_setting(scratch, "tokenizer") if scratch else None
     metrics = [m for m in wanted_metrics(preset) if m != "perplexity"] if ttype == "trainer" else []
 
     out: list[str] = []
@@ -69,7 +69,7 @@ def export_python(preset) -> str:
     w(f"# the {class_name} fields ([args] of the preset plus the defaults hftui chooses)")
     w(f"ARGS = {pprint.pformat(args, width=100, sort_dicts=False)}")
     w(f"MAX_LENGTH = {data_mod.max_length(preset)}")
-    w(f"EVAL_SPLIT_NAMES = {_r(data_mod.EVAL_SPLIT_NAMES)}\n")
+    w(f"EVAL_SPLIT_NAMES = {_r(EVAL_SPLIT_NAMES)}\n")
     w("# without CUDA (a smoke test on a CPU box): the CPU, and gloo between processes")
     w("if not torch.cuda.is_available():")
     w('    ARGS.setdefault("use_cpu", True)')
@@ -99,7 +99,7 @@ def export_python(preset) -> str:
     if scratch and tok_spec == "byte":
         w("    tokenizer = byte_tokenizer()")
     else:
-        path = modeling._local_or_hub(preset, tok_spec, "model.scratch.tokenizer") if scratch else modeling._local_or_hub(preset, str(preset.get("model.name_or_path")), "model.name_or_path")
+        path = modeling.local_or_hub(preset, tok_spec, "model.scratch.tokenizer") if scratch else modeling.local_or_hub(preset, str(preset.get("model.name_or_path")), "model.name_or_path")
         kw = {"trust_remote_code": bool(preset.get("model.trust_remote_code", False))}
         if preset.get("model.revision") and not scratch:
             kw["revision"] = preset.get("model.revision")
@@ -112,7 +112,7 @@ def export_python(preset) -> str:
 
     # -- data ------------------------------------------------------------------------------------
     files = _data_files(preset)
-    builder = data_mod._builder(preset, files)
+    builder = data_mod.dataset_builder(preset, files)
     load_kw = {}
     if files is not None:
         load_kw["data_files"] = files
@@ -156,12 +156,12 @@ def export_python(preset) -> str:
     w("    return ds\n")
 
     # -- model -----------------------------------------------------------------------------------
-    model_task = "sequence-classification" if ttype == "reward" else ("causal-lm" if ttype == "ppo" else task)
+    model_task = modeling.model_task(ttype, task)
     auto = modeling.AUTO_CLASSES[model_task]
     w("")
     w("def load_model(tokenizer, num_labels=None):")
     if scratch:
-        arch = str(scratch.get("architecture", "llama"))
+        arch = modeling.scratch_setting(scratch, "architecture")
         extra = {k: v for k, v in scratch.items() if k not in modeling.SCRATCH_OWN_KEYS}
         w(f"    extra = {_r(extra)}")
         w('    extra.setdefault("vocab_size", len(tokenizer))')
@@ -176,7 +176,7 @@ def export_python(preset) -> str:
         w(f"    config = transformers.AutoConfig.for_model({_r(arch)}, **extra)")
         w(f"    return transformers.{auto}.from_config(config)\n")
     else:
-        path = modeling._local_or_hub(preset, str(preset.get("model.name_or_path")), "model.name_or_path")
+        path = modeling.local_or_hub(preset, str(preset.get("model.name_or_path")), "model.name_or_path")
         kw = {"trust_remote_code": bool(preset.get("model.trust_remote_code", False))}
         if preset.get("model.revision"):
             kw["revision"] = preset.get("model.revision")
@@ -190,14 +190,7 @@ def export_python(preset) -> str:
         w("        model.config.pad_token_id = tokenizer.pad_token_id")
         w("    return model\n")
 
-    lora = None
-    if preset.has("peft"):
-        lora = {k: v for k, v in preset.section("peft").items() if k != "method"}
-        lora.setdefault("r", 16)
-        lora.setdefault("lora_alpha", 32)
-        lora.setdefault("lora_dropout", 0.05)
-        lora.setdefault("target_modules", "all-linear")
-        lora["task_type"] = modeling.PEFT_TASK_TYPES.get(model_task, "CAUSAL_LM")
+    lora = modeling.lora_kwargs(preset, model_task) if preset.has("peft") else None
 
     if metrics:
         w("")
@@ -210,20 +203,19 @@ def export_python(preset) -> str:
     w("    train, evald = load_splits()")
     num_labels_expr = "None"
     if ttype == "sft":
-        text = str(d.get("text_column") or "text")
-        msgs = str(d.get("messages_column") or "messages")
+        text, msgs = column_name(d, "text_column"), column_name(d, "messages_column")
         w(f"    keep = {{{_r(text)}: 'text'}} if {_r(text)} in train.column_names else {{{_r(msgs)}: 'messages'}}")
         w("    train, evald = select_rename(train, keep), select_rename(evald, keep)")
     elif ttype == "reward":
-        keep = {str(d.get("chosen_column") or "chosen"): "chosen", str(d.get("rejected_column") or "rejected"): "rejected"}
+        keep = {column_name(d, "chosen_column"): "chosen", column_name(d, "rejected_column"): "rejected"}
         w(f"    keep = {_r(keep)}")
         w("    train, evald = select_rename(train, keep), select_rename(evald, keep)")
         num_labels_expr = "1"  # a reward model outputs one score
     elif ttype == "ppo":
-        w(f"    fn = lambda batch: tokenize_prompts(batch, tokenizer, {_r(str(d.get('prompt_column') or 'prompt'))}, MAX_LENGTH)")
+        w(f"    fn = lambda batch: tokenize_prompts(batch, tokenizer, {_r(column_name(d, 'prompt_column'))}, MAX_LENGTH)")
         w("    train, evald = process(train, fn), process(evald, fn)")
     elif task == "sequence-classification":
-        text, label = str(d.get("text_column") or "text"), str(d.get("label_column") or "label")
+        text, label = column_name(d, "text_column"), column_name(d, "label_column")
         w(f"    values = list(train[{_r(label)}]) + (list(evald[{_r(label)}]) if evald is not None else [])")
         fixed = preset.get("model.num_labels")
         w("    label2id = None  # regression: labels are the targets" if fixed == 1 else "    label2id = label_mapping(values)")
@@ -232,11 +224,11 @@ def export_python(preset) -> str:
         w("    train, evald = process(train, fn), process(evald, fn)")
         num_labels_expr = "num_labels"
     elif task == "seq2seq-lm":
-        text, target = str(d.get("text_column") or "text"), str(d.get("target_column") or "target")
+        text, target = column_name(d, "text_column"), column_name(d, "target_column")
         w(f"    fn = lambda batch: tokenize_seq2seq(batch, tokenizer, {_r(text)}, {_r(target)}, MAX_LENGTH)")
         w("    train, evald = process(train, fn), process(evald, fn)")
     else:
-        text = str(d.get("text_column") or "text")
+        text = column_name(d, "text_column")
         w(f"    fn = lambda batch: tokenize_causal_lm(batch, tokenizer, {_r(text)}, MAX_LENGTH)")
         w("    train, evald = process(train, fn), process(evald, fn)")
     w(f"    config_cls = _find({_r(modules)}, {_r(class_name)})")

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from hftui.core import gpu as gpu_mod
 from hftui.core import launch as launch_mod
+from hftui.core.run.folder import DS_CONFIG_FILE
 
 TARGETS = ("python", "command", "accelerate", "deepspeed", "slurm")
 SCRIPT = "train.py"
-DS_FILE = "ds_config.json"
 ACCELERATE_FILE = "accelerate_config.yaml"
 CLUSTER_GPU_BYTES = 80 * 1024**3  # what a SLURM export assumes per GPU when this machine has none
 
@@ -30,11 +30,11 @@ def plan(preset, gpus: list | None = None) -> tuple[launch_mod.Launch, dict, dic
     gpus = gpu_mod.detect() if gpus is None else gpus
     with tempfile.TemporaryDirectory(prefix="hftui-export-") as tmp:
         launch = launch_mod.resolve_launch(preset, Path(tmp), gpus=gpus)
-        ds_path = Path(tmp) / launch_mod.DS_CONFIG_NAME
+        ds_path = Path(tmp) / DS_CONFIG_FILE
         ds = json.loads(ds_path.read_text()) if ds_path.exists() else None
     overrides = dict(launch.args_overrides)
     if "deepspeed" in overrides:
-        overrides["deepspeed"] = DS_FILE  # next to train.py
+        overrides["deepspeed"] = DS_CONFIG_FILE  # next to train.py
     return launch, overrides, ds
 
 
@@ -90,7 +90,7 @@ def to_command(preset, gpus: list | None = None, source: str = "PRESET") -> str:
         f"# the script: hftui export {source} --to python > {SCRIPT}",
     ]
     if ds is not None:
-        lines.append(f"# its DeepSpeed config: hftui export {source} --to deepspeed > {DS_FILE}")
+        lines.append(f"# its DeepSpeed config: hftui export {source} --to deepspeed > {DS_CONFIG_FILE}")
     if launch.num_machines > 1:
         lines.append("# run this on every machine, each with its own --node_rank (launch.machine_rank)")
     lines.append((env + " " if env else "") + shlex.join(script_argv(launch)))
@@ -155,7 +155,7 @@ def accelerate_config(preset, gpus: list | None = None) -> dict:
         }
     if launch.backend == "deepspeed" and ds is not None:
         config["deepspeed_config"] = {
-            "deepspeed_config_file": DS_FILE,
+            "deepspeed_config_file": DS_CONFIG_FILE,
             "zero3_init_flag": ds["zero_optimization"]["stage"] == 3,
         }
         config.pop("mixed_precision")  # the DeepSpeed file decides ("auto" follows [args])
@@ -172,7 +172,7 @@ def to_accelerate(preset, gpus: list | None = None, source: str = "PRESET") -> s
         f"# the script: hftui export {source} --to python > {SCRIPT}",
     ]
     if ds is not None:
-        lines.append(f"# its DeepSpeed config: hftui export {source} --to deepspeed > {DS_FILE}")
+        lines.append(f"# its DeepSpeed config: hftui export {source} --to deepspeed > {DS_CONFIG_FILE}")
     lines.append(f"# start it: {env}accelerate launch --config_file {ACCELERATE_FILE} {SCRIPT}")
     lines += _yaml(config)
     return "\n".join(lines) + "\n"
@@ -234,7 +234,7 @@ def to_slurm(preset, source: str = "PRESET") -> str:
         marker,
     ]
     if ds is not None:
-        out += [f"cat > {DS_FILE} <<'HFTUI_DS_CONFIG'", json.dumps(ds, indent=2), "HFTUI_DS_CONFIG"]
+        out += [f"cat > {DS_CONFIG_FILE} <<'HFTUI_DS_CONFIG'", json.dumps(ds, indent=2), "HFTUI_DS_CONFIG"]
     out += [
         "",
         'HEAD_NODE=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',

@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from hftui.core.fsutil import atomic_write_text, state_dir
+from hftui.core.options.rules import arg_limits
 from hftui.core.options.sections import Field
+from hftui.core.options.steps import guess_step
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 # trainer type -> (import locations tried in order, class name)
 CONFIG_CLASSES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -34,34 +36,6 @@ CONFIG_CLASSES: dict[str, tuple[tuple[str, ...], str]] = {
     "sft": (("trl",), "SFTConfig"),
     "reward": (("trl",), "RewardConfig"),
     "ppo": (("trl", "trl.experimental.ppo"), "PPOConfig"),
-}
-
-STEPS = (
-    "model",
-    "dataset",
-    "trainer",
-    "training",
-    "evaluation",
-    "optimizer",
-    "precision",
-    "distribution",
-    "peft",
-    "integrations",
-    "review",
-)
-
-STEP_TITLES = {
-    "model": ("Model", "모델"),
-    "dataset": ("Dataset", "데이터셋"),
-    "trainer": ("Trainer type", "트레이너 유형"),
-    "training": ("Training", "학습"),
-    "evaluation": ("Evaluation, logging, saving", "평가 · 로깅 · 저장"),
-    "optimizer": ("Optimizer & schedule", "옵티마이저 · 스케줄"),
-    "precision": ("Precision", "정밀도"),
-    "distribution": ("Distribution", "분산 학습"),
-    "peft": ("PEFT / LoRA", "PEFT / LoRA"),
-    "integrations": ("Integrations", "연동"),
-    "review": ("Review", "검토"),
 }
 
 # name -> (step, help en, help ko, star). Written by us; shown instead of the long docstring.
@@ -117,14 +91,6 @@ CURATED: dict[str, tuple[str, str, str, bool]] = {
     "response_length": ("trainer", "Tokens generated per prompt during PPO rollouts.", "PPO 롤아웃에서 프롬프트마다 생성할 토큰 수입니다.", False),
     "total_episodes": ("trainer", "Total prompts (episodes) PPO trains on.", "PPO가 학습할 전체 에피소드 수입니다.", False),
 }
-
-_STEP_WORDS = (
-    ("evaluation", ("eval", "logging", "log_", "save", "metric_for_best", "greater_is_better", "load_best", "include_", "prediction", "hub_strategy")),
-    ("optimizer", ("learning_rate", "lr_", "adam", "optim", "weight_decay", "warmup", "max_grad_norm", "scheduler")),
-    ("precision", ("fp16", "bf16", "tf32", "half_", "fp8")),
-    ("distribution", ("ddp", "fsdp", "deepspeed", "local_rank", "parallel", "accelerator", "use_cpu", "tpu", "torch_compile", "dispatch")),
-    ("integrations", ("report_to", "run_name", "hub", "push_to", "project", "trackio", "wandb")),
-)
 
 
 @dataclass(frozen=True)
@@ -298,7 +264,7 @@ def fields_of(cls: type) -> list[Field]:
             choices = tuple(f.metadata["choices"])
         deprecated = "deprecated" in help_text.lower()[:120] and "deprecated)" not in help_text.lower()[:120]
         curated = CURATED.get(f.name)
-        step = curated[0] if curated else _guess_step(f.name)
+        step = curated[0] if curated else guess_step(f.name)
         out.append(
             Field(
                 section="args",
@@ -311,17 +277,11 @@ def fields_of(cls: type) -> list[Field]:
                 star=curated[3] if curated else False,
                 step=step,
                 advanced=curated is None,
+                **arg_limits(f.name),
                 extra={"nullable": nullable, "doc": help_text, "deprecated": deprecated},
             )
         )
     return out
-
-
-def _guess_step(name: str) -> str:
-    for step, words in _STEP_WORDS:
-        if any(w in name for w in words):
-            return step
-    return "training"
 
 
 def _default_of(f: dataclasses.Field) -> Any:

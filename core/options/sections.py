@@ -17,6 +17,11 @@ TRAINER_TYPES = ("trainer", "sft", "reward", "ppo")
 BACKENDS = ("auto", "single", "ddp", "fsdp", "deepspeed")
 OFFLOADS = ("none", "optimizer", "all")
 TOKENIZERS = ("byte",)
+# load_dataset's packaged builders: dataset.path names one of these when data_files are local.
+BUILDERS = ("json", "csv", "parquet", "text", "arrow", "pandas")
+# The builder a data file's extension implies.
+DATA_EXTENSIONS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text", ".arrow": "arrow"}
+EVAL_SPLIT_NAMES = ("eval", "validation", "valid", "test")
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class Field:
     step: str = ""  # the wizard step that shows it
     minimum: float | None = None
     maximum: float | None = None
+    exclusive_maximum: bool = False  # the value must stay below `maximum`, not reach it
     advanced: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -135,6 +141,48 @@ def field_for(path: str) -> Field | None:
         return TOP_FIELDS.get(path)
     section, _, name = path.rpartition(".")
     return SECTION_FIELDS.get(section, {}).get(name)
+
+
+# [model.scratch] keys beyond architecture/tokenizer go to the model config; these are the common
+# ones (llama, gpt2, bert and t5 spellings), each a positive whole number. step="model" marks
+# the ones the wizard asks; the rest are checked when a preset sets them.
+SCRATCH_CONFIG_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        _f("model.scratch", "hidden_size", "int", None, "Width of the fresh model (e.g. 64 for a smoke test, 2048 for ~1B).", "새 모델의 폭(스모크 테스트는 64, 약 1B는 2048).", step="model", minimum=8),
+        _f("model.scratch", "num_hidden_layers", "int", None, "Number of transformer layers.", "트랜스포머 레이어 수입니다.", step="model", minimum=1),
+        _f("model.scratch", "num_attention_heads", "int", None, "Attention heads; must divide hidden_size.", "어텐션 헤드 수(hidden_size의 약수).", step="model", minimum=1),
+        _f("model.scratch", "intermediate_size", "int", None, "Width of the feed-forward layer.", "피드포워드 레이어의 폭입니다.", step="model", minimum=1, advanced=True),
+        *(
+            _f("model.scratch", name, "int", None, f"The model config's {name}.", f"모델 설정의 {name} 값입니다.", minimum=1)
+            for name in ("num_key_value_heads", "vocab_size", "max_position_embeddings", "n_embd", "n_layer", "n_head", "d_model", "num_layers", "num_heads", "d_ff", "n_positions")
+        ),
+    ]
+}
+
+# The dataset columns each trainer type (and, for the plain Trainer, each task) reads: a tuple
+# of needs, each need a tuple of [dataset] keys of which one column must be there.
+COLUMN_NEEDS: dict[tuple[str, str | None], tuple[tuple[str, ...], ...]] = {
+    ("trainer", "causal-lm"): (("text_column",),),
+    ("trainer", "sequence-classification"): (("text_column",), ("label_column",)),
+    ("trainer", "seq2seq-lm"): (("text_column",), ("target_column",)),
+    ("sft", None): (("text_column", "messages_column"),),
+    ("reward", None): (("chosen_column",), ("rejected_column",)),
+    ("ppo", None): (("prompt_column",),),
+}
+COLUMN_KEYS = ("text_column", "label_column", "target_column", "messages_column", "prompt_column", "chosen_column", "rejected_column")
+
+
+def column_needs(trainer_type: str, task: str | None) -> tuple[tuple[str, ...], ...]:
+    """The [dataset] column keys a trainer type needs: each inner tuple is one-of."""
+    key = (trainer_type, task if trainer_type == "trainer" else None)
+    return COLUMN_NEEDS.get(key) or COLUMN_NEEDS.get((trainer_type, None)) or (("text_column",),)
+
+
+def column_name(dataset: dict, key: str) -> str:
+    """The column a [dataset] *_column key names: the preset's value or the field's default."""
+    value = dataset.get(key)
+    return value if isinstance(value, str) and value else str(SECTION_FIELDS["dataset"][key].default)
 
 
 KNOWN_SECTIONS = ("model", "dataset", "trainer", "args", "peft", "ppo", "launch")

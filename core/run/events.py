@@ -2,22 +2,24 @@
 
 One JSON object per line, appended and flushed, each with `event`, `time` (unix seconds) and
 `step`. Kinds: start, log, eval, checkpoint, gpu, end, plus `notice` for one-off remarks
-(e.g. "no GPU: running on CPU"). Readers tail the file by byte offset and never re-read it.
+(e.g. "no GPU: running on CPU"). Readers tail the file by byte offset and never re-read it:
+`EventTail` is the one follower every reader uses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
-EVENTS_FILE = "events.jsonl"
 KINDS = ("start", "log", "eval", "checkpoint", "gpu", "end", "notice")
-END_STATUSES = ("completed", "stopped", "failed")
+# The end of a file is read this far back for its last event or step.
+TAIL_WINDOW = 65536
 
 
 class EventWriter:
@@ -62,17 +64,41 @@ class TailResult:
     missing: bool = False  # the file (or its folder) is gone
 
 
+def parse_lines(lines: Iterable[bytes]) -> TailResult:
+    """The events of some raw lines; garbled ones are counted, blank ones ignored."""
+    result = TailResult()
+    for raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            result.bad_lines += 1
+            continue
+        if not isinstance(obj, dict) or "event" not in obj:
+            result.bad_lines += 1
+            continue
+        result.events.append(obj)
+    return result
+
+
 class EventTail:
-    """Follow an events file by byte offset; a partial last line waits for its newline."""
+    """Follow an events file by byte offset; a partial last line waits for its newline.
+
+    `read_lines` hands out whole raw lines (for `RunState.apply_lines`, which parses only the
+    lines it needs); `read` parses them. A file that shrank is read again from the start; a
+    missing one sets `missing` instead of raising.
+    """
 
     def __init__(self, path: str | Path, offset: int = 0):
         self.path = Path(path)
         self.offset = offset
         self._partial = b""
+        self.missing = False
         self.bad_lines = 0
 
-    def read(self, max_bytes: int | None = None) -> TailResult:
-        result = TailResult()
+    def read_lines(self, max_bytes: int | None = None) -> list[bytes]:
+        """The next complete lines (at most about `max_bytes` read); [] when there is nothing new."""
         try:
             with open(self.path, "rb") as fh:
                 size = os.fstat(fh.fileno()).st_size
@@ -80,36 +106,90 @@ class EventTail:
                     self.offset, self._partial = 0, b""
                 fh.seek(self.offset)
                 chunk = fh.read() if max_bytes is None else fh.read(max_bytes)
-        except FileNotFoundError:
-            result.missing = True
-            return result
         except OSError:
-            result.missing = True
-            return result
+            self.missing = True
+            return []
+        self.missing = False
         if not chunk:
-            return result
+            return []
         self.offset += len(chunk)
-        data = self._partial + chunk
-        lines = data.split(b"\n")
+        lines = (self._partial + chunk).split(b"\n")
         self._partial = lines.pop()  # b"" when the chunk ended on a newline
-        for raw in lines:
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except ValueError:
-                result.bad_lines += 1
-                continue
-            if not isinstance(obj, dict) or "event" not in obj:
-                result.bad_lines += 1
-                continue
-            result.events.append(obj)
+        return lines
+
+    def read(self, max_bytes: int | None = None) -> TailResult:
+        result = parse_lines(self.read_lines(max_bytes))
+        result.missing = self.missing
         self.bad_lines += result.bad_lines
         return result
 
 
 def read_all(path: str | Path) -> TailResult:
     return EventTail(path).read()
+
+
+def _tail_lines(fh, window: int) -> list[bytes]:
+    """The whole lines of the last `window` bytes of an open file, newest last."""
+    size = os.fstat(fh.fileno()).st_size
+    fh.seek(max(0, size - window))
+    tail = fh.read()
+    if size > window:
+        tail = tail.split(b"\n", 1)[-1]
+    return tail.split(b"\n")
+
+
+def _objects_backwards(lines: list[bytes]) -> Iterable[dict]:
+    for raw in reversed(lines):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            yield obj
+
+
+def last_end_event(path: str | Path, window: int = TAIL_WINDOW) -> dict | None:
+    """The `end` event, when it is the file's last event (read from the end only)."""
+    try:
+        with open(path, "rb") as fh:
+            lines = _tail_lines(fh, window)
+    except OSError:
+        return None
+    for obj in _objects_backwards(lines):
+        if obj.get("event"):
+            return obj if obj["event"] == "end" else None
+    return None
+
+
+def last_progress(path: str | Path, max_steps: int | None = None,
+                  window: int = TAIL_WINDOW) -> tuple[int | None, int | None]:
+    """(last step, max_steps) from the end of an events file, without reading all of it.
+
+    `max_steps` is what the run record knows; when it is None the `start` event says.
+    """
+    step = None
+    try:
+        with open(path, "rb") as fh:
+            lines = _tail_lines(fh, window)
+            if max_steps is None:
+                fh.seek(0)
+                head = fh.readline()
+                with contextlib.suppress(ValueError):
+                    first = json.loads(head)
+                    if isinstance(first, dict) and first.get("event") == "start":
+                        max_steps = first.get("max_steps")
+    except OSError:
+        return step, max_steps
+    for obj in _objects_backwards(lines):
+        if isinstance(obj.get("step"), int):
+            if obj.get("event") == "start" and max_steps is None:
+                max_steps = obj.get("max_steps")
+            step = obj["step"] if step is None else step
+            if max_steps is not None:
+                break
+    return step, max_steps
 
 
 # -- the training side --------------------------------------------------------------------------

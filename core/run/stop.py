@@ -1,18 +1,98 @@
-"""Graceful stop: a checkpoint at the next step boundary, on every rank, then exit 130.
+"""Graceful stop, both halves: asking a run to stop, and the trainer honouring it.
 
-A stop is asked for by creating `RUN_DIR/stop` (what `hftui stop` and the live pane do) or by
-SIGTERM/SIGINT. Signal handlers only set a flag; the check happens at each step end. With
-several processes the ranks agree (all_reduce MAX of the flag), so they all save and stop at
-the same step and none waits forever in a collective.
+A stop is asked for by creating `RUN_DIR/stop` (what `hftui stop`, Ctrl-C in `hftui run` and
+the live pane do) or by SIGTERM/SIGINT to the training processes. In the trainer, signal
+handlers only set a flag; the check happens at each step end. With several processes the ranks
+agree (all_reduce MAX of the flag), so they all save a checkpoint and stop at the same step and
+none waits forever in a collective; the worker then exits 130. Only when a stop is not honoured
+in time are the process groups killed (`kill_run`, or the supervisor's stop timeout).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
+import time
 from pathlib import Path
 
-STOP_FILE = "stop"
+from hftui.core.run.folder import STOP_FILE, STOPPING
+from hftui.core.run.record import RunRecord, record_lock
+
+
+# -- asking -------------------------------------------------------------------------------------
+def ask_to_stop(run_dir: str | Path) -> None:
+    """Create the stop file: the request every rank and the supervisor look for."""
+    fd = os.open(Path(run_dir) / STOP_FILE, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+
+
+def request_stop(run: RunRecord) -> RunRecord:
+    """Ask the run to save a checkpoint and end at the next step boundary."""
+    run.refresh()
+    if not run.is_active:
+        return run
+    ask_to_stop(run.run_dir)
+    with record_lock(run.run_dir):
+        run.reload()
+        if run.is_active:
+            run.status = STOPPING
+            run.save()
+    return run
+
+
+def kill_run(run: RunRecord, grace: float = 5.0) -> RunRecord:
+    """SIGTERM, then SIGKILL, to the training processes (and the supervisor if it hangs)."""
+    run.reload()
+    with contextlib.suppress(OSError):
+        ask_to_stop(run.run_dir)
+    groups = [g for g in {run.pgid} if g]
+    for g in groups:
+        signal_group(g, signal.SIGTERM)
+    deadline = time.time() + grace
+    while time.time() < deadline and any(group_alive(g) for g in groups):
+        time.sleep(0.1)
+    for g in groups:
+        if group_alive(g):
+            signal_group(g, signal.SIGKILL)
+    # the supervisor writes the final status; give it a moment, then make sure it is gone
+    deadline = time.time() + grace
+    while time.time() < deadline and run.is_alive():
+        time.sleep(0.1)
+    if run.pid and run.is_alive():
+        signal_group(run.pid, signal.SIGKILL)
+    return run.refresh()
+
+
+def wait_for_end(run: RunRecord, timeout: float | None = None, poll: float = 0.2) -> RunRecord:
+    """Block until the run is no longer active (or the timeout passes); returns it refreshed."""
+    deadline = None if timeout is None else time.time() + timeout
+    while True:
+        run.refresh()
+        if not run.is_active:
+            return run
+        if deadline is not None and time.time() >= deadline:
+            return run
+        time.sleep(poll)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, sig)
+
+
+# -- honouring, inside the trainer ----------------------------------------------------------------
 
 
 class StopTraining(Exception):

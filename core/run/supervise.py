@@ -20,12 +20,23 @@ import time
 from pathlib import Path
 
 from hftui.core.run.events import EventTail, EventWriter
-from hftui.core.run.start import (
-    RunRecord,
-    process_start_time,
-    redact,
-    update_record,
+from hftui.core.run.folder import (
+    COMPLETED,
+    EXIT_CODES,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_STOPPED,
+    FAILED,
+    FINAL_STATUSES,
+    RUNNING,
+    STOPPED,
+    STOPPING,
+    exit_code_of,
 )
+from hftui.core.run.liveness import process_start_time
+from hftui.core.run.record import RunRecord, update_record
+from hftui.core.run.redact import redact
+from hftui.core.run.stop import ask_to_stop, group_alive, signal_group
 
 DEFAULT_STOP_TIMEOUT = 300.0
 KILL_GRACE_S = 10.0
@@ -68,8 +79,7 @@ class Supervisor:
 
     def _on_stop_signal(self, signum, frame) -> None:
         with contextlib.suppress(OSError):
-            fd = os.open(self.record.stop_path, os.O_WRONLY | os.O_CREAT, 0o600)
-            os.close(fd)
+            ask_to_stop(self.run_dir)
 
     # -- the run --------------------------------------------------------------------------------
     def run(self) -> int:
@@ -78,7 +88,7 @@ class Supervisor:
         stopping = self.record.stop_path.exists()
         self.record = update_record(
             self.run_dir, pid=os.getpid(), pid_start=process_start_time(os.getpid()), started=started,
-            status="stopping" if stopping else "running",
+            status=STOPPING if stopping else RUNNING,
         )
         if stopping:
             say("stop requested before the run started; not starting it")
@@ -119,16 +129,16 @@ class Supervisor:
                 say(f"stop requested: waiting up to {limit:g} s for a checkpoint and a clean end")
                 with contextlib.suppress(OSError, ValueError):
                     current = RunRecord.load(self.run_dir)
-                    if current.status == "running":
-                        self.record = update_record(self.run_dir, status="stopping")
+                    if current.status == RUNNING:
+                        self.record = update_record(self.run_dir, status=STOPPING)
             if self.stop_seen is not None and self.term_sent is None and now - self.stop_seen > limit:
                 say(f"the run did not stop within {limit:g} s; terminating its processes")
                 self.term_sent = now
                 self.killed_by_us = True
-                _signal_group(self.child.pid, signal.SIGTERM)
+                signal_group(self.child.pid, signal.SIGTERM)
             if self.term_sent is not None and now - self.term_sent > KILL_GRACE_S:
                 say("still running; killing its processes")
-                _signal_group(self.child.pid, signal.SIGKILL)
+                signal_group(self.child.pid, signal.SIGKILL)
                 self.term_sent = now  # and again after another grace period, should it survive
             time.sleep(POLL_S)
 
@@ -142,14 +152,14 @@ class Supervisor:
 
     def _clean_group(self) -> None:
         """Ranks left behind by a launcher that died get the same end as it did."""
-        if self.child is None or not _group_alive(self.child.pid):
+        if self.child is None or not group_alive(self.child.pid):
             return
-        _signal_group(self.child.pid, signal.SIGTERM)
+        signal_group(self.child.pid, signal.SIGTERM)
         deadline = time.time() + KILL_GRACE_S
-        while time.time() < deadline and _group_alive(self.child.pid):
+        while time.time() < deadline and group_alive(self.child.pid):
             time.sleep(POLL_S)
-        if _group_alive(self.child.pid):
-            _signal_group(self.child.pid, signal.SIGKILL)
+        if group_alive(self.child.pid):
+            signal_group(self.child.pid, signal.SIGKILL)
 
     # -- the end --------------------------------------------------------------------------------
     def finish(self, rc: int | None, started: float, error: str | None = None) -> int:
@@ -157,31 +167,32 @@ class Supervisor:
         stop_requested = self.record.stop_path.exists()
         end = self.end_event
         if rc is None:
-            status, exit_code = ("stopped", 130) if stop_requested and error is None else ("failed", 1)
-        elif end is not None and end.get("status") in ("completed", "stopped", "failed"):
+            status = STOPPED if stop_requested and error is None else FAILED
+            exit_code = exit_code_of(status)
+        elif end is not None and end.get("status") in FINAL_STATUSES:
             # a launcher (torchrun) reports any rank's non-zero exit as 1: the end event knows better
             status = end["status"]
             error = end.get("error") or error
-            if status == "completed" and rc != 0:
-                status = "failed"
+            if status == COMPLETED and rc != EXIT_OK:
+                status = FAILED
                 error = error or f"the training process exited with code {rc}"
-            exit_code = {"completed": 0, "stopped": 130}.get(status, rc if rc > 0 else 128 - rc)
-        elif rc == 0:
-            status, exit_code = "completed", 0
-        elif rc == 130:
-            status, exit_code = "stopped", 130
+            exit_code = EXIT_CODES[status] if status != FAILED else (rc if rc > 0 else 128 - rc)
+        elif rc == EXIT_OK:
+            status, exit_code = COMPLETED, EXIT_OK
+        elif rc == EXIT_STOPPED:
+            status, exit_code = STOPPED, EXIT_STOPPED
         elif rc < 0:
             sig = -rc
             exit_code = 128 + sig
             if stop_requested:
-                status = "stopped"
+                status = STOPPED
                 error = f"killed by signal {sig} after the stop request; the last checkpoint is kept"
             else:
-                status = "failed"
+                status = FAILED
                 error = f"killed by signal {sig}"
         else:
-            status, exit_code = "failed", rc
-        if status == "failed" and not error:
+            status, exit_code = FAILED, rc
+        if status == FAILED and not error:
             error = error_summary(self.record.log_path) or f"the training process exited with code {rc}"
         if error:
             error = redact(str(error))[:500]
@@ -195,8 +206,8 @@ class Supervisor:
                              runtime=round(ended - started, 3))
             finally:
                 writer.close()
-        say(f"run {self.record.id} {status}" + (f": {error}" if error and status != "completed" else ""))
-        return {"completed": 0, "stopped": 130}.get(status, 1)
+        say(f"run {self.record.id} {status}" + (f": {error}" if error and status != COMPLETED else ""))
+        return exit_code_of(status)
 
 
 def error_summary(log_path: Path, max_bytes: int = 65536) -> str | None:
@@ -221,26 +232,11 @@ def _own_group() -> dict:
     return {"preexec_fn": os.setpgrp}
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(OSError):
-        os.killpg(pgid, sig)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) != 1:
         print("usage: python -m hftui.core.run.supervise RUN_DIR", file=sys.stderr)
-        return 2
+        return EXIT_INVALID
     return Supervisor(Path(argv[0])).run()
 
 

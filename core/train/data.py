@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from hftui.core.options.sections import BUILDERS, DATA_EXTENSIONS, EVAL_SPLIT_NAMES, column_name, column_needs
 from hftui.core.problems import PresetError, Problem
 
-BUILDERS = ("json", "csv", "parquet", "text", "arrow", "pandas")
-EVAL_SPLIT_NAMES = ("eval", "validation", "valid", "test")
-EXTENSIONS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text", ".arrow": "arrow"}
+# What a column holds, for the hint when the data has none of the columns a need accepts.
+COLUMN_KINDS = {"text_column": "plain text", "messages_column": "chat"}
 
 
 @dataclass
@@ -98,7 +98,8 @@ def resolve_data_files(preset) -> tuple[Any, list[Problem]]:
     return one(raw, "dataset.data_files"), problems
 
 
-def _builder(preset, data_files) -> str:
+def dataset_builder(preset, data_files) -> str:
+    """load_dataset's first argument: a packaged builder, a local folder or a Hub id."""
     path = str(preset.get("dataset.path") or "")
     if path:
         if path in BUILDERS:
@@ -108,7 +109,7 @@ def _builder(preset, data_files) -> str:
     first = data_files
     while isinstance(first, (dict, list)):
         first = next(iter(first.values())) if isinstance(first, dict) else first[0]
-    return EXTENSIONS.get(Path(str(first or "")).suffix.lower(), "json")
+    return DATA_EXTENSIONS.get(Path(str(first or "")).suffix.lower(), "json")
 
 
 def load_splits(preset):
@@ -119,7 +120,7 @@ def load_splits(preset):
     _raise(problems, preset)
     if not preset.get("dataset.path") and data_files is None:
         _raise([_err("dataset.path", "no dataset given", "set dataset.path (json, csv, a folder or a Hub id) and dataset.data_files")], preset)
-    builder = _builder(preset, data_files)
+    builder = dataset_builder(preset, data_files)
     kwargs: dict[str, Any] = {}
     if data_files is not None:
         kwargs["data_files"] = data_files
@@ -187,22 +188,11 @@ def _first_line(exc: BaseException) -> str:
     return outer if inner in outer else f"{outer} ({inner[:200]})"
 
 
-def required_columns(preset) -> dict[str, str]:
-    """dataset.<key> -> column the trainer type needs."""
+def required_columns(preset) -> list[dict[str, str]]:
+    """The columns the trainer type reads: one {dataset.<key>: column} per need, of which one
+    column must be there (sft reads text or chat messages)."""
     d = preset.section("dataset")
-    ttype, task = preset.trainer_type, preset.task
-    col = lambda key, default: str(d.get(key) or default)  # noqa: E731
-    if ttype == "sft":
-        return {}  # text or messages: checked separately
-    if ttype == "reward":
-        return {"chosen_column": col("chosen_column", "chosen"), "rejected_column": col("rejected_column", "rejected")}
-    if ttype == "ppo":
-        return {"prompt_column": col("prompt_column", "prompt")}
-    if task == "sequence-classification":
-        return {"text_column": col("text_column", "text"), "label_column": col("label_column", "label")}
-    if task == "seq2seq-lm":
-        return {"text_column": col("text_column", "text"), "target_column": col("target_column", "target")}
-    return {"text_column": col("text_column", "text")}
+    return [{key: column_name(d, key) for key in need} for need in column_needs(preset.trainer_type, preset.task)]
 
 
 def check_columns(preset, train, evald) -> None:
@@ -211,15 +201,16 @@ def check_columns(preset, train, evald) -> None:
         if ds is None:
             continue
         have = list(ds.column_names)
-        if preset.trainer_type == "sft":
-            text = preset.get("dataset.text_column") or "text"
-            msgs = preset.get("dataset.messages_column") or "messages"
-            if text not in have and msgs not in have:
-                problems.append(_err("dataset.text_column", f"the {split} data has neither a {text!r} nor a {msgs!r} column", f"columns there: {', '.join(have)}; set dataset.text_column (plain text) or dataset.messages_column (chat)"))
-            continue
-        for key, column in required_columns(preset).items():
-            if column not in have:
+        for need in required_columns(preset):
+            if any(column in have for column in need.values()):
+                continue
+            (key, column), *others = need.items()
+            if not others:
                 problems.append(_err(f"dataset.{key}", f"the {split} data has no column {column!r}", f"columns there: {', '.join(have)}; set dataset.{key} to one of them"))
+                continue
+            names = " nor a ".join(repr(c) for c in need.values())
+            keys = " or ".join(f"dataset.{k} ({COLUMN_KINDS[k]})" if k in COLUMN_KINDS else f"dataset.{k}" for k in need)
+            problems.append(_err(f"dataset.{key}", f"the {split} data has neither a {names} column", f"columns there: {', '.join(have)}; set {keys}"))
     _raise(problems, preset)
 
 
@@ -237,14 +228,14 @@ def prepare(preset, tokenizer) -> Prepared:
     if ttype == "sft":
         return _prepare_sft(preset, train, evald)
     if ttype == "reward":
-        keep = {str(d.get("chosen_column") or "chosen"): "chosen", str(d.get("rejected_column") or "rejected"): "rejected"}
+        keep = {column_name(d, "chosen_column"): "chosen", column_name(d, "rejected_column"): "rejected"}
         return Prepared(_select_rename(train, keep), _select_rename(evald, keep))
     if ttype == "ppo":
-        prompt = str(d.get("prompt_column") or "prompt")
+        prompt = column_name(d, "prompt_column")
         fn = _mapper(tokenize_prompts, tokenizer=tokenizer, prompt_column=prompt, max_length=n)
         return Prepared(_map(train, fn), _map(evald, fn))
     if task == "sequence-classification":
-        text, label = str(d.get("text_column") or "text"), str(d.get("label_column") or "label")
+        text, label = column_name(d, "text_column"), column_name(d, "label_column")
         values = list(train[label]) + (list(evald[label]) if evald is not None else [])
         if preset.get("model.num_labels") == 1:
             bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))]
@@ -267,20 +258,19 @@ def prepare(preset, tokenizer) -> Prepared:
         names = [str(k) for k, _ in sorted(label2id.items(), key=lambda kv: kv[1])]
         return Prepared(_map(train, fn), _map(evald, fn), DataCollatorWithPadding(tokenizer), num_labels, names)
     if task == "seq2seq-lm":
-        text, target = str(d.get("text_column") or "text"), str(d.get("target_column") or "target")
+        text, target = column_name(d, "text_column"), column_name(d, "target_column")
         fn = _mapper(tokenize_seq2seq, tokenizer=tokenizer, text_column=text, target_column=target, max_length=n)
         return Prepared(_map(train, fn), _map(evald, fn))  # collator needs the model: see worker
     from transformers import DataCollatorForLanguageModeling
 
-    text = str(d.get("text_column") or "text")
+    text = column_name(d, "text_column")
     fn = _mapper(tokenize_causal_lm, tokenizer=tokenizer, text_column=text, max_length=n)
     return Prepared(_map(train, fn), _map(evald, fn), DataCollatorForLanguageModeling(tokenizer, mlm=False))
 
 
 def _prepare_sft(preset, train, evald) -> Prepared:
     d = preset.section("dataset")
-    text = str(d.get("text_column") or "text")
-    msgs = str(d.get("messages_column") or "messages")
+    text, msgs = column_name(d, "text_column"), column_name(d, "messages_column")
     if text in train.column_names:
         keep = {text: "text"}
     else:

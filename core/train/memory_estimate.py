@@ -10,10 +10,9 @@ activation term follows the usual transformer rule of thumb. It is an estimate m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
-import json
 
-from hftui.core.problems import Problem
+from hftui.core.options.sections import SECTION_FIELDS
+from hftui.core.train.model_facts import ModelFacts, model_facts
 
 GiB = 1024**3
 # What CUDA, the allocator and NCCL take before the first tensor: a fixed allowance.
@@ -21,26 +20,7 @@ CUDA_OVERHEAD = int(0.75 * GiB)
 # Share of a GPU's memory a run may plan for; the rest absorbs fragmentation and spikes.
 USABLE_FRACTION = 0.92
 
-BYTE_TOKENIZER_VOCAB = 260  # 256 bytes + <pad> <s> </s> <unk>; used when a scratch model gives no vocab_size
-
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
-
-
-@dataclass(frozen=True)
-class ModelFacts:
-    """What the estimate needs to know about the model, read once from its config."""
-
-    class_name: str
-    total_params: int
-    hidden_size: int
-    num_layers: int
-    num_heads: int
-    vocab_size: int
-    config_dtype: str | None
-    no_split_modules: tuple[str, ...]
-    # (qualified module name, in_features, out_features) of every nn.Linear, for LoRA counts
-    linears: tuple[tuple[str, int, int], ...] = ()
-    output_linear: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,204 +62,12 @@ def count(n: int | None) -> str:
     return str(n)
 
 
-# -- model facts ------------------------------------------------------------------------------
-def _model_key(preset) -> str:
-    model = preset.section("model")
-    key = {
-        "model": {k: v for k, v in model.items() if k != "scratch"},
-        "scratch": preset.section("model.scratch") if preset.has("model.scratch") else None,
-        "trainer": preset.trainer_type,
-        "task": preset.task,
-        "base": str(preset.base_dir),
-    }
-    return json.dumps(key, sort_keys=True, default=str)
-
-
-def model_facts(preset) -> ModelFacts | None:
-    """The model's size and layout from its config on the meta device; None if unreadable.
-
-    Cached per model description (in memory and on disk), so validate, launch and the wizard
-    pay for it once.
-    """
-    try:
-        return _model_facts_cached(_model_key(preset))
-    except Exception:
-        return None
-
-
-@lru_cache(maxsize=16)
-def _model_facts_cached(key: str) -> ModelFacts | None:
-    path = _facts_cache_path(key)
-    cached = _read_facts(path)
-    if cached is not None:
-        return cached
-    spec = json.loads(key)
-    try:
-        config = _load_config(spec)
-    except Exception:
-        return None
-    if config is None:
-        return None
-    facts = _facts_from_config(config, spec)
-    _write_facts(path, facts)
-    return facts
-
-
-# -- the facts on disk ------------------------------------------------------------------------
-# Building the model on the meta device needs torch and the model's transformers module: seconds
-# of imports. The facts are kept in HFTUI_HOME/model-facts, keyed by the model description, the
-# installed transformers and trl, and for a local model folder its config.json's size and mtime,
-# so `hftui validate` and the wizard pay for a model once per installed version.
-FACTS_CACHE_FORMAT = 1
-
-
-def _facts_cache_path(key: str):
-    import hashlib
-    from pathlib import Path
-
-    from hftui.core.options.catalog import installed_versions
-    from hftui.core.fsutil import state_dir
-
-    spec = json.loads(key)
-    stamp = None
-    name = spec["model"].get("name_or_path")
-    if spec["scratch"] is None and name:
-        try:
-            st = (Path(spec["base"], str(name)).expanduser() / "config.json").stat()
-            stamp = [st.st_mtime_ns, st.st_size]
-        except OSError:
-            stamp = None
-    ident = json.dumps([FACTS_CACHE_FORMAT, key, installed_versions(), stamp], sort_keys=True, default=str)
-    return state_dir() / "model-facts" / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.json"
-
-
-def _read_facts(path) -> ModelFacts | None:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        raw["no_split_modules"] = tuple(raw["no_split_modules"])
-        raw["linears"] = tuple((str(n), int(i), int(o)) for n, i, o in raw["linears"])
-        return ModelFacts(**raw)
-    except (OSError, ValueError, TypeError, KeyError):
-        return None  # absent, unreadable or from another layout: build the facts again
-
-
-def _write_facts(path, facts: ModelFacts) -> None:
-    from dataclasses import asdict
-
-    from hftui.core.fsutil import atomic_write_text, ensure_private_dir
-
-    try:
-        ensure_private_dir(path.parent)
-        atomic_write_text(path, json.dumps(asdict(facts)), mode=0o600)
-    except OSError:
-        pass  # a read-only state dir only costs speed
-
-
-def _load_config(spec: dict):
-    from transformers import AutoConfig
-
-    model, scratch = spec["model"], spec["scratch"]
-    extra: dict = {}
-    task = spec["task"]
-    if spec["trainer"] == "reward":
-        extra["num_labels"] = 1
-    elif task == "sequence-classification" and model.get("num_labels"):
-        extra["num_labels"] = int(model["num_labels"])
-    if scratch is not None:
-        params = {k: v for k, v in scratch.items() if k not in ("architecture", "tokenizer")}
-        if scratch.get("tokenizer", "byte") == "byte":
-            params.setdefault("vocab_size", BYTE_TOKENIZER_VOCAB)
-        return AutoConfig.for_model(scratch.get("architecture", "llama"), **params, **extra)
-    name = model.get("name_or_path")
-    if not name:
-        return None
-    from pathlib import Path
-
-    local = Path(spec["base"], str(name)).expanduser()
-    if local.is_dir():
-        name = str(local)
-    # Never the model's own code: an estimate is no consent to run it (`hftui run
-    # --trust-remote-code` is); such a model gets "estimate unavailable" here.
-    kwargs = {"trust_remote_code": False}
-    if model.get("revision"):
-        kwargs["revision"] = model["revision"]
-    return AutoConfig.from_pretrained(name, **kwargs, **extra)
-
-
-def _auto_class(task: str, trainer: str):
-    import transformers
-
-    if trainer == "reward" or task == "sequence-classification":
-        return transformers.AutoModelForSequenceClassification
-    if task == "seq2seq-lm":
-        return transformers.AutoModelForSeq2SeqLM
-    return transformers.AutoModelForCausalLM
-
-
-def _facts_from_config(config, spec: dict) -> ModelFacts:
-    import torch
-
-    cls = _auto_class(spec["task"], spec["trainer"])
-    with torch.device("meta"):
-        try:
-            model = cls.from_config(config, trust_remote_code=False)
-        except TypeError:
-            model = cls.from_config(config)
-    return facts_from_model(model, config)
-
-
-def facts_from_model(model, config=None) -> ModelFacts:
-    """The facts of a model already built (on the meta device, or the real one in the worker)."""
-    import torch
-
-    config = config if config is not None else model.config
-    total = sum(p.numel() for p in model.parameters())
-    linears = []
-    for name, module in model.named_modules():
-        if isinstance(module, torch.nn.Linear):
-            linears.append((name, int(module.in_features), int(module.out_features)))
-    out = None
-    try:
-        emb = model.get_output_embeddings()
-        if emb is not None:
-            out = next((n for n, m in model.named_modules() if m is emb), None)
-    except Exception:
-        out = None
-    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
-    hidden = _first(text_config, "hidden_size", "d_model", "n_embd", "dim") or 0
-    layers = _first(text_config, "num_hidden_layers", "num_layers", "n_layer", "n_layers") or 0
-    heads = _first(text_config, "num_attention_heads", "num_heads", "n_head") or 1
-    vocab = _first(text_config, "vocab_size") or 0
-    dtype = getattr(config, "dtype", None) if hasattr(config, "dtype") else getattr(config, "torch_dtype", None)
-    dtype = str(dtype).replace("torch.", "") if dtype is not None else None
-    no_split = tuple(sorted(getattr(model, "_no_split_modules", None) or ()))
-    return ModelFacts(
-        class_name=type(model).__name__,
-        total_params=int(total),
-        hidden_size=int(hidden),
-        num_layers=int(layers),
-        num_heads=int(heads),
-        vocab_size=int(vocab),
-        config_dtype=dtype,
-        no_split_modules=no_split,
-        linears=tuple(linears),
-        output_linear=out,
-    )
-
-
-def _first(config, *names):
-    for name in names:
-        value = getattr(config, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
-
-
 # -- the estimate -----------------------------------------------------------------------------
 def lora_params(facts: ModelFacts, peft: dict) -> int:
     """Trainable parameters LoRA adds: r * (in + out) for every targeted linear layer."""
-    r = int(peft.get("r", 16) or 16)
-    target = peft.get("target_modules", "all-linear")
+    defaults = SECTION_FIELDS["peft"]
+    r = int(peft.get("r") or defaults["r"].default)
+    target = peft.get("target_modules", defaults["target_modules"].default)
     total = 0
     for name, fin, fout in facts.linears:
         short = name.rsplit(".", 1)[-1]

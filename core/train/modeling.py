@@ -12,13 +12,16 @@ into the exported script, so the script builds exactly the same tokenizer withou
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
+from hftui.core.options.paths import looks_local
+from hftui.core.options.sections import SECTION_FIELDS
 from hftui.core.problems import PresetError, Problem
 
-# Keys of [model.scratch] that are hftui's own, not config fields.
-SCRATCH_OWN_KEYS = ("architecture", "tokenizer")
+# Keys of [model.scratch] that are hftui's own (architecture, tokenizer), not config fields.
+SCRATCH_OWN_KEYS = tuple(SECTION_FIELDS["model.scratch"])
+# len(byte_tokenizer()): its 4 specials and 256 byte tokens, known without building it.
+BYTE_TOKENIZER_VOCAB = 260
 
 
 def byte_tokenizer():
@@ -52,6 +55,11 @@ def byte_tokenizer():
     return fast
 
 
+def scratch_setting(scratch: dict, key: str) -> str:
+    """[model.scratch]'s architecture or tokenizer as written, else the field's default."""
+    return str(scratch.get(key) or SECTION_FIELDS["model.scratch"][key].default)
+
+
 def _problem(path: str, message: str, hint: str, preset) -> PresetError:
     file = str(preset.path) if preset.path else None
     return PresetError([Problem(path, "error", message, hint, None, file)], file)
@@ -67,20 +75,19 @@ def _source(preset) -> tuple[str, str]:
     """("scratch", tokenizer spec) or ("pretrained", name_or_path)."""
     scratch = preset.section("model").get("scratch")
     if isinstance(scratch, dict):
-        return "scratch", str(scratch.get("tokenizer", "byte"))
+        return "scratch", scratch_setting(scratch, "tokenizer")
     name = preset.get("model.name_or_path")
     if not name:
         raise _problem("model.name_or_path", "no model given", "set model.name_or_path to a Hub id or a local folder, or add a [model.scratch] table", preset)
     return "pretrained", str(name)
 
 
-def _local_or_hub(preset, value: str, key: str) -> str:
+def local_or_hub(preset, value: str, key: str) -> str:
     """A local path (resolved against the preset folder) when it exists, else the Hub id as is."""
-    looks_local = value.startswith((".", "/", "~")) or value.count("/") > 1 or "\\" in value
     p = preset.resolve(value)
     if p.exists():
         return str(p)
-    if looks_local:
+    if looks_local(value):
         raise _problem(key, f"folder not found: {p}", "check the path (relative paths start at the preset's folder), or train it first", preset)
     return value
 
@@ -102,10 +109,10 @@ def load_tokenizer(preset, trust_remote_code_allowed: bool = False):
         if spec == "byte":
             tok = byte_tokenizer()
         else:
-            path = _local_or_hub(preset, spec, "model.scratch.tokenizer")
+            path = local_or_hub(preset, spec, "model.scratch.tokenizer")
             tok = _auto_tokenizer(path, "model.scratch.tokenizer", preset, trust_remote_code_allowed)
     else:
-        path = _local_or_hub(preset, spec, "model.name_or_path")
+        path = local_or_hub(preset, spec, "model.name_or_path")
         tok = _auto_tokenizer(path, "model.name_or_path", preset, trust_remote_code_allowed)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token or tok.unk_token
@@ -145,6 +152,25 @@ AUTO_CLASSES = {
 }
 
 
+def model_task(trainer_type: str, task: str) -> str:
+    """The task of the model a trainer type trains: a reward model scores, a PPO policy generates."""
+    if trainer_type == "reward":
+        return "sequence-classification"
+    if trainer_type == "ppo":
+        return "causal-lm"
+    return task
+
+
+def auto_class(preset, task: str):
+    """The transformers Auto class that builds a model for `task`."""
+    import transformers
+
+    cls_name = AUTO_CLASSES.get(task)
+    if cls_name is None:
+        raise _problem("model.task", f"unknown task {task!r}", f"use one of {', '.join(AUTO_CLASSES)}", preset)
+    return getattr(transformers, cls_name)
+
+
 def _dtype(preset):
     import torch
 
@@ -155,19 +181,26 @@ def _dtype(preset):
 
 
 def scratch_config(preset, tokenizer, task: str, num_labels: int | None = None):
-    """The AutoConfig of [model.scratch], with vocabulary and special ids from the tokenizer."""
+    """The AutoConfig of [model.scratch], with vocabulary and special ids from the tokenizer.
+
+    Without a tokenizer (the memory estimate builds none) a byte tokenizer's vocabulary is
+    assumed: the special ids change no parameter count.
+    """
     from transformers import AutoConfig
 
     scratch = dict(preset.section("model").get("scratch") or {})
-    arch = str(scratch.get("architecture", "llama"))
+    arch = scratch_setting(scratch, "architecture")
     extra = {k: v for k, v in scratch.items() if k not in SCRATCH_OWN_KEYS}
-    extra.setdefault("vocab_size", len(tokenizer))
-    for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
-        value = getattr(tokenizer, name, None)
-        if value is not None:
-            extra.setdefault(name, value)
-    if task == "seq2seq-lm":
-        extra.setdefault("decoder_start_token_id", tokenizer.pad_token_id)
+    if tokenizer is not None:
+        extra.setdefault("vocab_size", len(tokenizer))
+        for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
+            value = getattr(tokenizer, name, None)
+            if value is not None:
+                extra.setdefault(name, value)
+        if task == "seq2seq-lm":
+            extra.setdefault("decoder_start_token_id", tokenizer.pad_token_id)
+    elif scratch_setting(scratch, "tokenizer") == "byte":
+        extra.setdefault("vocab_size", BYTE_TOKENIZER_VOCAB)
     if num_labels is not None:
         extra["num_labels"] = num_labels
     try:
@@ -178,18 +211,33 @@ def scratch_config(preset, tokenizer, task: str, num_labels: int | None = None):
         raise _problem("model.scratch", f"bad config key for {arch}: {exc}", "keys of [model.scratch] other than architecture/tokenizer go to the model's config", preset) from None
 
 
+def model_config(preset, task: str, num_labels: int | None = None, tokenizer=None, trust_remote_code: bool = False):
+    """The config of the preset's [model]: built from [model.scratch], or read from the Hub or a
+    folder. Reading one runs the model's own configuration code only with `trust_remote_code`."""
+    kind, spec = _source(preset)
+    if kind == "scratch":
+        return scratch_config(preset, tokenizer, task, num_labels)
+    from transformers import AutoConfig
+
+    path = local_or_hub(preset, spec, "model.name_or_path")
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    if preset.get("model.revision"):
+        kwargs["revision"] = preset.get("model.revision")
+    if num_labels is not None:
+        kwargs["num_labels"] = num_labels
+    try:
+        return AutoConfig.from_pretrained(path, **kwargs)
+    except Exception as exc:  # OSError, ValueError (remote code refused), HF hub errors
+        raise _load_error(exc, "model.name_or_path", "model config", preset) from None
+
+
 def load_model(preset, tokenizer, task: str | None = None, num_labels: int | None = None, trust_remote_code_allowed: bool = False, source: str | None = None, key: str = "model.name_or_path"):
     """The model for `task` (defaults to the preset's), from [model.scratch], the Hub or a folder.
 
     `source` loads another model of the preset (a PPO reward or value model) instead of [model].
     """
-    import transformers
-
     task = task or preset.task
-    cls_name = AUTO_CLASSES.get(task)
-    if cls_name is None:
-        raise _problem("model.task", f"unknown task {task!r}", f"use one of {', '.join(AUTO_CLASSES)}", preset)
-    auto = getattr(transformers, cls_name)
+    auto = auto_class(preset, task)
     if source is None:
         kind, spec = _source(preset)
     else:
@@ -202,7 +250,7 @@ def load_model(preset, tokenizer, task: str | None = None, num_labels: int | Non
             raise _problem("model.scratch.architecture", f"{config.model_type} has no {task} model: {str(exc).splitlines()[0][:200]}", "pick an architecture that supports this task (llama/gpt2 for causal-lm and classification, t5/bart for seq2seq-lm)", preset) from None
         dtype = _dtype(preset)
         return model if dtype == "auto" else model.to(dtype)
-    path = _local_or_hub(preset, spec, key)
+    path = local_or_hub(preset, spec, key)
     kwargs: dict[str, Any] = {"trust_remote_code": _trust(preset, trust_remote_code_allowed), "dtype": _dtype(preset)}
     if preset.get("model.revision") and source is None:
         kwargs["revision"] = preset.get("model.revision")
@@ -220,27 +268,29 @@ def load_model(preset, tokenizer, task: str | None = None, num_labels: int | Non
 
 
 PEFT_TASK_TYPES = {"causal-lm": "CAUSAL_LM", "sequence-classification": "SEQ_CLS", "seq2seq-lm": "SEQ_2_SEQ_LM"}
+LORA_DEFAULTED = ("r", "lora_alpha", "lora_dropout", "target_modules")
+
+
+def lora_kwargs(preset, task: str) -> dict:
+    """peft.LoraConfig's fields from [peft], with [peft]'s documented defaults where it is silent."""
+    kwargs = {k: v for k, v in preset.section("peft").items() if k != "method"}
+    for name in LORA_DEFAULTED:
+        kwargs.setdefault(name, SECTION_FIELDS["peft"][name].default)
+    kwargs["task_type"] = PEFT_TASK_TYPES.get(task, "CAUSAL_LM")
+    return kwargs
 
 
 def lora_config(preset, task: str | None = None):
     """peft.LoraConfig from [peft]; None when the preset has no [peft] table."""
-    section = preset.section("peft")
     if not preset.has("peft"):
         return None
     from peft import LoraConfig
 
-    method = section.get("method", "lora")
+    method = preset.section("peft").get("method", "lora")
     if method != "lora":
         raise _problem("peft.method", f"unknown PEFT method {method!r}", "use method = \"lora\"", preset)
-    task = task or preset.task
-    kwargs = {k: v for k, v in section.items() if k != "method"}
-    kwargs.setdefault("r", 16)
-    kwargs.setdefault("lora_alpha", 32)
-    kwargs.setdefault("lora_dropout", 0.05)
-    kwargs.setdefault("target_modules", "all-linear")
-    kwargs["task_type"] = PEFT_TASK_TYPES.get(task, "CAUSAL_LM")
     try:
-        return LoraConfig(**kwargs)
+        return LoraConfig(**lora_kwargs(preset, task or preset.task))
     except TypeError as exc:
         raise _problem("peft", f"bad [peft] key: {exc}", "see peft.LoraConfig for the fields", preset) from None
 
@@ -277,9 +327,5 @@ def reference_copy(model):
 def model_label(preset) -> str:
     scratch = preset.section("model").get("scratch")
     if isinstance(scratch, dict):
-        return f"scratch:{scratch.get('architecture', 'llama')}"
+        return f"scratch:{scratch_setting(scratch, 'architecture')}"
     return str(preset.get("model.name_or_path") or "")
-
-
-def path_exists(p: str | Path) -> bool:
-    return Path(p).exists()

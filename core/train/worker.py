@@ -3,7 +3,8 @@
 Reads `RUN_DIR/preset.toml` (the resolved preset) and `RUN_DIR/run.json` (`id`, `resume_from`,
 `trust_remote_code_allowed`), builds tokenizer, data, model and the trainer the preset names,
 and trains. Rank 0 writes `RUN_DIR/events.jsonl`; every rank watches for a stop request.
-Exit codes: 0 completed, 130 stopped, 1 failed (a one-line error first, then the details).
+It exits with the code of the run's final status (`run.folder.exit_code_of`); a failure
+prints a one-line error first, then the details.
 """
 
 from __future__ import annotations
@@ -11,18 +12,28 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import time
-import warnings
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hftui.core.run.events import EVENTS_FILE, EventWriter
+from hftui.core import gpu
+from hftui.core import preset as preset_mod
+from hftui.core.checks.memory import warning_for
 from hftui.core.problems import PresetError, Problem
-
-EXIT_COMPLETED, EXIT_FAILED, EXIT_STOPPED = 0, 1, 130
-GPU_SAMPLE_SECONDS = 10.0
+from hftui.core.run import stop as control
+from hftui.core.run.events import EventWriter, make_events_callback
+from hftui.core.run.folder import COMPLETED, EVENTS_FILE, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED, FAILED, PRESET_FILE, RUN_FILE, STOPPED, exit_code_of
+from hftui.core.train import data as data_mod
+from hftui.core.train import modeling
+from hftui.core.train.gpu_sampler import GpuSampler
+from hftui.core.train.memory_estimate import estimate
+from hftui.core.train.metrics import build_compute_metrics, preprocess_logits_for_metrics
+from hftui.core.train.model_facts import facts_from_model
+from hftui.core.train.ppo import build_ppo
+from hftui.core.train.summary import error_summary, train_summary
+from hftui.core.train.trainer_config import make_config, world_size
 
 
 @dataclass
@@ -40,73 +51,14 @@ def rank() -> int:
     return int(os.environ.get("RANK", "0") or 0)
 
 
-def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1") or 1)
-
-
-# -- the trainer's config ------------------------------------------------------------------------
-def config_kwargs(preset, prepared=None, auto_cpu: bool = True) -> dict:
-    """[args] plus the defaults hftui chooses where the preset is silent."""
-    from hftui.core.train import data as data_mod
-    from hftui.core.train.metrics import needs_generation
-
-    args = dict(preset.section("args"))
-    ttype = preset.trainer_type
-    args.setdefault("output_dir", str(preset.output_dir()))
-    args["output_dir"] = str(preset.resolve(args["output_dir"]))
-    args.setdefault("disable_tqdm", True)
-    args.setdefault("report_to", "none")
-    if auto_cpu and "use_cpu" not in args and not _cuda_available():
-        args["use_cpu"] = True  # what the launcher sets too; lets SFTConfig's bf16 default work on CPU
-    if ttype in ("sft", "reward"):
-        args.setdefault("max_length", data_mod.max_length(preset))
-    if ttype == "sft" and prepared is not None:
-        for k, v in prepared.config_updates.items():
-            args.setdefault(k, v)
-    if ttype == "trainer" and preset.task == "seq2seq-lm" and needs_generation(preset):
-        args.setdefault("predict_with_generate", True)
-        args.setdefault("generation_max_length", data_mod.max_length(preset))
-    if ttype == "ppo":
-        steps = int(args.pop("max_steps", 0) or 0)
-        if steps > 0 and not args.get("total_episodes"):
-            per = int(args.get("per_device_train_batch_size", 8)) * int(args.get("gradient_accumulation_steps", 1)) * world_size()
-            args["total_episodes"] = steps * per
-    return args
-
-
-def _cuda_available() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
-
-
-def make_config(preset, prepared=None):
-    from hftui.core.options.catalog import load_config_class
-
-    cls = load_config_class(preset.trainer_type, preset.task)
-    kwargs = config_kwargs(preset, prepared)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            return cls(**kwargs)
-    except TypeError as exc:
-        raise PresetError([Problem("args", "error", f"{cls.__name__} does not take this option: {exc}", "run hftui validate to see the misspelled key and a suggestion")], _file(preset)) from None
-    except ValueError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise PresetError([Problem("args", "error", f"{cls.__name__} rejected the options: {first[:400]}", "change the [args] values it names")], _file(preset)) from None
-
-
+# -- building ------------------------------------------------------------------------------------
 def _file(preset) -> str | None:
     return str(preset.path) if preset.path else None
 
 
-# -- building ------------------------------------------------------------------------------------
 def build(preset, events_callback=None, stop_callback=None, trust_remote_code_allowed: bool = False) -> Built:
     """Tokenizer, data, model and trainer for the preset (nothing trains yet)."""
     from transformers import set_seed
-
-    from hftui.core.train import data as data_mod
-    from hftui.core.train import modeling
 
     ttype, task = preset.trainer_type, preset.task
     seed = int(preset.get("args.seed", 42) or 42)
@@ -120,16 +72,16 @@ def build(preset, events_callback=None, stop_callback=None, trust_remote_code_al
     callbacks = [c for c in (events_callback, stop_callback) if c is not None]
     set_seed(seed)
     if ttype == "ppo":
-        return _build_ppo(preset, tokenizer, prepared, config, callbacks, trust_remote_code_allowed)
-    if ttype == "reward":
-        model = modeling.load_model(preset, tokenizer, "sequence-classification", num_labels=1, trust_remote_code_allowed=trust_remote_code_allowed)
-    else:
-        model = modeling.load_model(preset, tokenizer, task, num_labels=prepared.num_labels, trust_remote_code_allowed=trust_remote_code_allowed)
+        trainer, policy, info = build_ppo(preset, tokenizer, prepared, config, callbacks, trust_remote_code_allowed)
+        return Built(trainer, tokenizer, policy, config, info)
+    model_task = modeling.model_task(ttype, task)
+    num_labels = 1 if ttype == "reward" else prepared.num_labels
+    model = modeling.load_model(preset, tokenizer, model_task, num_labels=num_labels, trust_remote_code_allowed=trust_remote_code_allowed)
     if prepared.label_names and hasattr(model.config, "id2label") and task == "sequence-classification":
         model.config.id2label = dict(enumerate(prepared.label_names))
         model.config.label2id = {n: i for i, n in enumerate(prepared.label_names)}
     facts = _model_facts(model)
-    model = modeling.apply_peft(model, preset, "sequence-classification" if ttype == "reward" else task)
+    model = modeling.apply_peft(model, preset, model_task)
     trainable, total = modeling.count_params(model)
     info = {"trainable_params": trainable, "total_params": total, "perplexity": task == "causal-lm" and ttype in ("trainer", "sft"),
             "model_facts": facts}
@@ -139,10 +91,8 @@ def build(preset, events_callback=None, stop_callback=None, trust_remote_code_al
 
 def _model_facts(model):
     """The memory estimate's facts of the base model just built (None if they cannot be read)."""
-    from hftui.core.train import memory_estimate as memory
-
     try:
-        return memory.facts_from_model(model)
+        return facts_from_model(model)
     except Exception:
         return None
 
@@ -150,21 +100,16 @@ def _model_facts(model):
 def memory_warning(preset, facts, gpus: list, backend: str | None = None):
     """The warning `hftui validate` gives when the run will not fit, from the model built here
     (None when it fits, or there is no GPU or nothing to estimate from)."""
-    from hftui.core.checks.memory import warning_for
-    from hftui.core.train import memory_estimate as memory
-
     if facts is None or not gpus:
         return None
     try:
-        est = memory.estimate(preset, gpus, backend=backend, world_size=world_size(), facts=facts)
+        est = estimate(preset, gpus, backend=backend, world_size=world_size(), facts=facts)
     except Exception:
         return None
     return warning_for(preset, est)
 
 
 def _make_trainer(preset, model, tokenizer, prepared, config, callbacks):
-    from hftui.core.train.metrics import build_compute_metrics, preprocess_logits_for_metrics
-
     ttype, task = preset.trainer_type, preset.task
     common = dict(args=config, train_dataset=prepared.train, eval_dataset=prepared.eval, processing_class=tokenizer, callbacks=callbacks)
     if ttype == "sft":
@@ -189,50 +134,6 @@ def _make_trainer(preset, model, tokenizer, prepared, config, callbacks):
     return Trainer(model=model, data_collator=prepared.collator, compute_metrics=compute, **common, **extra)
 
 
-def _build_ppo(preset, tokenizer, prepared, config, callbacks, trust_remote_code_allowed):
-    import importlib
-
-    from hftui.core.train import modeling
-
-    ppo = preset.section("ppo")
-    reward_path = ppo.get("reward_model")
-    if not reward_path:
-        raise PresetError([Problem("ppo.reward_model", "error", "PPO needs a reward model", "train one with a preset of trainer.type = \"reward\" (see presets/reward.toml) and set ppo.reward_model to its output_dir")], _file(preset))
-    value_path = ppo.get("value_model") or reward_path
-    policy = modeling.load_model(preset, tokenizer, "causal-lm", trust_remote_code_allowed=trust_remote_code_allowed)
-    reward = modeling.load_model(preset, tokenizer, "sequence-classification", num_labels=1, source=str(reward_path), key="ppo.reward_model")
-    value = modeling.load_model(preset, tokenizer, "sequence-classification", num_labels=1, source=str(value_path), key="ppo.value_model" if ppo.get("value_model") else "ppo.reward_model")
-    peft_config = modeling.lora_config(preset, "causal-lm")
-    ref = None if peft_config is not None else modeling.reference_copy(policy)
-    trainer_cls = None
-    for module in ("trl", "trl.experimental.ppo"):
-        try:
-            trainer_cls = getattr(importlib.import_module(module), "PPOTrainer", None)
-        except ImportError:
-            trainer_cls = None
-        if trainer_cls is not None:
-            break
-    if trainer_cls is None:
-        raise ImportError("PPOTrainer not found in the installed trl (tried trl and trl.experimental.ppo)")
-    evald = prepared.eval if prepared.eval is not None else prepared.train
-    trainer = trainer_cls(
-        args=config,
-        processing_class=tokenizer,
-        model=policy,
-        ref_model=ref,
-        reward_model=reward,
-        train_dataset=prepared.train,
-        value_model=value,
-        eval_dataset=evald,
-        callbacks=callbacks,
-        peft_config=peft_config,
-    )
-    trainable, total = modeling.count_params(trainer.policy_model)
-    vt, vtotal = modeling.count_params(value)
-    info = {"trainable_params": trainable + vt, "total_params": total + vtotal, "perplexity": False}
-    return Built(trainer, tokenizer, trainer.policy_model, config, info)
-
-
 # -- running -------------------------------------------------------------------------------------
 def resolve_resume(preset, resume_from: str | None) -> str | None:
     if not resume_from:
@@ -251,46 +152,12 @@ def resolve_resume(preset, resume_from: str | None) -> str | None:
     return str(path)
 
 
-class GpuSampler(threading.Thread):
-    """Writes a `gpu` event every few seconds while training runs (rank 0, GPUs present)."""
-
-    def __init__(self, writer: EventWriter, step_of, interval: float = GPU_SAMPLE_SECONDS):
-        super().__init__(name="hftui-gpu-sampler", daemon=True)
-        self.writer, self.step_of, self.interval = writer, step_of, interval
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        from hftui.core import gpu
-
-        while not self.halt.is_set():
-            devices = gpu.sample()
-            if devices:
-                self.writer.write("gpu", self.step_of(), devices=devices)
-            self.halt.wait(self.interval)
-
-
-def _summary(exc: BaseException) -> str:
-    if isinstance(exc, PresetError):
-        first = exc.problems[0] if exc.problems else None
-        text = f"{first.where()}: {first.message}" if first else "invalid preset"
-        return text + (f" (+{len(exc.problems) - 1} more)" if len(exc.problems) > 1 else "")
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    summary = f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
-    if "out of memory" in text.lower():
-        from hftui.core.options.catalog import checkpointing_option
-
-        summary += f" (lower args.per_device_train_batch_size or dataset.max_length, or set args.{checkpointing_option()} = true)"
-    return summary
-
-
 def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_allowed: bool = False, run_id: str | None = None) -> str:
-    """Train what the preset describes; returns "completed" or "stopped", raises on failure.
+    """Train what the preset describes; returns COMPLETED or STOPPED, raises on failure.
 
     Whatever happens, rank 0 ends events.jsonl with an `end` event; a failure is re-raised
     (PresetError for the person's mistakes) after that event is written.
     """
-    from hftui.core import preset as preset_mod
-
     if isinstance(preset, (str, Path)):
         preset = preset_mod.load(preset)
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
@@ -301,21 +168,16 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
     started = time.time()
     built: Built | None = None
     sampler: GpuSampler | None = None
-    status, error = "failed", None
+    status, error = FAILED, None
     previous_handlers: dict = {}
     events_cb = None
     try:
-        from hftui.core import gpu
-        from hftui.core.run import stop as control
-        from hftui.core.run.events import make_events_callback
-        from hftui.core.train.modeling import model_label
-
         request = control.StopRequest(run_dir)
         previous_handlers = request.install_signal_handlers()
         info = {
             "preset": preset.name,
             "trainer_type": preset.trainer_type,
-            "model": model_label(preset),
+            "model": modeling.model_label(preset),
             "run_id": run_id or run_dir.name,
         }
         # a checkpoint named in the preset counts as a resume request the Trainer would ignore
@@ -353,18 +215,16 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
         if stopped and state.max_steps and state.global_step >= state.max_steps:
             stopped = False  # the request came with the last step: the run is complete
         if stopped:
-            status = "stopped"
+            status = STOPPED
         else:
             built.trainer.save_model(built.config.output_dir)
-            status = "completed"
+            status = COMPLETED
         return status
     except BaseException as exc:
-        error = _summary(exc) if not isinstance(exc, KeyboardInterrupt) else "interrupted"
+        error = error_summary(exc) if not isinstance(exc, KeyboardInterrupt) else "interrupted"
         raise
     finally:
-        from hftui.core.run.stop import StopRequest
-
-        StopRequest.restore_signal_handlers(previous_handlers)
+        control.StopRequest.restore_signal_handlers(previous_handlers)
         if sampler is not None:
             sampler.halt.set()
         if writer is not None:
@@ -378,23 +238,9 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
                 best_checkpoint=getattr(state, "best_model_checkpoint", None),
                 output_dir=str(built.config.output_dir) if built else str(preset.resolve(preset.get("args.output_dir") or preset.output_dir())),
                 runtime=round(time.time() - started, 3),
-                **_train_summary(events_cb),
+                **train_summary(events_cb),
             )
             writer.close()
-
-
-TRAIN_SUMMARY_KEYS = ("train_runtime", "train_loss", "train_samples_per_second", "train_steps_per_second")
-
-
-def _train_summary(events_cb) -> dict:
-    """The Trainer's own end-of-training figures (its `train_runtime` times the loop alone)."""
-    logged = getattr(events_cb, "train_summary", None) or {}
-    out = {}
-    for key in TRAIN_SUMMARY_KEYS:
-        value = logged.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            out[key] = value
-    return out
 
 
 def _launch_backend(run_dir: Path) -> str | None:
@@ -407,7 +253,7 @@ def _launch_backend(run_dir: Path) -> str | None:
 
 def _read_run_json(run_dir: Path) -> dict:
     try:
-        return json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        return json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
 
@@ -416,13 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
         print("usage: python -m hftui.core.train.worker RUN_DIR", file=sys.stderr)
-        return 2
+        return EXIT_INVALID
     run_dir = Path(argv[0]).resolve()
     try:
-        from hftui.core import preset as preset_mod
-
         run = _read_run_json(run_dir)
-        preset = preset_mod.load(run_dir / "preset.toml")
+        preset = preset_mod.load(run_dir / PRESET_FILE)
         status = train(
             preset,
             run_dir,
@@ -431,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             run_id=run.get("id"),
         )
     except PresetError as exc:
-        print(f"error: {_summary(exc)}", file=sys.stderr)
+        print(f"error: {error_summary(exc)}", file=sys.stderr)
         for problem in exc.problems:
             print(problem.format(), file=sys.stderr)
         return EXIT_FAILED
@@ -439,14 +283,12 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return EXIT_STOPPED
     except BaseException as exc:  # the caller captures stderr into log.txt
-        import traceback
-
-        print(f"error: {_summary(exc)}", file=sys.stderr)
+        print(f"error: {error_summary(exc)}", file=sys.stderr)
         traceback.print_exc(file=sys.stderr)
         return EXIT_FAILED
     finally:
         _close_process_group()
-    return EXIT_STOPPED if status == "stopped" else EXIT_COMPLETED
+    return exit_code_of(status)
 
 
 def _close_process_group() -> None:

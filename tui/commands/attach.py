@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXIT_OK, EXIT_INVALID = 0, 2
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", nargs="?", help="run id, id prefix, run name or run folder (default: pick from the list)")
 
 
 def main(args: argparse.Namespace) -> int:
-    from hftui.core.run.start import RunLookupError, find_run
+    from hftui.core.run.folder import EXIT_INVALID, EXIT_OK
+    from hftui.core.run.index import RunLookupError, find_run
 
     run_dir = None
     if args.run:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import signal
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED = 0, 1, 2, 130
-
 
 def add_arguments(parser) -> None:
     parser.add_argument("preset", help="the preset file (.toml) to train")
@@ -27,12 +25,13 @@ def main(args) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from hftui.core.run import start as runs
+    from hftui.core.checks import validate_file
     from hftui.core.problems import PresetError
+    from hftui.core.run import start as runs
+    from hftui.core.run.folder import EXIT_INVALID, EXIT_OK
     from hftui.tui.errors import print_problems
 
     out = Console(highlight=False)
-    from hftui.core.checks import validate_file
 
     unusable = runs.check_state_dir()
     if unusable:  # nothing can be recorded: say so before the (slower) checks of the preset
@@ -97,13 +96,13 @@ class Interrupts:
         self.count += 1
 
     def act(self) -> None:
-        from hftui.core.run import start as runs
+        from hftui.core.run.stop import kill_run, request_stop
 
         if self.count >= 1 and self.done < 1:
             self.done = 1
-            runs.request_stop(self.run)
+            request_stop(self.run)
             self.say("stopping: saving a checkpoint; press Ctrl-C again to kill")
         if self.count >= 2 and self.done < 2:
             self.done = 2
             self.say("killing the run's processes", "red")
-            runs.kill_run(self.run)
+            kill_run(self.run)

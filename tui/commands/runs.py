@@ -17,14 +17,17 @@ def main(args) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from hftui.core.run import start as runs
+    from hftui.core.run.events import last_progress
+    from hftui.core.run.folder import EXIT_OK
+    from hftui.core.run.index import list_runs
+    from hftui.tui.format import STATUS_STYLE
 
-    records = runs.list_runs(include_missing=args.all)
+    records = list_runs(include_missing=args.all)
     if args.limit and args.limit > 0:
         records = records[: args.limit]
     rows = []
     for r in records:
-        step, max_steps = (None, r.max_steps) if r.missing else runs.last_progress(r)
+        step, max_steps = (None, r.max_steps) if r.missing else last_progress(r.events_path, r.max_steps)
         rows.append((r, step, max_steps))
     if args.json:
         data = []
@@ -34,23 +37,21 @@ def main(args) -> int:
             item.update(step=step, max_steps=max_steps, missing=r.missing)
             data.append(item)
         print(json.dumps(data, indent=2))
-        return 0
+        return EXIT_OK
     console = Console(highlight=False)
     if not console.is_terminal:  # a pipe or a file: whole paths, no ellipses
         console = Console(highlight=False, width=max(console.width, 240))
     if not rows:
         console.print("no runs yet; start one with: hftui run PRESET")
-        return 0
+        return EXIT_OK
     table = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("id", "name", "status", "step", "started", "output dir"):
         table.add_column(col, no_wrap=col in ("id", "status", "step", "started"))
-    styles = {"completed": "green", "running": "cyan", "starting": "cyan", "stopping": "yellow",
-              "stopped": "yellow", "failed": "red", "missing": "dim"}
     for r, step, max_steps in rows:
         progress = f"{step if step is not None else '—'}/{max_steps or '?'}"
         when = r.started or r.created
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else "—"
-        status = f"[{styles.get(r.status, 'white')}]{escape(r.status)}[/]"
+        status = f"[{STATUS_STYLE.get(r.status, 'white')}]{escape(r.status)}[/]"
         table.add_row(escape(r.id), escape(r.name), status, progress, started, escape(r.output_dir))
     console.print(table)
-    return 0
+    return EXIT_OK

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 def add_arguments(parser) -> None:
     parser.add_argument("run", help="a run id (or a unique part of it), a run name, or a run folder")
     parser.add_argument("--kill", action="store_true", help="kill the run's processes now (no checkpoint)")
@@ -15,32 +14,34 @@ def main(args) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from hftui.core.run import start as runs
+    from hftui.core.run.folder import EXIT_FAILED, EXIT_INVALID, EXIT_OK
+    from hftui.core.run.index import RunLookupError, find_run
+    from hftui.core.run.stop import kill_run, request_stop, wait_for_end
 
     console = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        run = runs.find_run(args.run)
-    except runs.RunLookupError as exc:
+        run = find_run(args.run)
+    except RunLookupError as exc:
         print_lookup_error(exc, err)
-        return 2
+        return EXIT_INVALID
     if not run.is_active:
         console.print(f"run {escape(run.id)} is not running: it {escape(run.status)}")
-        return 0
+        return EXIT_OK
     if args.kill:
-        run = runs.kill_run(run)
+        run = kill_run(run)
         console.print(f"run {escape(run.id)}: killed ({escape(run.status)})")
-        return 0
-    runs.request_stop(run)
+        return EXIT_OK
+    request_stop(run)
     console.print(f"run {escape(run.id)}: asked to stop; it saves a checkpoint and ends at the next step")
     if args.wait:
-        run = runs.wait_for_end(run, timeout=args.timeout)
+        run = wait_for_end(run, timeout=args.timeout)
         if run.is_active:
             console.print(f"run {escape(run.id)} is still {escape(run.status)} after {args.timeout:g} s "
                           f"(use 'hftui stop {escape(run.id)} --kill' to end it now)")
-            return 1
+            return EXIT_FAILED
         console.print(f"run {escape(run.id)} {escape(run.status)}")
-    return 0
+    return EXIT_OK
 
 
 def print_lookup_error(exc, console) -> None:

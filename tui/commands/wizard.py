@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hftui.core import preset as preset_mod
 from hftui.core.preset import Preset
+from hftui.core.problems import PresetError
+from hftui.core.run.folder import EXIT_INVALID
+from hftui.tui.app import HftuiApp
+from hftui.tui.errors import print_problems
+from hftui.tui.preset_files import shipped_presets_dir
 
 
 def quickstart_path() -> Path | None:
-    import hftui.presets
-
-    path = Path(hftui.presets.__file__).resolve().parent / "quickstart.toml"
+    path = shipped_presets_dir() / "quickstart.toml"
     return path if path.exists() else None
 
 
@@ -19,8 +23,6 @@ def open_preset(arg: str | None) -> tuple[Preset, bool]:
 
     Raises PresetError when the file exists but cannot be read or parsed.
     """
-    from hftui.core import preset as preset_mod
-
     if arg:
         path = Path(arg).expanduser()
         if not path.exists() and path.suffix == ".toml":
@@ -33,17 +35,11 @@ def open_preset(arg: str | None) -> tuple[Preset, bool]:
 
 
 def main(args, started: float | None = None) -> int:
-    from hftui.core.problems import PresetError
-
     try:
         preset, fresh = open_preset(getattr(args, "preset", None))
     except PresetError as exc:
-        from hftui.tui.errors import print_problems
-
         print_problems(exc.problems, exc.file)
-        return 2
-    from hftui.tui.app import HftuiApp
-
+        return EXIT_INVALID
     app = HftuiApp(preset, fresh=fresh, started=started)
     app.run()
     return int(app.return_code or 0)

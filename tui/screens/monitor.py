@@ -1,11 +1,10 @@
 """The live pane of one run: progress, curves, eval table, GPUs, log, stop and resume.
 
-Everything shown comes from three files of the run directory: `events.jsonl` (tailed by byte
-offset, in bounded chunks, by a thread; see `RunState.apply_lines` for why lines stay raw), `run.json` (status, pid liveness) and `log.txt`
-(tailed by offset). The thread folds events into a `RunState` under a lock and schedules its
-next poll only after the last one finished; the screen redraws a few times per second from
-that state, only the parts that changed. A finished run opens as a post-mortem: the whole
-history is read, then the thread just watches for changes.
+Everything shown comes from three files of the run directory: `events.jsonl` and `run.json`,
+followed by `core.run.follow` in a thread that folds events into a `RunState` under a lock and
+schedules its next poll only after the last one finished, and `log.txt` (tailed by offset). The
+screen redraws a few times per second from that state, only the parts that changed. A finished
+run opens as a post-mortem: the whole history is read, then the thread just watches for changes.
 """
 
 from __future__ import annotations
@@ -24,8 +23,23 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
 
-from hftui.core.run.events import EVENTS_FILE
-from hftui.core.run.state import FINAL_STATUSES, EventLines, RunState
+from hftui.core.problems import PresetError
+from hftui.core.run.figures import EVALUATING, SAVING
+from hftui.core.run.folder import (
+    EVENTS_FILE,
+    FAILED,
+    FINAL_STATUSES,
+    LOG_FILE,
+    RUNNING,
+    RUNS_SUBDIR,
+    STARTING,
+    STOPPED,
+)
+from hftui.core.run.follow import Follower
+from hftui.core.run.record import RunRecord
+from hftui.core.run.start import resume_run
+from hftui.core.run.state import RunState
+from hftui.core.run.stop import request_stop
 from hftui.tui.screens.confirm import ConfirmScreen
 from hftui.tui.widgets.run_actions import RunActions
 from hftui.tui.widgets.run_curves import RunCurves
@@ -36,13 +50,9 @@ from hftui.tui.widgets.run_log import RunLog
 from hftui.tui.widgets.run_progress import RunProgress
 from hftui.tui.widgets.run_summary import RunSummary
 
-RUN_FILE, LOG_FILE, STOP_FILE = "run.json", "log.txt", "stop"
-CHUNK_BYTES = 1 << 20  # one read of events.jsonl: ~8,000 events, folded in a few tens of ms
-ROUND_BYTES = 8 << 20  # at most this much per poll, so the lock is released often
 LOG_TAIL_BYTES = 256 << 10  # a log is opened at its last 256 KiB
 POLL_S = 0.5  # pause between polls once caught up
 FINISHED_POLL_S = 2.0
-RUN_INFO_S = 1.0
 RENDER_S = 0.25  # the screen redraws at most four times a second
 CURVES_S = 0.5
 
@@ -111,15 +121,11 @@ class MonitorScreen(Screen[None]):
         self.run_dir = Path(run_dir).expanduser()
         self.state = RunState()
         self._lock = threading.Lock()
+        self.follower = Follower(self.run_dir, self.state, lock=self._lock)
         self._pending_log: deque[str] = deque()
         self._log_changed = False
-        self.history_loaded = False  # the tail reached the end of events.jsonl at least once
         self.first_full_render: float | None = None  # when the loaded history was first drawn
         self.opened_at = time.perf_counter()
-        self.gone = False  # the run directory is not there (deleted, or never was)
-        self.seen_dir = False  # it was there at some point
-        self.waiting = True  # no events file yet
-        self.record = None
         self._notices: dict[str, str] = {}
         self._last_curves = 0.0
         self._last_status: str | None = None
@@ -150,83 +156,32 @@ class MonitorScreen(Screen[None]):
     # ------------------------------------------------------------------ tailing (thread)
 
     def _start_tail(self) -> None:
-        self._tail_worker = self._tail_loop(self.run_dir)
+        self._tail_worker = self._tail_loop(self.follower)
 
     @work(thread=True, exclusive=True, group="monitor-tail", exit_on_error=False, name="tail events")
-    def _tail_loop(self, run_dir: Path) -> None:
+    def _tail_loop(self, follower: Follower) -> None:
         worker = get_current_worker()
-        events = EventLines(run_dir / EVENTS_FILE)
-        log = _LogTail(run_dir / LOG_FILE)
-        next_info = 0.0
-        while not worker.is_cancelled:
-            caught_up = self._poll_events(events, worker)
+        log = _LogTail(follower.run_dir / LOG_FILE)
+
+        def polled(caught_up: bool, events: list[dict]) -> bool:
             lines = log.read()
-            now = time.monotonic()
-            if now >= next_info or caught_up and not self.history_loaded:
-                self._poll_run_info(run_dir)
-                next_info = now + RUN_INFO_S
-            with self._lock:
-                if lines:
+            if lines:
+                with self._lock:
                     self._pending_log.extend(lines)
                     self._log_changed = True
-                if caught_up:
-                    self.history_loaded = True
-                finished = self.state.finished
-            if not caught_up:
-                continue  # a backlog: read on (the lock was released in between)
-            pause = FINISHED_POLL_S if finished else POLL_S
-            deadline = time.monotonic() + pause
-            while not worker.is_cancelled and time.monotonic() < deadline:
-                time.sleep(0.05)
+            return False
 
-    def _poll_events(self, events: EventLines, worker: Worker) -> bool:
-        """Read up to ROUND_BYTES of new events; True when the end of the file was reached."""
-        read = 0
-        while read < ROUND_BYTES and not worker.is_cancelled:
-            before = events.offset
-            lines = events.read(CHUNK_BYTES)
-            got = events.offset - before if events.offset >= before else events.offset
-            read += max(0, got)
-            with self._lock:
-                if events.missing:
-                    self.waiting = True
-                    if not self.run_dir.exists():
-                        self.gone = True
-                    return True
-                self.waiting = False
-                if lines:
-                    self.state.apply_lines(lines)
-            if got < CHUNK_BYTES:
-                return True
-        return False
+        follower.follow(polled, pause=POLL_S, finished_pause=FINISHED_POLL_S, stopped=lambda: worker.is_cancelled)
 
-    def _poll_run_info(self, run_dir: Path) -> None:
-        from hftui.core.run.start import RunRecord
+    @property
+    def history_loaded(self) -> bool:
+        """The end of events.jsonl was reached at least once."""
+        return self.follower.history_loaded
 
-        record = None
-        info = None
-        try:
-            record = RunRecord.load(run_dir)
-            try:
-                record.refresh()
-            except OSError:
-                pass
-            info = record.to_dict()
-        except (OSError, ValueError, TypeError):
-            record = None
-        stop = (run_dir / STOP_FILE).exists()
-        exists = run_dir.exists()
-        with self._lock:
-            if record is not None:
-                self.record = record
-                self.state.apply_run_info(info)
-            if exists:
-                self.seen_dir = True
-            elif not self.gone:
-                self.gone = True
-                self.state.mark("info")
-            if not self.state.finished:
-                self.state.set_stop_requested(stop)
+    @property
+    def gone(self) -> bool:
+        """The run folder is not there (deleted, or never was)."""
+        return self.follower.gone
 
     # ------------------------------------------------------------------ drawing (UI thread)
 
@@ -271,11 +226,11 @@ class MonitorScreen(Screen[None]):
             self.refresh_bindings()
         self._show_notices()
         self.query_one(RunActions).show(self._output_dir(), can_stop=self._can_stop(),
-                                        can_resume=status in ("stopped", "failed"))
+                                        can_resume=status in (STOPPED, FAILED))
 
     def _show_ending(self, status: str) -> None:
         summary, failure = self.query_one(RunSummary), self.query_one(RunFailure)
-        if status == "failed":
+        if status == FAILED:
             failure.show(self.state.error, list(self.query_one(RunLog).lines_seen))
             summary.hide()
         elif status in FINAL_STATUSES:
@@ -287,11 +242,11 @@ class MonitorScreen(Screen[None]):
 
     def _show_notices(self) -> None:
         notes = []
-        if self.gone and (self.seen_dir or self.state.events_seen):
+        if self.gone and (self.follower.seen_dir or self.state.events_seen):
             notes.append(f"the run folder {self.run_dir} was deleted; showing what was read before it went")
         elif self.gone:
             notes.append(f"there is no run folder {self.run_dir}")
-        elif self.waiting and not self.state.events_seen:
+        elif self.follower.waiting and not self.state.events_seen:
             notes.append("waiting for the run to write its first events…")
         if self.state.bad_lines:
             n = self.state.bad_lines
@@ -306,12 +261,12 @@ class MonitorScreen(Screen[None]):
     def _output_dir(self) -> str:
         if self.state.output_dir:
             return self.state.output_dir
-        if self.run_dir.parent.name == ".hftui":
+        if self.run_dir.parent.name == RUNS_SUBDIR:
             return str(self.run_dir.parent.parent)
         return str(self.run_dir)
 
     def _can_stop(self) -> bool:
-        return not self.gone and self.state.status in ("starting", "running", "evaluating", "saving")
+        return not self.gone and self.state.status in (STARTING, RUNNING, EVALUATING, SAVING)
 
     @property
     def notice_text(self) -> str:
@@ -323,7 +278,7 @@ class MonitorScreen(Screen[None]):
         if action == "stop":
             return self._can_stop()
         if action == "resume":
-            return self.state.status in ("stopped", "failed") and not self.gone
+            return self.state.status in (STOPPED, FAILED) and not self.gone
         return True
 
     def on_run_actions_pressed(self, message: RunActions.Pressed) -> None:
@@ -344,8 +299,6 @@ class MonitorScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="monitor-action", exit_on_error=False)
     def _request_stop(self) -> None:
-        from hftui.core.run.start import RunRecord, request_stop
-
         try:
             record = RunRecord.load(self.run_dir)
             request_stop(record)
@@ -358,16 +311,13 @@ class MonitorScreen(Screen[None]):
             self.notify, "stop requested: the run saves a checkpoint and ends at the next step")
 
     def action_resume(self) -> None:
-        if self.state.status not in ("stopped", "failed"):
+        if self.state.status not in (STOPPED, FAILED):
             self.notify("only a stopped or failed run can be resumed", severity="warning")
             return
         self._resume()
 
     @work(thread=True, exclusive=True, group="monitor-action", exit_on_error=False)
     def _resume(self) -> None:
-        from hftui.core.problems import PresetError
-        from hftui.core.run.start import RunRecord, resume_run
-
         try:
             record = RunRecord.load(self.run_dir)
             new = resume_run(record)
@@ -388,7 +338,7 @@ class MonitorScreen(Screen[None]):
         with self._lock:
             self.run_dir = Path(run_dir)
             self.state.restart()
-            self.gone, self.waiting, self.history_loaded = False, True, False
+            self.follower = Follower(self.run_dir, self.state, lock=self._lock)
             self._pending_log.append(f"── resumed as run {self.run_dir.name} ──")
             self._log_changed = True
         self.title = f"run {self.run_dir.name}"

@@ -1,14 +1,15 @@
 """The runs of this machine: a filterable table; attach, stop and resume from it.
 
-The list comes from `core.runs.list_runs()` (the index, each run's `run.json`, checked for a
-live supervisor) and the tail of each run's `events.jsonl` for its step; it is re-read in a
-thread every few seconds, so a slow disk never freezes the table.
+The list comes from `core.run.index.list_runs()` (the index, each run's `run.json`, checked
+for a live supervisor) and the tail of each run's `events.jsonl` for its step; it is re-read in
+a thread every few seconds, so a slow disk never freezes the table.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -17,9 +18,20 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from hftui.core.problems import PresetError
+from hftui.core.run.events import last_progress
+from hftui.core.run.folder import FAILED, RUNNING, STARTING, STOPPED
+from hftui.core.run.index import list_runs
+from hftui.core.run.record import RunRecord
+from hftui.core.run.start import resume_run
+from hftui.core.run.stop import request_stop
+from hftui.tui.format import STATUS_STYLE
+from hftui.tui.screens.confirm import ConfirmScreen
+from hftui.tui.screens.monitor import MonitorScreen, stop_question
+
 REFRESH_S = 3.0
-STATUS_STYLE = {"running": "green", "starting": "grey70", "stopping": "yellow", "completed": "bright_green",
-                "stopped": "yellow", "failed": "red", "missing": "dim"}
+STOPPABLE = (STARTING, RUNNING)
+RESUMABLE = (STOPPED, FAILED)
 
 
 @dataclass(frozen=True)
@@ -38,10 +50,8 @@ class RunRow:
 
 
 def _row(record) -> RunRow:
-    from hftui.core.run.start import last_progress
-
     try:
-        step, max_steps = last_progress(record)
+        step, max_steps = last_progress(record.events_path, record.max_steps)
     except (OSError, ValueError):
         step, max_steps = None, record.max_steps
     steps = "—" if step is None else (f"{step}/{max_steps}" if max_steps else str(step))
@@ -98,8 +108,6 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False)
     def _load(self) -> None:
-        from hftui.core.run.start import list_runs
-
         try:
             rows = [_row(r) for r in list_runs()]
         except OSError as exc:
@@ -151,7 +159,7 @@ class RunsScreen(Screen[None]):
             row = self.selected_run() if self.is_mounted else None
             if row is None:
                 return False
-            wanted = ("starting", "running") if action == "stop" else ("stopped", "failed")
+            wanted = STOPPABLE if action == "stop" else RESUMABLE
             return row.status in wanted
         return True
 
@@ -181,21 +189,15 @@ class RunsScreen(Screen[None]):
         row = self.selected_run()
         if row is None:
             return
-        from pathlib import Path
-
-        from hftui.tui.screens.monitor import MonitorScreen
-
         self.app.push_screen(MonitorScreen(Path(row.run_dir)))
 
     def action_stop(self) -> None:
         row = self.selected_run()
         if row is None:
             return
-        if row.status not in ("starting", "running"):
+        if row.status not in STOPPABLE:
             self.notify(f"run {row.id} is {row.status}: nothing to stop", severity="warning")
             return
-        from hftui.tui.screens.confirm import ConfirmScreen
-        from hftui.tui.screens.monitor import stop_question
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -205,8 +207,6 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, group="runs-action", exit_on_error=False)
     def _stop(self, row: RunRow) -> None:
-        from hftui.core.run.start import RunRecord, request_stop
-
         try:
             request_stop(RunRecord.load(row.run_dir))
         except (OSError, ValueError) as exc:
@@ -219,7 +219,7 @@ class RunsScreen(Screen[None]):
         row = self.selected_run()
         if row is None:
             return
-        if row.status not in ("stopped", "failed"):
+        if row.status not in RESUMABLE:
             self.notify(f"run {row.id} is {row.status}: only a stopped or failed run can be resumed",
                         severity="warning")
             return
@@ -227,9 +227,6 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, group="runs-action", exit_on_error=False)
     def _resume(self, row: RunRow) -> None:
-        from hftui.core.problems import PresetError
-        from hftui.core.run.start import RunRecord, resume_run
-
         try:
             new = resume_run(RunRecord.load(row.run_dir))
         except PresetError as exc:
@@ -241,8 +238,6 @@ class RunsScreen(Screen[None]):
             return
 
         def opened() -> None:
-            from hftui.tui.screens.monitor import MonitorScreen
-
             self.notify(f"resumed as run {new.id}")
             self.app.push_screen(MonitorScreen(new.run_dir))
 

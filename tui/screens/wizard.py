@@ -1,32 +1,41 @@
 """The wizard: a sidebar of steps, the current step's fields, and Back / Next.
 
-The screen never owns the preset: it shows `app.preset` and, when a field changes, asks the
-app to replace it; the app then announces the new preset and every step redraws from it.
+The screen never owns the preset. The app hands it a `WizardState` after every change and the
+screen draws from it; what a person does here goes up as a message and the app decides. Which
+options a step asks comes from `core.options.steps`; this module only lays them out.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Header, Label, OptionList
 
-from hftui.core.options.catalog import STEPS
-from hftui.core.options.sections import SECTION_FIELDS
+from hftui.core.options.steps import STEPS, section_default, step_fields
 from hftui.tui.i18n import step_title, t
+from hftui.tui.screens.search import SearchItem, SearchScreen
 from hftui.tui.widgets.dataset_preview import DatasetPreview
 from hftui.tui.widgets.model_check import ModelCheck
 from hftui.tui.widgets.option_field import MISSING, OptionField, differs, field_id, show
 from hftui.tui.widgets.quick_picks import QuickPicks
 from hftui.tui.widgets.review_panel import ReviewPanel
-from hftui.tui.widgets.step_form import StepForm, needed_columns, step_fields
+from hftui.tui.widgets.step_form import StepForm
 from hftui.tui.widgets.step_sidebar import StepSidebar
+from hftui.tui.wizard_state import WizardState
 
-if TYPE_CHECKING:
-    from hftui.tui.app import HftuiApp
+TRAINER_NOTES = {
+    "trainer": "transformers Trainer: classification, causal LM or seq2seq.",
+    "sft": "TRL SFTTrainer: supervised fine-tuning on text or chat messages.",
+    "reward": "TRL RewardTrainer: a reward model from chosen/rejected pairs (for PPO).",
+    "ppo": "TRL PPO: a policy trained against a reward model ([ppo] below).",
+}
+NO_CATALOG_STEPS = ("model", "peft", "review")  # steps that ask no option of the installed library
 
 
 class WizardScreen(Screen):
@@ -35,15 +44,37 @@ class WizardScreen(Screen):
         Binding("ctrl+b,f7", "previous_step", "Back", id="wizard.back", tooltip="Go to the previous step"),
         Binding("slash,f3", "search", "Search", id="wizard.search", tooltip="Search every option of every step (name and help)"),
         Binding("ctrl+t,f6", "toggle_advanced", "Advanced", id="wizard.advanced", tooltip="Show or hide every other option of this step"),
-        Binding("ctrl+s,f2", "app.save", "Save", id="wizard.save", tooltip="Save the preset (asks for a file name when needed)"),
-        Binding("ctrl+r,f5", "app.run", "Run", id="wizard.run", tooltip="Save, then start training in the background"),
+        Binding("ctrl+s,f2", "save", "Save", id="wizard.save", tooltip="Save the preset (asks for a file name when needed)"),
+        Binding("ctrl+r,f5", "run", "Run", id="wizard.run", tooltip="Save, then start training in the background"),
         Binding("ctrl+e,f9", "go_review", "Review", id="wizard.review", tooltip="Jump to the review: problems, changes, launch command"),
     ]
 
-    app: "HftuiApp"
+    @dataclass
+    class EditRequested(Message):
+        """Set one preset key (MISSING removes it); with `error`, the typed text is not a value."""
 
-    def __init__(self) -> None:
+        path: str
+        value: Any
+        error: str | None = None
+
+    @dataclass
+    class ChangesRequested(Message):
+        """Several keys at once, in order: (path, value) pairs, MISSING removes the key."""
+
+        changes: tuple[tuple[str, Any], ...]
+
+    class SaveRequested(Message):
+        """Save the preset (the app asks for a file when it is new or shipped)."""
+
+    class RunRequested(Message):
+        """Save, then start training."""
+
+    class ReviewExtrasRequested(Message):
+        """The review is showing: estimate the memory and work out the launch command."""
+
+    def __init__(self, state: WizardState) -> None:
         super().__init__(id="wizard")
+        self.state = state
         self.step = STEPS[0]
         self.visited: set[str] = {STEPS[0]}
         self._stale: set[str] = set(STEPS)
@@ -104,6 +135,12 @@ class WizardScreen(Screen):
     def action_go_review(self) -> None:
         self.goto("review")
 
+    def action_save(self) -> None:
+        self.post_message(self.SaveRequested())
+
+    def action_run(self) -> None:
+        self.post_message(self.RunRequested())
+
     def action_toggle_advanced(self) -> None:
         if self.step == "review":
             return
@@ -111,17 +148,15 @@ class WizardScreen(Screen):
         form.set_advanced(not form.advanced)
 
     def action_search(self) -> None:
-        from hftui.tui.screens.search import SearchItem, SearchScreen
-
         items: list[SearchItem] = []
-        preset, catalog = self.app.preset, self.app.catalog()
+        preset, catalog = self.state.preset, self.state.catalog
         for step in STEPS:
             basic = {p for p, _ in step_fields(step, preset, catalog, advanced=False)}
             for path, f in step_fields(step, preset, catalog, advanced=True):
                 items.append(SearchItem(step, path, f, path not in basic))
         self.app.push_screen(SearchScreen(items), self._jump_to_item)
 
-    def _jump_to_item(self, item) -> None:
+    def _jump_to_item(self, item: SearchItem | None) -> None:
         if item is None:
             return
         self.jump(item.step, item.path, advanced=item.advanced)
@@ -135,7 +170,7 @@ class WizardScreen(Screen):
         if advanced and not form.advanced:
             form.set_advanced(True)
             form.advanced = True
-            form.sync(self.app.preset, self.app.catalog())
+            form.sync(self.state.preset, self.state.catalog)
 
         def focus() -> None:
             try:
@@ -166,131 +201,115 @@ class WizardScreen(Screen):
         elif bid == "nav-back":
             self.action_previous_step()
         elif bid == "review-save":
-            self.app.action_save()
+            self.action_save()
         elif bid == "review-run":
-            self.app.action_run()
+            self.action_run()
         else:
             return
         event.stop()
 
     def on_option_field_changed(self, event: OptionField.Changed) -> None:
         event.stop()
-        self.app.edit(event.path, event.value, event.error)
+        self.post_message(self.EditRequested(event.path, event.value, event.error))
 
     def on_step_form_advanced_toggled(self, event: StepForm.AdvancedToggled) -> None:
         event.stop()
-        event.form.sync(self.app.preset, self.app.catalog())
+        event.form.sync(self.state.preset, self.state.catalog)
 
     def on_step_form_section_toggled(self, event: StepForm.SectionToggled) -> None:
         event.stop()
-        section, preset = event.section, self.app.preset
+        section, preset = event.section, self.state.preset
         if event.on and not preset.has(section):
-            value: dict = {}
-            if section == "model.scratch":
-                value = {"architecture": "llama", "tokenizer": "byte", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4}
-            elif section == "peft":
-                value = {"method": "lora", "r": 16, "lora_alpha": 32, "target_modules": "all-linear"}
-            self.app.replace_preset(preset.with_value(section, value))
+            self.post_message(self.EditRequested(section, section_default(section)))
         elif not event.on and preset.has(section):
-            self.app.replace_preset(preset.without(section))
+            self.post_message(self.EditRequested(section, MISSING))
 
     def on_quick_picks_picked(self, event: QuickPicks.Picked) -> None:
         event.stop()
-        preset = self.app.preset
-        for path in event.pick.remove:
-            preset = preset.without(path)
-        for path, value in event.pick.values.items():
-            preset = preset.with_value(path, value)
-        self.app.replace_preset(preset)
-        self.notify(f"{event.pick.label}: downloaded from the Hugging Face Hub when the run starts (needs the network)", timeout=4)
+        pick = event.pick
+        self.post_message(self.ChangesRequested(tuple((path, MISSING) for path in pick.remove) + tuple(pick.values.items())))
+        self.notify(f"{pick.label}: downloaded from the Hugging Face Hub when the run starts (needs the network)", timeout=4)
 
     def on_review_panel_jump_to(self, event: ReviewPanel.JumpTo) -> None:
         event.stop()
-        self.jump(event.step, event.path, advanced=self._is_advanced(event.step, event.path))
+        basic = {p for p, _ in step_fields(event.step, self.state.preset, self.state.catalog, advanced=False)}
+        self.jump(event.step, event.path, advanced=event.path not in basic)
 
-    def _is_advanced(self, step: str, path: str) -> bool:
-        basic = {p for p, _ in step_fields(step, self.app.preset, self.app.catalog(), advanced=False)}
-        return path not in basic
-
-    # -- redrawing from the app's preset ---------------------------------------------------
-    def on_hftui_app_preset_changed(self, event) -> None:
-        event.stop()
-        self.refresh_all()
+    # -- drawing the app's state -----------------------------------------------------------
+    def update_state(self, state: WizardState) -> None:
+        """The app's news: a new preset, catalog or hardware redraws the steps; new problems
+        only redraw the marks, so a field's invalid text stays as typed."""
+        old, self.state = self.state, state
+        if not self.is_mounted:
+            return  # on_mount draws
+        if state.preset is not old.preset or state.catalog is not old.catalog or state.notes != old.notes:
+            self.refresh_all()
+            return
+        self.refresh_states()
+        self.refresh_title()
+        if self.step == "review":
+            self.refresh_review()
 
     def refresh_all(self) -> None:
-        """The preset (or catalog, or hardware) changed: redraw the visible step, mark the rest."""
+        """Redraw the visible step, mark the rest for redrawing when shown."""
         self._stale = set(STEPS)
         self._sync_step(self.step)
         self.refresh_states()
         self.refresh_title()
 
     def refresh_title(self) -> None:
-        app = self.app
-        name = app.preset.path.name if app.preset.path else "new preset"
-        self.sub_title = f"{name}{' *' if app.dirty else ''}" + (" (shipped: Save asks for a new file)" if app.shipped else "")
-        self.title = f"hftui · {app.preset.name}"
+        state = self.state
+        name = state.preset.path.name if state.preset.path else "new preset"
+        self.sub_title = f"{name}{' *' if state.dirty else ''}" + (" (shipped: Save asks for a new file)" if state.shipped else "")
+        self.title = f"hftui · {state.preset.name}"
 
     def _sync_step(self, step: str) -> None:
         if step not in self._stale:
             return
         self._stale.discard(step)
-        app = self.app
-        preset, catalog = app.preset, app.catalog()
         if step == "review":
             self.refresh_review()
             return
+        preset, catalog = self.state.preset, self.state.catalog
         form = self.query_one(f"#step-{step}", StepForm)
         form.sync(preset, catalog)
-        form.set_note(self._note_for(step, catalog))
+        form.set_note(self._note_for(step))
         if step == "model":
             self.query_one("#model-check", ModelCheck).check(preset)
         elif step == "dataset":
-            needed = {k: preset.get(f"dataset.{k}") or SECTION_FIELDS["dataset"][k].default for k in needed_columns(preset)}
-            self.query_one("#dataset-preview", DatasetPreview).load(preset, needed)
+            self.query_one("#dataset-preview", DatasetPreview).load(preset)
 
-    def _note_for(self, step: str, catalog) -> str:
-        app = self.app
+    def _note_for(self, step: str) -> str:
         notes = []
-        if catalog is None and step in ("training", "evaluation", "optimizer", "precision", "distribution", "integrations", "dataset", "trainer"):
+        if self.state.catalog is None and step not in NO_CATALOG_STEPS:
             notes.append(t("loading_catalog"))
-        if step == "precision":
-            notes.append(app.hardware_note("precision"))
-        elif step == "distribution":
-            notes.append(app.hardware_note("distribution"))
+        if step in self.state.notes:
+            notes.append(self.state.notes[step])
         elif step == "trainer":
-            notes.append({
-                "trainer": "transformers Trainer: classification, causal LM or seq2seq.",
-                "sft": "TRL SFTTrainer: supervised fine-tuning on text or chat messages.",
-                "reward": "TRL RewardTrainer: a reward model from chosen/rejected pairs (for PPO).",
-                "ppo": "TRL PPO: a policy trained against a reward model ([ppo] below).",
-            }.get(app.preset.trainer_type, ""))
+            notes.append(TRAINER_NOTES.get(self.state.preset.trainer_type, ""))
         return "\n".join(n for n in notes if n)
 
     def refresh_states(self) -> None:
         sidebar = self.query_one("#sidebar", StepSidebar)
         for step in STEPS:
-            sidebar.set_state(step, self.app.step_state(step, step in self.visited))
+            sidebar.set_state(step, self.state.step_state(step, step in self.visited))
 
     def refresh_review(self) -> None:
-        app = self.app
         panel = self.query_one("#step-review", ReviewPanel)
-        panel.show_problems(app.all_problems())
+        panel.show_problems(self.state.all_problems())
         panel.show_changes(self.changed_lines())
-        app.refresh_review_extras()
+        self.post_message(self.ReviewExtrasRequested())
 
     def changed_lines(self) -> list[str]:
         """`path = value (default X)` for every option that is not at its default."""
-        app = self.app
-        preset, catalog = app.preset, app.catalog()
+        preset, catalog = self.state.preset, self.state.catalog
         lines = []
-        for step in STEPS:
-            if step == "review":
-                continue
-            for path, f in step_fields(step, preset, catalog, advanced=True):
-                value = preset.get(path, MISSING)
-                if value is not MISSING and differs(f, value):
-                    lines.append(f"{path} = {show(value)}" + ("" if f.default in (None, "") else f"   (default {show(f.default)})"))
-        known = {line.split(" = ")[0] for line in lines} | {p for step in STEPS for p, _ in step_fields(step, preset, catalog, advanced=True)}
+        asked = [pair for step in STEPS for pair in step_fields(step, preset, catalog, advanced=True)]
+        for path, f in asked:
+            value = preset.get(path, MISSING)
+            if value is not MISSING and differs(f, value):
+                lines.append(f"{path} = {show(value)}" + ("" if f.default in (None, "") else f"   (default {show(f.default)})"))
+        known = {path for path, _ in asked}
         for path, value in _leaves(preset.data, known=known):
             if path not in known and path != "schema":
                 lines.append(f"{path} = {show(value)}")

@@ -14,9 +14,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from hftui.core.options.sections import BUILDERS, column_name, column_needs
 from hftui.core.preset import Preset
 
-LOCAL_BUILDERS = ("json", "csv", "parquet", "text", "arrow")
 PREVIEW_ROWS = 5
 
 
@@ -51,10 +51,10 @@ def load_preview(preset: Preset) -> Preview:
         return Preview(error="no dataset yet: set dataset.path (json, csv, parquet, text, a folder or a Hub id)", split=split)
     files = _files(preset)
     local_dir = preset.resolve(path)
-    is_local = path in LOCAL_BUILDERS or local_dir.exists()
-    if path in LOCAL_BUILDERS and not files:
+    is_local = path in BUILDERS or local_dir.exists()
+    if path in BUILDERS and not files:
         return Preview(error=f"dataset.path = {path!r} needs dataset.data_files (a file relative to the preset)", split=split)
-    if path in LOCAL_BUILDERS:
+    if path in BUILDERS:
         for f in ([files] if isinstance(files, str) else list(files.values()) if isinstance(files, dict) else files):
             for one in ([f] if isinstance(f, str) else f):
                 if not os.path.exists(one):
@@ -73,7 +73,7 @@ def load_preview(preset: Preset) -> Preview:
                 kwargs["data_files"] = files
         if preset.get("dataset.name"):
             kwargs["name"] = preset.get("dataset.name")
-        target = str(local_dir) if (path not in LOCAL_BUILDERS and local_dir.exists()) else path
+        target = str(local_dir) if (path not in BUILDERS and local_dir.exists()) else path
         data = datasets.load_dataset(target, **kwargs)
         rows = [data[i] for i in range(min(PREVIEW_ROWS, len(data)))]
         return Preview(columns=list(data.column_names), rows=rows, num_rows=len(data), split=split)
@@ -94,16 +94,17 @@ class DatasetPreview(Vertical):
         super().__init__(id=id)
         self.preview: Preview | None = None
         self._key: tuple | None = None
-        self._needed: dict[str, str] = {}
+        self._needs: tuple[tuple[tuple[str, str], ...], ...] = ()  # each need: (key, column) pairs, one of them
 
     def compose(self) -> ComposeResult:
         yield Static("", id="dataset-summary", markup=False)
         yield Static("", id="dataset-mapping", markup=False)
         yield DataTable(id="dataset-rows", show_cursor=False, zebra_stripes=True)
 
-    def load(self, preset: Preset, needed: dict[str, str]) -> None:
-        """(Re)load when the data source changed; re-check the mapping either way."""
-        self._needed = needed
+    def load(self, preset: Preset) -> None:
+        """(Re)load when the data source changed; re-check the column mapping either way."""
+        dataset = preset.section("dataset")
+        self._needs = tuple(tuple((key, column_name(dataset, key)) for key in need) for need in column_needs(preset.trainer_type, preset.task))
         key = (preset.get("dataset.path"), repr(preset.get("dataset.data_files")), preset.get("dataset.name"), preset.get("dataset.train_split"), str(preset.base_dir))
         if key == self._key:
             self._show_mapping()
@@ -137,21 +138,17 @@ class DatasetPreview(Vertical):
     def _show_mapping(self) -> None:
         mapping = self.query_one("#dataset-mapping", Static)
         p = self.preview
-        if p is None or p.error or p.note or not self._needed:
+        if p is None or p.error or p.note or not self._needs:
             mapping.update("")
             return
         parts = []
         missing = False
-        for key, column in self._needed.items():
-            if column in p.columns:
-                parts.append(f"✓ {key} → {column}")
+        for need in self._needs:
+            found = [(key, column) for key, column in need if column in p.columns]
+            if found:
+                parts += [f"✓ {key} → {column}" for key, column in found]
             else:
                 missing = True
-                parts.append(f"✗ {key} → {column!r} is not a column")
-        if self._needed and set(self._needed) == {"text_column", "messages_column"}:
-            found = [k for k, c in self._needed.items() if c in p.columns]
-            if found:
-                parts = [f"✓ {k} → {self._needed[k]}" for k in found]
-                missing = False
+                parts += [f"✗ {key} → {column!r} is not a column" for key, column in need]
         mapping.update("   ".join(parts))
         self.set_class(missing, "-missing")

@@ -6,17 +6,12 @@ timeout; offline, the note says plainly that the id will be fetched when the run
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from textual import work
 from textual.widgets import Static
 
+from hftui.core.checks.hub import offline
+from hftui.core.options.paths import looks_local
 from hftui.core.preset import Preset
-
-
-def _offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
 def describe_local(preset: Preset) -> tuple[str, str] | None:
@@ -28,8 +23,7 @@ def describe_local(preset: Preset) -> tuple[str, str] | None:
         return "ok", f"✓ a fresh {arch} model built from a config: nothing to download"
     if not name:
         return "error", "✗ no model yet: type a Hub id or a local folder, pick one below, or switch on a scratch model"
-    looks_local = name.startswith((".", "/", "~")) or preset.resolve(name).exists()
-    if looks_local:
+    if looks_local(name) or preset.resolve(name).exists():
         path = preset.resolve(name)
         if not path.exists():
             return "error", f"✗ local folder {path} does not exist"
@@ -38,7 +32,7 @@ def describe_local(preset: Preset) -> tuple[str, str] | None:
         if not (path / "config.json").exists():
             return "warning", f"! {path} has no config.json (is it a model folder?)"
         return "ok", f"✓ local model folder {path}"
-    if _offline():
+    if offline():
         return "notice", f"⇣ {name}: offline (HF_HUB_OFFLINE), not checked now; it is downloaded when the run starts on a machine with internet"
     return None
 
@@ -77,7 +71,3 @@ class ModelCheck(Static):
             else:
                 state, text = "notice", f"⇣ {name}: the Hub could not be reached ({kind}); it is downloaded when the run starts"
         self.app.call_from_thread(self._show, state, text)
-
-
-def is_probably_path(name: str) -> bool:
-    return name.startswith((".", "/", "~")) or Path(name).expanduser().exists()

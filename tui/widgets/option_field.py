@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Select, SelectionList, Static, Switch
 
+from hftui.core.options.rules import out_of_range
 from hftui.core.options.sections import Field
 from hftui.tui.i18n import help_text, t
 
@@ -79,24 +80,12 @@ def parse_text(field: Field, text: str) -> Any:
             value = parse_value(s, kind)
     except (ValueParseError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(str(exc)) from None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if field.minimum is not None and value < field.minimum:
-            raise ValueError(f"must be at least {_num(field.minimum)}")
-        if field.maximum is not None and value > field.maximum:
-            raise ValueError(f"must be at most {_num(field.maximum)}")
-        if kind in ("int", "float", "int_or_auto") and value < 0 and field.section == "args" and _non_negative(field.name):
-            raise ValueError("must not be negative")
+    outside = out_of_range(field, value)
+    if outside:
+        raise ValueError(outside[0])
     if field.choices and not isinstance(value, list) and value not in field.choices:
         raise ValueError("expected one of " + ", ".join(show(c) for c in field.choices))
     return value
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
-
-
-def _non_negative(name: str) -> bool:
-    return any(w in name for w in ("steps", "batch_size", "epochs", "learning_rate", "limit", "num_", "warmup", "max_grad_norm"))
 
 
 def _looks_like_toml(s: str) -> bool:

@@ -10,7 +10,8 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
-from hftui.core.run.state import RunState, Series
+from hftui.core.run.series import Series
+from hftui.core.run.state import RunState
 
 
 Points = tuple[list[float], list[float]]

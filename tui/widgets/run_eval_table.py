@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from hftui.core.run.state import RunState, fmt_number
+from hftui.core.run.state import RunState
+from hftui.tui.format import fmt_number
 
 
 class RunEvalTable(DataTable):

@@ -6,6 +6,7 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
+from hftui.core.run.folder import FAILED
 from hftui.tui.widgets.run_log import line_style, lines_around_error
 
 
@@ -17,11 +18,11 @@ class RunFailure(Static):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.border_title = "failed"
+        self.border_title = FAILED
         self.error: str | None = None
         self.excerpt: list[str] = []
 
-    def show(self, error: str | None, log_lines: list[str], status: str = "failed") -> None:
+    def show(self, error: str | None, log_lines: list[str], status: str = FAILED) -> None:
         self.error = error
         self.excerpt = lines_around_error(log_lines, error)
         self.border_title = status

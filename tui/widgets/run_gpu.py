@@ -8,7 +8,9 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import ProgressBar, Sparkline, Static
 
-from hftui.core.run.state import GpuDevice, RunState, fmt_bytes
+from hftui.core.run.series import GpuDevice
+from hftui.core.run.state import RunState
+from hftui.tui.format import fmt_bytes
 
 HISTORY_POINTS = 60  # the sparkline shows the newest readings
 

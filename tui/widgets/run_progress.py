@@ -11,17 +11,20 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import ProgressBar, Static
 
-from hftui.core.run.state import STATUSES, RunState, fmt_duration, fmt_number
+from hftui.core.run.figures import EVALUATING, SAVING, STATUSES
+from hftui.core.run.folder import COMPLETED, FAILED, RUNNING, STARTING, STOPPED, STOPPING
+from hftui.core.run.state import RunState
+from hftui.tui.format import fmt_duration, fmt_number, status_label
 
 BADGE_STYLE = {
-    "starting": "bold black on grey70",
-    "running": "bold black on green",
-    "evaluating": "bold black on cyan",
-    "saving": "bold black on cyan",
-    "stopping": "bold black on yellow",
-    "done": "bold black on bright_green",
-    "failed": "bold white on red",
-    "stopped": "bold black on yellow",
+    STARTING: "bold black on grey70",
+    RUNNING: "bold black on green",
+    EVALUATING: "bold black on cyan",
+    SAVING: "bold black on cyan",
+    STOPPING: "bold black on yellow",
+    COMPLETED: "bold black on bright_green",
+    FAILED: "bold white on red",
+    STOPPED: "bold black on yellow",
 }
 
 
@@ -53,7 +56,7 @@ class RunProgress(Widget):
         for name in STATUSES:
             self.set_class(name == status, f"-{name}")
         badge = self.query_one("#run-badge", Static)
-        badge.update(Text(f" {status.upper()} ", style=BADGE_STYLE.get(status, "bold reverse")))
+        badge.update(Text(f" {status_label(status).upper()} ", style=BADGE_STYLE.get(status, "bold reverse")))
         title = state.name or state.preset or "run"
         bits = [f"[b]{escape(title)}[/b]"]
         if state.run_id:
@@ -71,7 +74,7 @@ class RunProgress(Widget):
             bar.update(total=state.max_steps, progress=min(state.step, state.max_steps))
         elif state.progress is not None:
             bar.update(total=100, progress=round(state.progress * 100))
-        elif state.status == "done":
+        elif state.status == COMPLETED:
             bar.update(total=1, progress=1)
         elif state.finished:
             bar.update(total=1, progress=0)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.widgets import Static
 
-from hftui.core.run.state import RunState, fmt_duration, fmt_number, metric_label
+from hftui.core.run.folder import STOPPED
+from hftui.core.run.series import metric_label
+from hftui.core.run.state import RunState
+from hftui.tui.format import fmt_duration, fmt_number
 
 
 class RunSummary(Static):
@@ -17,14 +20,13 @@ class RunSummary(Static):
 
     def show(self, state: RunState) -> None:
         status = state.status
-        verb = {"done": "completed", "stopped": "stopped", "failed": "failed"}.get(status, status)
-        self.border_title = verb
+        self.border_title = status
         steps = f"{state.step}/{state.max_steps}" if state.max_steps else str(state.step)
         took = fmt_duration(state.runtime if state.runtime else state.elapsed())
         training = state.elapsed()
         if state.runtime and training is not None and abs(training - state.runtime) >= 2:
             took += f" (training {fmt_duration(training)})"
-        lines = [f"[b]{verb}[/b] after {took} · step {steps}"
+        lines = [f"[b]{status}[/b] after {took} · step {steps}"
                  + (f" · final loss {fmt_number(state.latest_loss)}" if state.latest_loss is not None else "")]
         best = []
         for m in state.metrics.values():
@@ -36,10 +38,10 @@ class RunSummary(Static):
         if checkpoint:
             label = "best checkpoint" if state.best_checkpoint else "last checkpoint"
             lines.append(f"{label}: {escape(checkpoint)}")
-        if status == "stopped":
+        if status == STOPPED:
             lines.append("[dim]press r to resume from the last checkpoint[/dim]")
         self.update("\n".join(lines))
-        self.set_class(status == "stopped", "-stopped")
+        self.set_class(status == STOPPED, "-stopped")
         self.add_class("-shown")
 
     def hide(self) -> None:

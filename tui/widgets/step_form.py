@@ -1,8 +1,7 @@
-"""The fields of one wizard step, generated from the catalog and the schema (never by hand).
+"""One wizard step as a form: its title, notes, switches and fields.
 
-`step_fields` says which preset keys a step shows for the current preset (trainer type, task,
-whether LoRA or a scratch model is on); the search screen and the review use it too, so the
-three always agree.
+Which fields a step shows comes from `core.options.steps.step_fields`; the form only mounts,
+hides and updates the widgets, so a step's questions are never decided here.
 """
 
 from __future__ import annotations
@@ -14,91 +13,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Label, Static, Switch
 
+from hftui.core.options.steps import SWITCHED_SECTIONS, step_fields
 from hftui.core.preset import Preset
-from hftui.core.options.sections import SECTION_FIELDS, TOP_FIELDS, Field
 from hftui.tui.i18n import step_title, t
 from hftui.tui.widgets.option_field import MISSING, OptionField
-
-# Common keys of [model.scratch] beyond architecture/tokenizer: they go to the model config.
-SCRATCH_EXTRA = [
-    Field("model.scratch", "hidden_size", "int", None, (), "Width of the fresh model (e.g. 64 for a smoke test, 2048 for ~1B).", "새 모델의 폭(스모크 테스트는 64, 약 1B는 2048).", step="model", minimum=8),
-    Field("model.scratch", "num_hidden_layers", "int", None, (), "Number of transformer layers.", "트랜스포머 레이어 수입니다.", step="model", minimum=1),
-    Field("model.scratch", "num_attention_heads", "int", None, (), "Attention heads; must divide hidden_size.", "어텐션 헤드 수(hidden_size의 약수).", step="model", minimum=1),
-    Field("model.scratch", "intermediate_size", "int", None, (), "Width of the feed-forward layer.", "피드포워드 레이어의 폭입니다.", step="model", minimum=1, advanced=True),
-]
-
-# The dataset columns each trainer type (and task) reads.
-NEEDED_COLUMNS = {
-    ("trainer", "causal-lm"): ("text_column",),
-    ("trainer", "sequence-classification"): ("text_column", "label_column"),
-    ("trainer", "seq2seq-lm"): ("text_column", "target_column"),
-    ("sft", None): ("text_column", "messages_column"),
-    ("reward", None): ("chosen_column", "rejected_column"),
-    ("ppo", None): ("prompt_column",),
-}
-# Old names the installed library still accepts next to the new one: shown only when set.
-ALIASES = {"gradient_checkpointing": "activation_checkpointing"}
-ALL_COLUMNS = ("text_column", "label_column", "target_column", "messages_column", "prompt_column", "chosen_column", "rejected_column")
-
-
-def needed_columns(preset: Preset) -> tuple[str, ...]:
-    kind = preset.trainer_type
-    return NEEDED_COLUMNS.get((kind, preset.task if kind == "trainer" else None), NEEDED_COLUMNS.get((kind, None), ("text_column",)))
-
-
-def step_fields(step: str, preset: Preset, catalog, advanced: bool = False) -> list[tuple[str, Field]]:
-    """(preset path, Field) pairs a step shows; advanced adds every other option."""
-    out: list[tuple[str, Field]] = []
-
-    def add(section: str, names: list[str] | None = None, only_basic: bool = True) -> None:
-        for name, f in SECTION_FIELDS.get(section, {}).items():
-            if names is not None and name not in names:
-                continue
-            if f.step != step:
-                continue
-            if f.advanced and only_basic and not advanced:
-                continue
-            out.append((f.path, f))
-
-    if step == "model":
-        for name in ("name", "description"):
-            out.append((name, TOP_FIELDS[name]))
-        names = ["name_or_path", "task", "dtype", "trust_remote_code", "revision"]
-        if preset.task == "sequence-classification":
-            names.append("num_labels")
-        add("model", names)
-        if preset.has("model.scratch"):
-            add("model.scratch")
-            out.extend((f.path, f) for f in SCRATCH_EXTRA if advanced or not f.advanced)
-    elif step == "dataset":
-        needed = needed_columns(preset)
-        for name, f in SECTION_FIELDS["dataset"].items():
-            is_column = name in ALL_COLUMNS
-            if is_column and name not in needed and not advanced:
-                continue
-            if f.advanced and not advanced:
-                continue
-            out.append((f.path, f))
-    elif step == "trainer":
-        add("trainer", ["type"])
-        if preset.trainer_type == "ppo":
-            add("ppo")
-    elif step == "evaluation":
-        out.append(("trainer.metrics", SECTION_FIELDS["trainer"]["metrics"]))
-    elif step == "distribution":
-        add("launch")
-    elif step == "peft":
-        if preset.has("peft"):
-            add("peft")
-    if catalog is not None and step not in ("model", "review", "peft"):
-        for f in catalog.step_fields(step, advanced=advanced):
-            if f.extra.get("deprecated") and not preset.has(f"args.{f.name}"):
-                continue
-            alias_of = ALIASES.get(f.name)
-            if alias_of and alias_of in catalog.args and not preset.has(f"args.{f.name}"):
-                continue
-            out.append((f"args.{f.name}", f))
-    return out
 
 
 def field_value(preset: Preset, path: str) -> Any:
@@ -132,10 +50,9 @@ class StepForm(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Label(step_title(self.step), classes="step-title")
         yield Static("", classes="step-note -empty", id=f"note-{self.step}", markup=False)
-        if self.step == "model":
-            yield self._section_switch("model.scratch", t("scratch_enable"))
-        if self.step == "peft":
-            yield self._section_switch("peft", t("peft_enable"))
+        section = SWITCHED_SECTIONS.get(self.step)
+        if section:
+            yield self._section_switch(section, t(f"enable_{section}"))
         with Horizontal(classes="advanced-row"):
             yield Switch(value=False, id=f"advanced-{self.step}", classes="advanced-switch", tooltip=t("advanced"))
             yield Label(t("advanced"), classes="switch-label")
@@ -177,8 +94,6 @@ class StepForm(VerticalScroll):
             if switch.value != on:
                 with switch.prevent(Switch.Changed):
                     switch.value = on
-        if self.step == "review":
-            return
         wanted = step_fields(self.step, preset, catalog, self.advanced)
         paths = [p for p, _ in wanted]
         existing = {w.path: w for w in self.query(OptionField)}

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from hftui.core.options.catalog import STEPS
+from hftui.core.options.steps import STEPS
 from hftui.tui.i18n import step_title
 
 MARKS = {

@@ -1,0 +1,101 @@
+"""[model] and [model.scratch]: a model that can be built or found, and the folders or Hub ids
+that name other models (reward and value models), checked the same way."""
+
+from __future__ import annotations
+
+import difflib
+
+from hftui.core.options import sections as schema
+from hftui.core.options.paths import beside_output_dir, looks_local
+from hftui.core.preset import Preset
+
+from hftui.core.checks import hub, installed
+from hftui.core.checks.report import Report
+from hftui.core.checks.values import check_value, show
+
+_COMMON_ARCHITECTURES = ("llama", "gpt2", "qwen2", "mistral", "bert", "t5", "bart")
+
+
+def check_model(rep: Report, preset: Preset) -> None:
+    model = preset.get("model")
+    if model is None:
+        rep.error("model", "the preset has no [model] section", 'add [model] with name_or_path = "gpt2" (or a [model.scratch] table)')
+        return
+    if not isinstance(model, dict):
+        return
+    scratch = isinstance(model.get("scratch"), dict)
+    name = model.get("name_or_path")
+    if not scratch and not name:
+        rep.error("model.name_or_path", "no model given: name_or_path is empty and there is no [model.scratch]",
+                  'set name_or_path = "gpt2" (a Hub id or a local folder), or add [model.scratch] to build a fresh model')
+    elif scratch and name:
+        rep.warning("model.name_or_path", "both name_or_path and [model.scratch] are set: [model.scratch] builds the model and name_or_path is ignored",
+                    "remove one of them")
+    elif isinstance(name, str) and name:
+        check_model_ref(rep, preset, "model.name_or_path", name, "model")
+    if model.get("trust_remote_code") is True:
+        rep.warning("model.trust_remote_code", "trust_remote_code = true runs Python code downloaded with the model",
+                    "`hftui run` refuses it unless you pass --trust-remote-code; only use it for models you trust")
+    if "num_labels" in model and preset.task != "sequence-classification":
+        rep.warning("model.num_labels", f"num_labels is only used by sequence-classification, not {preset.task}", "remove num_labels")
+
+
+def check_model_ref(rep: Report, preset: Preset, key: str, value: str, what: str, missing_severity: str = "error", missing_hint: str = "") -> None:
+    """A Hub id or a local model folder: the folder must hold a model, the id must be reachable."""
+    p = preset.resolve(value)
+    if p.exists():
+        if not p.is_dir():
+            rep.error(key, f"{what} {show(value)} is a file, not a model folder", "point it at the folder that holds config.json")
+        elif not any((p / n).exists() for n in ("config.json", "adapter_config.json")):
+            rep.error(key, f"{what} folder {p} has no config.json: it is not a saved model",
+                      "point it at a folder written by save_pretrained (the output_dir of a finished run)")
+        return
+    if looks_local(value) or (key.startswith("ppo.") and beside_output_dir(preset.get("args.output_dir"), value)):
+        rep.add(key, missing_severity, f"{what} folder not found: {p}", missing_hint or "check the path (relative paths start at the preset's folder), or train it first")
+        return
+    if not hub.is_hub_id(value):
+        rep.error(key, f"{show(value)} is neither a Hub id (owner/name) nor an existing folder", "write a Hub id like gpt2 or owner/name, or a folder path")
+        return
+    if hub.offline() and not hub.in_hub_cache("models", value):
+        rep.add(key, missing_severity, f"{what} {show(value)} is not a local folder ({p}) and not in the Hugging Face cache, and HF_HUB_OFFLINE is set",
+                missing_hint or "use a local folder, download the model while online, or use [model.scratch]")
+
+
+def check_scratch(rep: Report, preset: Preset) -> None:
+    scratch = preset.section("model").get("scratch")
+    if not isinstance(scratch, dict):
+        return
+    fields = schema.SECTION_FIELDS["model.scratch"]
+    for key in ("architecture", "tokenizer"):
+        if key in scratch:
+            check_value(rep, f"model.scratch.{key}", scratch[key], fields[key])
+    arch = scratch.get("architecture", fields["architecture"].default)
+    if isinstance(arch, str):
+        _check_architecture(rep, preset, arch)
+    tok = scratch.get("tokenizer", "byte")
+    if isinstance(tok, str) and tok not in schema.TOKENIZERS:
+        p = preset.resolve(tok)
+        if not p.is_dir():
+            rep.error("model.scratch.tokenizer", f"tokenizer {show(tok)} is neither \"byte\" nor a folder ({p} not found)",
+                      'write tokenizer = "byte" (built offline) or the path of a saved tokenizer folder')
+    for key, f in schema.SCRATCH_CONFIG_FIELDS.items():
+        if key in scratch:
+            check_value(rep, f"model.scratch.{key}", scratch[key], f)
+    h, heads = scratch.get("hidden_size"), scratch.get("num_attention_heads")
+    if isinstance(h, int) and isinstance(heads, int) and not isinstance(h, bool) and h > 0 and heads > 0 and h % heads:
+        rep.error("model.scratch.num_attention_heads", f"hidden_size {h} is not divisible by num_attention_heads {heads}",
+                  "pick a number of heads that divides hidden_size (e.g. 4 for 64)")
+
+
+def _check_architecture(rep: Report, preset: Preset, arch: str) -> None:
+    known = installed.model_types()
+    if known and arch not in known:
+        close = difflib.get_close_matches(arch, sorted(known), n=1, cutoff=0.6)
+        rep.error("model.scratch.architecture", f"unknown architecture {show(arch)}: not a model_type of the installed transformers",
+                  (f"did you mean {show(close[0])}? " if close else "") + "use an AutoConfig model_type such as llama, gpt2, bert, t5, qwen2")
+    task = "sequence-classification" if preset.trainer_type == "reward" else preset.task
+    able = installed.task_architectures().get(task)
+    if known and arch in known and able and arch not in able:
+        common = [a for a in _COMMON_ARCHITECTURES if a in able]
+        rep.error("model.scratch.architecture", f"architecture {show(arch)} has no {task} model in the installed transformers",
+                  f"pick one that has: {', '.join(common) or ', '.join(sorted(able)[:6])}")

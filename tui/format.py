@@ -1,0 +1,76 @@
+"""How a run's figures read on screen: durations, sizes, numbers and status labels.
+
+Every run view (the live pane, its widgets, the headless display) formats through here, so the
+same figure reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hftui.core.run.figures import EVALUATING, SAVING
+from hftui.core.run.folder import COMPLETED, FAILED, MISSING, RUNNING, STARTING, STOPPED, STOPPING
+
+# A status as a person reads it on a badge (the run's own word where none is given).
+STATUS_LABELS = {COMPLETED: "done"}
+# The colour of a status word, in every list and report.
+STATUS_STYLE = {
+    STARTING: "cyan", RUNNING: "green", EVALUATING: "green", SAVING: "green", STOPPING: "yellow",
+    COMPLETED: "bright_green", STOPPED: "yellow", FAILED: "red", MISSING: "dim",
+}
+
+
+def status_label(status: str) -> str:
+    """`completed` reads `done`; every other status reads as itself."""
+    return STATUS_LABELS.get(status, status)
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """`1h02m`, `3m05s`, `12s`; `—` when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    seconds = int(round(max(0.0, seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{h}h{m:02d}m"
+    if m:
+        return f"{m}m{s:02d}s"
+    return f"{s}s"
+
+
+def fmt_bytes(value: float | None) -> str:
+    if value is None:
+        return "—"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def fmt_number(value: float | None) -> str:
+    """Compact, readable numbers for losses, rates and learning rates."""
+    if value is None:
+        return "—"
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    mag = abs(value)
+    if mag >= 1e5 or mag < 1e-3:
+        return f"{value:.3g}"
+    if mag >= 100:
+        return f"{value:.1f}"
+    return f"{value:.4g}"
+
+
+def fmt_short(value: float | None) -> str:
+    """A number in at most four significant digits, for one-line progress reports."""
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e4 or abs(value) < 1e-3:
+        return f"{value:.3g}"
+    return f"{value:.4g}"
