@@ -12,7 +12,6 @@ import io
 import os
 import platform
 import sys
-from importlib import metadata
 
 from hftui.core import gpu as gpu_mod
 
@@ -25,6 +24,8 @@ LIBRARIES = (
 
 def versions() -> dict[str, str | None]:
     """Installed version of each library (None when it is not installed)."""
+    from importlib import metadata  # ~20 ms: kept off the wizard's first frame
+
     out: dict[str, str | None] = {}
     for name in LIBRARIES:
         try:

@@ -12,11 +12,29 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import hftui.presets
 from hftui.core.fsutil import atomic_write_text
 from hftui.core.options.toml_text import parse_toml, read_text
 from hftui.core.problems import PresetError, Problem
 
 _MISSING = object()
+
+
+def shipped_presets_dir() -> Path:
+    """The presets installed with hftui (hftui.presets)."""
+    return Path(hftui.presets.__file__).resolve().parent
+
+
+def is_shipped(path: Path | None) -> bool:
+    """A file of the installed hftui: saving over it would change every user's copy, and
+    training beside it would write into the installation."""
+    if path is None:
+        return False
+    try:
+        Path(path).resolve().relative_to(shipped_presets_dir())
+        return True
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -67,8 +85,20 @@ class Preset:
         p = Path(value).expanduser()
         return p if p.is_absolute() else (self.base_dir / p)
 
+    @property
+    def output_base(self) -> Path:
+        """Where relative outputs go (args.output_dir, and a model another preset trains):
+        beside the preset file, but the current folder for a preset shipped with hftui, so its
+        runs land where the person works, never inside the installation."""
+        return Path.cwd() if is_shipped(self.path) else self.base_dir
+
+    def resolve_output(self, value: str | Path) -> Path:
+        """An output path from the preset, relative to `output_base`."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (self.output_base / p)
+
     def output_dir(self) -> Path:
-        return self.resolve(self.get("args.output_dir") or f"runs/{self.name}")
+        return self.resolve_output(self.get("args.output_dir") or f"runs/{self.name}")
 
     # -- editing ---------------------------------------------------------------------------
     def with_value(self, dotted: str, value: Any) -> "Preset":

@@ -43,7 +43,24 @@ def test_every_shipped_preset_is_offline_and_uses_repo_data():
 def test_ppo_uses_the_reward_presets_output():
     ppo = preset_mod.load(PRESETS / "ppo.toml")
     reward = preset_mod.load(PRESETS / "reward.toml")
-    assert ppo.resolve(ppo.get("ppo.reward_model")) == reward.output_dir()
+    assert ppo.resolve_output(ppo.get("ppo.reward_model")) == reward.output_dir()
+
+
+def test_a_shipped_preset_writes_under_the_current_folder(tmp_path, monkeypatch):
+    """Its runs never land inside the installation; its data still comes from the shipped files;
+    a copy saved elsewhere writes beside itself."""
+    from hftui.core.run.start import resolved_preset
+
+    monkeypatch.chdir(tmp_path)
+    ppo = preset_mod.load(PRESETS / "ppo.toml")
+    assert preset_mod.load(PRESETS / "quickstart.toml").output_dir() == tmp_path / "runs" / "quickstart"
+    final = resolved_preset(ppo, ppo.output_dir())
+    assert final.get("ppo.reward_model") == str(tmp_path / "runs" / "reward")
+    assert final.get("dataset.data_files") == str(PRESETS / "data" / "prompts.jsonl")
+    copy = tmp_path / "mine" / "ppo.toml"
+    copy.parent.mkdir()
+    copy.write_text((PRESETS / "ppo.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert preset_mod.load(copy).output_dir() == copy.parent / "runs" / "ppo"
 
 
 @pytest.mark.slow

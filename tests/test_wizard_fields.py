@@ -16,7 +16,8 @@ from hftui.core.preset import Preset
 from hftui.core.options.sections import SECTION_FIELDS
 from hftui.tui import i18n
 from hftui.tui.app import HftuiApp
-from hftui.tui.preset_files import is_shipped, rebase_paths
+from hftui.core.preset import is_shipped
+from hftui.tui.preset_files import rebase_paths
 from hftui.tui.screens.search import SearchItem, rank
 from hftui.tui.widgets.dataset_preview import load_preview
 from hftui.tui.widgets.model_check import describe_local

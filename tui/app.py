@@ -24,16 +24,13 @@ from hftui.core import gpu
 from hftui.core import preset as preset_mod
 from hftui.core.doctor import precision_default
 from hftui.core.options import catalog as catalog_mod
-from hftui.core.preset import Preset
+from hftui.core.preset import Preset, is_shipped
 from hftui.core.problems import PresetError, Problem
-from hftui.core.run.start import start_run
 from hftui.tui import startup
 from hftui.tui.i18n import t
-from hftui.tui.preset_files import is_shipped, rebase_paths
+from hftui.tui.preset_files import rebase_paths
 from hftui.tui.review_text import launch_text, memory_text, run_validation
 from hftui.tui.screens.confirm import ConfirmScreen
-from hftui.tui.screens.monitor import MonitorScreen
-from hftui.tui.screens.runs import RunsScreen
 from hftui.tui.screens.save_as import SaveAsScreen
 from hftui.tui.screens.wizard import WizardScreen
 from hftui.tui.widgets.option_field import MISSING
@@ -331,6 +328,8 @@ class HftuiApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="run", name="run")
     def _run_worker(self, preset: Preset, trust: bool):
+        from hftui.core.run.start import start_run  # off the first frame: only a run needs it
+
         return start_run(preset, trust_remote_code=trust)  # validates first: PresetError lists the errors
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -347,6 +346,8 @@ class HftuiApp(App):
                 self.log(f"worker {worker.name} failed: {error!r}")
         elif event.state == WorkerState.SUCCESS and worker.name == "run":
             self.last_run = worker.result
+            from hftui.tui.screens.monitor import MonitorScreen  # off the first frame (charts)
+
             self.push_screen(MonitorScreen(Path(worker.result.run_dir)))
 
     # -- quit ------------------------------------------------------------------------------
@@ -357,6 +358,8 @@ class HftuiApp(App):
         return self.dirty
 
     def action_runs(self) -> None:
+        from hftui.tui.screens.runs import RunsScreen  # off the first frame
+
         if not isinstance(self.screen, RunsScreen):
             self.push_screen(RunsScreen())
 

@@ -1,5 +1,4 @@
-"""Where the wizard's presets live: the shipped ones are read-only, and a preset saved
-elsewhere keeps its relative paths pointing at the same files."""
+"""Saving a preset elsewhere: its relative paths keep pointing at the same files."""
 
 from __future__ import annotations
 
@@ -7,24 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import hftui.presets
 from hftui.core.options.paths import PATH_KEYS
 from hftui.core.options.sections import BUILDERS
 from hftui.core.preset import Preset
 
-def shipped_presets_dir() -> Path:
-    return Path(hftui.presets.__file__).resolve().parent
-
-
-def is_shipped(path: Path | None) -> bool:
-    """A file of the installed hftui: saving over it would change every user's copy."""
-    if path is None:
-        return False
-    try:
-        Path(path).resolve().relative_to(shipped_presets_dir())
-        return True
-    except ValueError:
-        return False
 
 
 def rebase_paths(preset: Preset, new_base: Path) -> Preset:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 
 from hftui.core.options import sections as schema
-from hftui.core.options.paths import beside_output_dir, looks_local
+from hftui.core.options.paths import MODEL_OUTPUT_KEYS, beside_output_dir, looks_local
 from hftui.core.preset import Preset
 
 from hftui.core.checks import hub, installed
@@ -42,7 +42,7 @@ def check_model(rep: Report, preset: Preset) -> None:
 
 def check_model_ref(rep: Report, preset: Preset, key: str, value: str, what: str, missing_severity: str = "error", missing_hint: str = "") -> None:
     """A Hub id or a local model folder: the folder must hold a model, the id must be reachable."""
-    p = preset.resolve(value)
+    p = preset.resolve_output(value) if key in MODEL_OUTPUT_KEYS else preset.resolve(value)
     if p.exists():
         if not p.is_dir():
             rep.error(key, f"{what} {show(value)} is a file, not a model folder", "point it at the folder that holds config.json")

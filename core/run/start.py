@@ -45,8 +45,10 @@ def resolved_preset(preset, output_dir: Path, args_overrides: dict | None = None
     for key in PATH_KEYS:
         value = p.get(key)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
-            candidate = (base / Path(value).expanduser())
-            if candidate.exists() or _model_still_to_train(key, value, base, preset):
+            # a model another preset trains sits with the outputs, everything else with the preset
+            here = preset.output_base if key in MODEL_OUTPUT_KEYS else base
+            candidate = here / Path(value).expanduser()
+            if candidate.exists() or _model_still_to_train(key, value, here, preset):
                 p = p.with_value(key, str(candidate.resolve()))
     for key, value in (args_overrides or {}).items():
         p = p.with_value(f"args.{key}", value)

@@ -23,7 +23,8 @@ from hftui.core import preset as preset_mod
 from hftui.core.checks.memory import warning_for
 from hftui.core.problems import PresetError, Problem
 from hftui.core.run import stop as control
-from hftui.core.run.events import EventWriter, make_events_callback
+from hftui.core.run.events import EventWriter
+from hftui.core.train.callbacks import make_events_callback
 from hftui.core.run.folder import COMPLETED, EVENTS_FILE, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED, FAILED, PRESET_FILE, RUN_FILE, STOPPED, exit_code_of
 from hftui.core.train import data as data_mod
 from hftui.core.train import modeling

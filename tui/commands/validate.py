@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXIT_OK, EXIT_INVALID = 0, 2
+from hftui.core.run.folder import EXIT_INVALID, EXIT_OK
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ from hftui.core.problems import PresetError
 from hftui.core.run.folder import EXIT_INVALID
 from hftui.tui.app import HftuiApp
 from hftui.tui.errors import print_problems
-from hftui.tui.preset_files import shipped_presets_dir
+from hftui.core.preset import shipped_presets_dir
 
 
 def quickstart_path() -> Path | None:
