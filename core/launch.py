@@ -14,6 +14,7 @@ over gloo, train on the CPU, and DeepSpeed is told to use its CPU accelerator.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -50,6 +51,23 @@ class Launch:
 # -- choosing ---------------------------------------------------------------------------------
 def _int(value, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def usable_cpus() -> int:
+    """The CPU cores this process may run on (its affinity, which containers and taskset narrow)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def process_limit(gpus: list) -> tuple[int, str]:
+    """The most processes per machine a run may start here, and what sets that bound in words:
+    one per visible GPU, or on a machine without GPUs one per usable CPU core."""
+    if gpus:
+        return len(gpus), f"{len(gpus)} visible GPU(s)"
+    cpus = usable_cpus()
+    return cpus, f"no GPU and {cpus} usable CPU core(s)"
 
 
 def processes_per_machine(preset, gpus: list) -> int:

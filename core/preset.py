@@ -7,6 +7,7 @@ validator and the runner always read one consistent truth.
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from hftui.core.options.toml_text import parse_toml, read_text
 from hftui.core.problems import PresetError, Problem
 
 _MISSING = object()
+_WHOLE = re.compile(r"[+-]?\d[\d_]*")
 
 
 def shipped_presets_dir() -> Path:
@@ -181,7 +183,7 @@ def _merge(container: Any, data: dict) -> None:
                 _merge(table, value)
                 container[key] = table
         else:
-            if key in container and _plain(container[key]) == value:
+            if key in container and _same(_plain(container[key]), value):
                 continue
             container[key] = value
 
@@ -189,6 +191,15 @@ def _merge(container: Any, data: dict) -> None:
 def _plain(item: Any) -> Any:
     unwrap = getattr(item, "unwrap", None)
     return unwrap() if unwrap else item
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Equal and of the same kind: 10 replaces 10.0 (and 1 replaces true) as it was typed."""
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new))
+    if isinstance(old, dict) and isinstance(new, dict):
+        return old.keys() == new.keys() and all(_same(old[k], new[k]) for k in old)
+    return type(old) is type(new) and old == new
 
 
 def save(preset: Preset, path: str | Path | None = None) -> Preset:
@@ -249,6 +260,8 @@ def parse_value(text: str, type_name: str | None) -> Any:
                 return int(as_float)
             raise ValueParseError(f"expected a whole number, got {text!r}") from None
     if t == "float":
+        if _WHOLE.fullmatch(s):  # "10" stays 10, as the wizard saves it: steps, not 10.0
+            return int(s.replace("_", ""))
         try:
             return float(s)
         except ValueError:
@@ -276,10 +289,19 @@ def parse_value(text: str, type_name: str | None) -> Any:
 
 
 def _toml_literal(s: str) -> Any:
+    from hftui.core.options.toml_text import MAX_NESTING, too_deep_at
+
     try:
-        return tomllib.loads(f"v = {s}")["v"]
+        value = tomllib.loads(f"v = {s}")["v"]
     except tomllib.TOMLDecodeError:
         return _MISSING
+    except RecursionError:  # tomllib recurses once per level
+        too_deep = True
+    else:
+        too_deep = too_deep_at({"v": value}) is not None
+    if too_deep:
+        raise ValueParseError(f"the value nests tables or arrays more than {MAX_NESTING} levels deep")
+    return value
 
 
 def apply_overrides(preset: Preset, assignments: list[str], source: str = "--set") -> Preset:

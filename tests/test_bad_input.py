@@ -10,6 +10,8 @@ A preset in the corpus declares what it must produce in its first lines:
     # expect: args.learning_rate | at least 0
 
 (the dotted key, empty for a whole-file problem, then a piece of the message or of its fix).
+A preset that is legal but deserves a warning adds `# exit: 0` (its verdict is then "valid").
+No case's output may hold a raw terminal escape (ESC or the C1 CSI), whatever its file holds.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from hftui.tui import cli
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 EXPECT = re.compile(r"^# expect: *(\S*) *\| (.*)$", re.M)
+EXIT = re.compile(r"^# exit: *(\d+)$", re.M)
 
 # Files that cannot carry an `# expect:` line.
 NO_COMMENT = {
@@ -36,7 +39,29 @@ NO_COMMENT = {
     "not_utf8.toml": ("", "not UTF-8"),
     "binary.toml": ("", "binary file"),
     "a_directory.toml": ("", "is a directory"),
+    "data_preset_utf16.toml": ("", "is UTF-16 text"),
+    "data_preset_pipe.toml": ("", "is a named pipe"),
+    "data_preset_loop.toml": ("", "is a symbolic link loop"),
 }
+
+# Files git cannot hold (a named pipe) or that a copy would follow (a symbolic link loop): made
+# in the corpus copy by the `corpus` fixture, as "fifo" or "loop" (a link to itself).
+SPECIAL = {
+    "data/pipe.jsonl": "fifo",
+    "data/loop.jsonl": "loop",
+    "data/loop_dir": "loop",
+    "data_preset_pipe.toml": "fifo",
+    "data_preset_loop.toml": "loop",
+}
+
+
+def make_special(folder: Path) -> None:
+    for name, kind in SPECIAL.items():
+        path = folder / name
+        if kind == "fifo":
+            os.mkfifo(path)
+        else:
+            os.symlink(path.name, path)
 
 
 @dataclass(frozen=True)
@@ -51,7 +76,8 @@ class Case:
 
 def _preset_cases() -> list[Case]:
     cases = []
-    for path in sorted(CORPUS.glob("*.toml")):
+    special = [CORPUS / name for name in SPECIAL if name.endswith(".toml")]
+    for path in sorted(set(CORPUS.glob("*.toml")) | set(special)):
         if path.name == "good.toml":
             continue
         if path.name in NO_COMMENT:
@@ -59,7 +85,9 @@ def _preset_cases() -> list[Case]:
         else:
             expect = tuple(EXPECT.findall(path.read_text(encoding="utf-8")))
             assert expect, f"{path.name} has no '# expect:' line"
-        cases.append(Case(f"preset:{path.stem}", ("validate", path.name), path.name, expect))
+        exit_line = EXIT.search(path.read_text(encoding="utf-8")) if path.name not in NO_COMMENT else None
+        cases.append(Case(f"preset:{path.stem}", ("validate", path.name), path.name, expect,
+                          exit_code=int(exit_line.group(1)) if exit_line else 2))
     return cases
 
 
@@ -136,6 +164,7 @@ def corpus(tmp_path_factory) -> Path:
     """A copy of the corpus, as a person's own folder of presets."""
     target = tmp_path_factory.mktemp("bad-inputs") / "corpus"
     shutil.copytree(CORPUS, target)
+    make_special(target)
     return target
 
 
@@ -169,12 +198,14 @@ def test_bad_input(case: Case, corpus, capsys, monkeypatch):
     assert code == case.exit_code, f"exit {code}, expected {case.exit_code}\n{combined}"
     assert "Traceback" not in combined
     assert "internal error" not in combined, combined
+    assert "\x1b" not in combined and "\x9b" not in combined, f"a raw terminal escape reached the output:\n{combined!r}"
     for key, text in case.expect:
         assert _names(err, case.file, key, text), f"no message naming {case.file} {key!r} with {text!r}:\n{err}"
     for text in case.plain:
         assert text in combined, f"{text!r} not in:\n{combined}"
     if case.file:
-        assert re.search(rf"^{re.escape(case.file)}: invalid", out, re.M), out
+        verdict = "invalid" if case.exit_code else "valid"
+        assert re.search(rf"^{re.escape(case.file)}: {verdict}", out, re.M), out
     assert snapshot(corpus) == before, "a file of the person's changed"
 
 
@@ -184,7 +215,7 @@ def test_corpus_size():
     print(f"\nbad-input corpus: {len(CASES)} cases ({len(broken_files)} broken presets and data files, "
           f"{len(SET_CASES)} --set values, {len(CLI_CASES)} command lines)")
     assert len(distinct) == len(CASES), "two cases run the same command"
-    assert len(CASES) >= 60
+    assert len(CASES) >= 150
     assert len(broken_files) >= 30
 
 
@@ -214,8 +245,9 @@ def test_the_whole_corpus_in_one_subprocess(corpus):
     assert "Traceback" not in out.stdout + out.stderr
     verdicts = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
     assert set(verdicts) == set(names)
+    legal = {"good.toml"} | {c.file for c in CASES if c.id.startswith("preset:") and c.exit_code == 0}
     for name in names:
-        expected = "valid" if name == "good.toml" else "invalid"
+        expected = "valid" if name in legal else "invalid"
         assert verdicts[name].split(":")[0].split(" ")[0] == expected, (name, verdicts[name])
     assert snapshot(corpus) == before
 

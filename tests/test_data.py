@@ -146,3 +146,40 @@ def test_float_labels_for_classes_are_a_problem(tmp_path):
     with pytest.raises(PresetError) as err:
         data_mod.prepare(p, byte_tokenizer())
     assert err.value.problems[0].path == "dataset.label_column"
+
+
+def _tokenizer_that_adds_eos():
+    """The byte tokenizer, made to end everything it encodes with </s> as T5's tokenizer does."""
+    from tokenizers import processors
+
+    tok = byte_tokenizer()
+    tok.backend_tokenizer.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", tok.eos_token_id)]),
+    ])
+    assert tok("ab")["input_ids"][-1] == tok.eos_token_id
+    return tok
+
+
+@pytest.mark.parametrize("adds_eos", [False, True], ids=["byte-tokenizer", "tokenizer-adds-eos"])
+def test_every_target_and_text_ends_with_one_eos(adds_eos):
+    tok = _tokenizer_that_adds_eos() if adds_eos else byte_tokenizer()
+    eos = tok.eos_token_id
+    batch = {"text": ["hello there", "a"], "target": ["general kenobi", "b"]}
+    out = data_mod.tokenize_seq2seq(batch, tok, "text", "target", 64)
+    for labels, target in zip(out["labels"], batch["target"]):
+        assert labels[-1] == eos and labels.count(eos) == 1
+        assert tok.decode(labels, skip_special_tokens=True) == target
+    out = data_mod.tokenize_causal_lm(batch, tok, "text", 64)
+    for ids, labels in zip(out["input_ids"], out["labels"]):
+        assert ids[-1] == eos and ids.count(eos) == 1 and labels == ids
+
+
+def test_seq2seq_metrics_are_computed_on_generated_text(tmp_path):
+    from hftui.core.train.trainer_config import config_kwargs
+
+    base = '[model]\ntask = "seq2seq-lm"\n[trainer]\ntype = "trainer"\nmetrics = {}\n[dataset]\nmax_length = 24\n'
+    for metrics, generate in (('["accuracy"]', True), ('["bleu"]', True), ('["perplexity"]', None), ("[]", None)):
+        args = config_kwargs(make_preset(tmp_path, base.format(metrics)), auto_cpu=False)
+        assert args.get("predict_with_generate") is generate, metrics
+        assert args.get("generation_max_length") == (24 if generate else None)

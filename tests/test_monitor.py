@@ -133,6 +133,9 @@ async def test_monitor_follows_a_growing_run_to_its_end(tmp_path, sleeper):
                      best_checkpoint=str(tmp_path / "out" / "checkpoint-20"), output_dir=str(tmp_path / "out"),
                      runtime=12.5)
         writer.close()
+        from hftui.core.run.record import update_record
+
+        update_record(record.run_dir, status="completed", exit_code=0, ended=time.time())  # the supervisor's final word
         summary = screen.query_one(RunSummary)
         await wait_for(pilot, lambda: summary.has_class("-shown"), what="the end summary")
         text = str(summary.render())

@@ -168,7 +168,7 @@ def test_key_lines_point_at_keys_and_tables():
     "assignment, key, expected",
     [
         ("args.learning_rate=1e-4", "args.learning_rate", 1e-4),
-        ("args.learning_rate=3", "args.learning_rate", 3.0),
+        ("args.learning_rate=3", "args.learning_rate", 3),  # whole numbers stay whole, as in the wizard
         ("args.bf16=true", "args.bf16", True),
         ("args.bf16=False", "args.bf16", False),
         ("args.max_steps=10", "args.max_steps", 10),

@@ -225,9 +225,9 @@ def test_stop_timeout_kills_and_sigkill_is_reported(tmp_path, fake_launch, monke
     time.sleep(0.3)
     os.killpg(RunRecord.load(rec2.run_dir).pgid, signal.SIGKILL)
     done = wait_for_end(rec2, timeout=30)
-    assert done.status == "failed" and done.error == "killed by signal 9" and done.exit_code == 137
+    assert done.status == "failed" and done.error == "killed by signal 9 (SIGKILL, out of memory?)" and done.exit_code == 137
     end = read_all(rec2.events_path).events[-1]
-    assert end["event"] == "end" and end["status"] == "failed" and end["error"] == "killed by signal 9"
+    assert end["event"] == "end" and end["status"] == "failed" and end["error"] == done.error
 
 
 @pytest.mark.slow
@@ -312,20 +312,15 @@ def test_last_progress_reads_only_the_tail_and_skips_garbled_lines(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_lost_supervisor_does_not_free_a_busy_run(tmp_path, fake_launch):
+def test_a_lost_supervisor_takes_its_worker_along(tmp_path, fake_launch):
     fake_launch.update(steps=400, delay=0.05)
     rec = runs.start_run(_preset(tmp_path))
     deadline = time.time() + 10
     while not RunRecord.load(rec.run_dir).worker_pid and time.time() < deadline:
         time.sleep(0.05)
-    os.kill(RunRecord.load(rec.run_dir).pid, signal.SIGKILL)  # the supervisor only
-    time.sleep(0.3)
-    assert rec.refresh().status == "running" and rec.workers_alive()
-    with pytest.raises(PresetError):
-        runs.start_run(_preset(tmp_path))  # still busy
-    request_stop(rec)  # the worker still honours the stop file
-    done = wait_for_end(rec, timeout=30)
-    assert done.status == "stopped" and done.error is None  # from the worker's own end event
+    os.kill(RunRecord.load(rec.run_dir).pid, signal.SIGKILL)  # the supervisor only: nothing trains unwatched
+    done = wait_for_end(rec, timeout=10)
+    assert done.status == "failed" and done.error == VANISHED and not rec.workers_alive()
     # a run whose processes all vanished without an end event: failed, and an end event is added
     fake_launch.update(steps=400, delay=0.05)
     rec2 = runs.start_run(_preset(tmp_path))

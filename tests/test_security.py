@@ -108,3 +108,37 @@ def test_trust_remote_code_needs_consent(tmp_path, hftui_home):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "--trust-remote-code" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_secret_that_is_also_a_file_name_leaves_what_runs_exact(tmp_path, hftui_home, monkeypatch, capsys):
+    """Redaction is for what people read: a token whose value is also the name of the data file
+    and of the folder the run lives in must not turn either into "<redacted>" for the worker."""
+    secret = "corpus-private-2024"
+    folder = tmp_path / secret
+    folder.mkdir()
+    data = folder / f"{secret}.jsonl"
+    data.write_text("".join(json.dumps({"text": f"sample {i} " * 4}) + "\n" for i in range(16)))
+    preset = folder / "p.toml"
+    preset.write_text(sft_preset("same-as-secret", data_files=data.name,
+                                 args=dict(max_steps=2, per_device_train_batch_size=4, logging_steps=1, save_strategy="no")))
+    from hftui.tui import cli
+
+    monkeypatch.setenv("MY_DATA_TOKEN", secret)  # the run's processes inherit it
+    monkeypatch.chdir(folder)
+    code = cli.main(["run", str(preset)])
+    run_dir = next((folder / "out" / ".hftui").glob("*/run.json")).parent
+    assert code == 0, str(capsys.readouterr()) + (run_dir / "log.txt").read_text()[-2000:]
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "completed"
+    assert info["run_dir"] == str(run_dir) and any(str(run_dir) in arg for arg in info["command"])
+    written = (run_dir / "preset.toml").read_text()
+    assert str(data) in written and "<redacted>" not in written
+
+
+def test_only_the_error_of_a_run_record_is_redacted(monkeypatch):
+    from hftui.core.run.redact import REDACTED, redact_record
+
+    monkeypatch.setenv("HF_TOKEN", "hf_abcdefghijkl")
+    record = {"error": "401 for token hf_abcdefghijkl", "command": ["python", "/data/hf_abcdefghijkl"],
+              "output_dir": "/data/hf_abcdefghijkl", "name": "n"}
+    assert redact_record(record) == {**record, "error": f"401 for token {REDACTED}"}

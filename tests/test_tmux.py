@@ -154,3 +154,52 @@ def test_wizard_in_tmux_80x24(tmp_path, hftui_home, warm_catalog):
     assert preset_mod.load(preset_path).get("args.max_steps") == 7
     assert "started in" in (hftui_home / "logs" / "startup.log").read_text(encoding="utf-8")
 
+
+
+def test_keys_sent_in_one_burst_keep_their_order(tmp_path, hftui_home, warm_catalog):
+    """ctrl+u, then digits, then save, as fast as a terminal delivers them: exactly what was
+    typed ends up in the field and in the file (the keys are not reordered, no echo of an older
+    value overwrites them, and the save waits for them)."""
+    (tmp_path / "train.jsonl").write_text('{"text": "hello"}\n{"text": "world"}\n', encoding="utf-8")
+    preset_path = tmp_path / "tmuxed.toml"
+    preset_path.write_text(PRESET.replace("max_steps = 2", "max_steps = 16"), encoding="utf-8")
+    tmux = Tmux(f"hftui-burst-{os.getpid()}", "wizard")
+    env = {"HFTUI_HOME": str(hftui_home), "HFTUI_LANG": "en", "HF_HUB_OFFLINE": "1", "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none"}
+    command = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join([sys.executable, "-m", "hftui", str(preset_path)])
+    tmux("new-session", "-d", "-s", "wizard", "-x", "100", "-y", "30", "-c", str(tmp_path), command)
+
+    def jump(option: str) -> None:
+        tmux.keys("F3")
+        tmux.wait_for("search every option")
+        tmux.text(option)
+        time.sleep(0.5)
+        tmux.keys("Enter")
+        tmux.wait_for(f"{option} ★")
+        time.sleep(1.0)  # the jump focuses the field once it is laid out
+
+    try:
+        tmux.wait_for("Next", timeout=60)
+        jump("max_steps")
+        tmux.keys("C-u", "2", "4")
+        tmux.wait_for("changed from the default")
+        jump("output_dir")
+        tmux.keys("C-u")
+        tmux.text("runs/typed-fast_2")
+        tmux.keys("C-s")
+        end = time.monotonic() + 20
+        while "runs/typed-fast_2" not in preset_path.read_text(encoding="utf-8") and time.monotonic() < end:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        shown = tmux.screen()
+        tmux.keys("C-q")
+        end = time.monotonic() + 15
+        while tmux.alive() and time.monotonic() < end:
+            time.sleep(0.2)
+        assert not tmux.alive(), tmux.screen()  # saved: nothing left to ask about
+    finally:
+        tmux("kill-server", check=False)
+    assert "runs/typed-fast_2" in shown
+    saved = preset_mod.load(preset_path)
+    assert saved.get("args.max_steps") == 24
+    assert saved.get("args.output_dir") == "runs/typed-fast_2"
+    assert "max_steps = 24  # keep this comment" in preset_path.read_text(encoding="utf-8")

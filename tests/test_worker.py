@@ -360,3 +360,31 @@ def test_out_of_memory_advice_names_the_installed_option():
     assert text.startswith("RuntimeError: CUDA out of memory")
     option = text.split("or set args.", 1)[1].split(" = true", 1)[0]
     assert option in get_catalog("trainer").args
+
+
+def _first_batch(built):
+    return next(iter(built.trainer.get_train_dataloader()))
+
+
+@pytest.mark.parametrize("pad_is_eos", [False, True], ids=["byte-tokenizer", "pad-is-eos"])
+def test_causal_lm_trainer_learns_the_end_of_text(tmp_path, pad_is_eos):
+    from hftui.core.train.modeling import byte_tokenizer
+    from hftui.core.train.worker import build
+
+    model = TINY_MODEL
+    if pad_is_eos:  # a tokenizer without a pad token, as gpt2's and llama's: hftui pads with EOS
+        tok = byte_tokenizer()
+        tok.pad_token = None
+        tok.save_pretrained(tmp_path / "tok")
+        model = TINY_MODEL.replace('tokenizer = "byte"', 'tokenizer = "tok"')
+    built = build(tiny_preset(tmp_path, model=model))
+    eos = built.tokenizer.eos_token_id
+    assert (built.tokenizer.pad_token_id == eos) is pad_is_eos
+    batch = _first_batch(built)
+    ids, labels, mask = batch["input_ids"], batch["labels"], batch["attention_mask"]
+    assert ids.shape[0] == 4 and bool((mask == 0).any())  # rows of different lengths: padding
+    real = mask == 1
+    ends = (ids == eos) & real
+    assert int(ends.sum()) == ids.shape[0]  # one EOS per row, each a label to learn
+    assert bool((labels[ends] == eos).all())
+    assert bool((labels[real] == ids[real]).all()) and bool((labels[~real] == -100).all())

@@ -21,17 +21,15 @@ from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from hftui.core import gpu
-from hftui.core import preset as preset_mod
 from hftui.core.doctor import precision_default
 from hftui.core.options import catalog as catalog_mod
 from hftui.core.preset import Preset, is_shipped
 from hftui.core.problems import PresetError, Problem
 from hftui.tui import startup
 from hftui.tui.i18n import t
-from hftui.tui.preset_files import rebase_paths
 from hftui.tui.review_text import launch_text, memory_text, run_validation
+from hftui.tui.save_flow import SaveFlow
 from hftui.tui.screens.confirm import ConfirmScreen
-from hftui.tui.screens.save_as import SaveAsScreen
 from hftui.tui.screens.wizard import WizardScreen
 from hftui.tui.widgets.option_field import MISSING
 from hftui.tui.wizard_state import HARDWARE_NOTES, WizardState, hardware_note
@@ -42,7 +40,7 @@ TRUST_QUESTION = (
 )
 
 
-class HftuiApp(App):
+class HftuiApp(SaveFlow, App):
     """The wizard. `gpus` injects the hardware (tests, snapshots); None detects it in a thread."""
 
     CSS_PATH = "app.tcss"
@@ -64,6 +62,7 @@ class HftuiApp(App):
         self.started = startup.STARTED if started is None else started
         self.warm_catalog = warm_catalog
         self.field_errors: dict[str, str] = {}
+        self.taken: dict[str, int] = {}  # per key, the serial of the last field change taken in
         self.problems: list[Problem] = []
         self.validated = False
         self.trust_confirmed = False
@@ -105,6 +104,7 @@ class HftuiApp(App):
             dirty=self.dirty,
             shipped=self.shipped,
             notes={kind: self.hardware_note(kind) for kind in HARDWARE_NOTES},
+            taken=dict(self.taken),
         )
 
     def _announce(self) -> None:
@@ -173,13 +173,15 @@ class HftuiApp(App):
         return self.saved_data != self.preset.data
 
     def on_wizard_screen_edit_requested(self, event: WizardScreen.EditRequested) -> None:
-        self.edit(event.path, event.value, event.error)
+        self.edit(event.path, event.value, event.error, event.serial)
 
     def on_wizard_screen_changes_requested(self, event: WizardScreen.ChangesRequested) -> None:
         self.apply_changes(event.changes)
 
-    def edit(self, path: str, value: Any, error: str | None = None) -> None:
+    def edit(self, path: str, value: Any, error: str | None = None, serial: int | None = None) -> None:
         """A field changed: record an invalid text, or replace the preset."""
+        if serial is not None:
+            self.taken[path] = serial
         if error is not None:
             self.field_errors[path] = error
             self._announce()
@@ -188,9 +190,11 @@ class HftuiApp(App):
         self.apply_changes(((path, value),))
 
     def apply_changes(self, changes) -> None:
-        """(path, value) pairs in order; MISSING removes the key."""
+        """(path, value) pairs in order; MISSING removes the key. A key set here, or a section
+        removed, takes the place of what was typed into its fields, invalid text included."""
         new = self.preset
         for path, value in changes:
+            self.field_errors = {k: v for k, v in self.field_errors.items() if k != path and not k.startswith(path + ".")}
             new = new.without(path) if value is MISSING else new.with_value(path, value)
         if new.data == self.preset.data:
             self._announce()
@@ -235,6 +239,15 @@ class HftuiApp(App):
     def has_errors(self) -> bool:
         return bool(self.field_errors) or any(p.is_error for p in self.problems)
 
+    # -- what was typed comes first ----------------------------------------------------------
+    def after_typing(self, then) -> None:
+        """Run `then` once the keys typed before it have reached the preset (`WizardScreen.after_typing`)."""
+        screen = self.wizard
+        if screen is None:
+            then()
+        else:
+            screen.after_typing(then)
+
     # -- review extras (memory estimate, launch command) -----------------------------------
     def on_wizard_screen_review_extras_requested(self, event: WizardScreen.ReviewExtrasRequested) -> None:
         self._review_worker(self.preset, self.gpus or [])
@@ -254,55 +267,14 @@ class HftuiApp(App):
     def on_wizard_screen_save_requested(self, event: WizardScreen.SaveRequested) -> None:
         self.action_save()
 
-    def action_save(self, then=None) -> None:
-        """Save in place, or ask for a file when the preset is new or shipped with hftui."""
-        if self.preset.path is None or self.shipped:
-            suggestion = Path.cwd() / f"{self.preset.name}.toml"
-            reason = "This preset ships with hftui: save your copy as" if self.shipped else "Save the new preset as:"
-            self.push_screen(SaveAsScreen(suggestion, reason), lambda path: self._save_as_chosen(path, then))
-            return
-        if self.write(self.preset.path) and then:
-            then()
-
-    def _save_as_chosen(self, path: Path | None, then) -> None:
-        if path is None:
-            return
-        if is_shipped(path):
-            self.notify("That file ships with hftui; choose another name.", severity="error")
-            return
-        if path.exists() and (self.preset.path is None or path.resolve() != self.preset.path):
-
-            def answer(yes: bool | None) -> None:
-                if yes and self.write(path) and then:
-                    then()
-
-            self.push_screen(ConfirmScreen(f"{path} exists. Replace it?", yes="Replace", no="Cancel"), answer)
-            return
-        if self.write(path) and then:
-            then()
-
-    def write(self, path: Path) -> bool:
-        preset = rebase_paths(self.preset, Path(path).parent) if self.preset.path is None or Path(path).resolve() != self.preset.path else self.preset
-        try:
-            saved = preset_mod.save(preset, path)
-        except PresetError as exc:
-            self.notify("; ".join(p.message for p in exc.problems), title="Not saved", severity="error")
-            return False
-        except OSError as exc:
-            self.notify(f"{path}: {exc.strerror or exc}", title="Not saved", severity="error")
-            return False
-        self.preset = saved
-        self.saved_data = copy.deepcopy(saved.data)
-        self.shipped = is_shipped(saved.path)
-        self.notify(f"saved {saved.path}", timeout=3)
-        self._announce()
-        return True
-
     # -- run -------------------------------------------------------------------------------
     def on_wizard_screen_run_requested(self, event: WizardScreen.RunRequested) -> None:
         self.action_run()
 
     def action_run(self) -> None:
+        self.after_typing(self._run)
+
+    def _run(self) -> None:
         if self.has_errors():
             self.notify("Fix the errors listed in the review first.", title="Not started", severity="error")
             if self.wizard is not None:
@@ -313,12 +285,12 @@ class HftuiApp(App):
             def answer(yes: bool | None) -> None:
                 if yes:
                     self.trust_confirmed = True
-                    self.action_run()
+                    self._run()
 
             self.push_screen(ConfirmScreen(TRUST_QUESTION, yes="Trust and run", no="Cancel"), answer)
             return
         if self.dirty or self.preset.path is None or self.shipped:
-            self.action_save(then=self._start)
+            self._save(then=self._start)
             return
         self._start()
 
@@ -353,6 +325,8 @@ class HftuiApp(App):
     # -- quit ------------------------------------------------------------------------------
     def needs_saving(self) -> bool:
         """Edits that would be lost; a new preset nobody typed into is not worth a question."""
+        if self.field_errors:
+            return True  # typed text that is not in the preset
         if self.saved_data is None:
             return self.preset.data != self.initial_data
         return self.dirty
@@ -364,6 +338,9 @@ class HftuiApp(App):
             self.push_screen(RunsScreen())
 
     async def action_quit(self) -> None:
+        self.after_typing(self._quit)
+
+    def _quit(self) -> None:
         if not self.needs_saving():
             self.exit()
             return

@@ -12,19 +12,20 @@ from hftui.core.problems import Problem
 def print_problems(problems: list[Problem], file: str | None = None, stream=None) -> None:
     """Print problems grouped by file, errors first, each with its key, line and fix."""
     from rich.console import Console
-    from rich.markup import escape
+
+    from hftui.tui.format import shown
 
     console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
     order = {"error": 0, "warning": 1, "notice": 2}
     colors = {"error": "bold red", "warning": "yellow", "notice": "cyan"}
-    for p in sorted(problems, key=lambda p: (p.file or file or "", order.get(p.severity, 3), p.line or 0)):
-        where = p.file or file or ""
+    for p in sorted(problems, key=lambda p: (str(p.file or file or ""), order.get(p.severity, 3), p.line or 0)):
+        where = str(p.file or file or "")
         if p.line:
             where += f":{p.line}"
-        key = f" [bold]{escape(p.path)}[/]" if p.path else ""
-        console.print(f"{escape(where)}{key}: [{colors.get(p.severity, 'white')}]{p.severity}[/]: {escape(p.message)}")
+        key = f" [bold]{shown(p.path)}[/]" if p.path else ""
+        console.print(f"{shown(where)}{key}: [{colors.get(p.severity, 'white')}]{p.severity}[/]: {shown(p.message)}")
         if p.hint:
-            console.print(f"    [dim]fix:[/] {escape(p.hint)}")
+            console.print(f"    [dim]fix:[/] {shown(p.hint)}")
 
 
 def report_internal_error(exc: BaseException) -> int:
@@ -39,7 +40,9 @@ def report_internal_error(exc: BaseException) -> int:
         where.write_text(detail, encoding="utf-8")
     except OSError:
         pass
-    print(f"hftui: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    from hftui.core.printable import printable
+
+    print(f"hftui: internal error: {type(exc).__name__}: {printable(exc)}", file=sys.stderr)
     if where:
         print(f"hftui: the details are in {where}; please include them in a bug report", file=sys.stderr)
     return 1

@@ -1,13 +1,17 @@
-"""How a run's figures read on screen: durations, sizes, numbers and status labels.
+"""How a run's figures and a person's text read on screen: durations, sizes, numbers, status
+labels, and names, keys and paths with their control characters shown escaped (`printable`).
 
 Every run view (the live pane, its widgets, the headless display) formats through here, so the
-same figure reads the same everywhere.
+same figure reads the same everywhere, and no text from a preset or a run reaches the terminal raw.
 """
 
 from __future__ import annotations
 
 import math
 
+from rich.markup import escape
+
+from hftui.core.printable import printable
 from hftui.core.run.figures import EVALUATING, SAVING
 from hftui.core.run.folder import COMPLETED, FAILED, MISSING, RUNNING, STARTING, STOPPED, STOPPING
 
@@ -18,6 +22,15 @@ STATUS_STYLE = {
     STARTING: "cyan", RUNNING: "green", EVALUATING: "green", SAVING: "green", STOPPING: "yellow",
     COMPLETED: "bright_green", STOPPED: "yellow", FAILED: "red", MISSING: "dim",
 }
+
+
+__all__ = ["STATUS_LABELS", "STATUS_STYLE", "fmt_bytes", "fmt_duration", "fmt_number", "fmt_short",
+           "printable", "shown", "status_label"]
+
+
+def shown(text) -> str:
+    """User text for Rich markup: control characters escaped, then square brackets escaped."""
+    return escape(printable(text))
 
 
 def status_label(status: str) -> str:

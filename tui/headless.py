@@ -3,17 +3,21 @@
 On a terminal it is one Rich Live panel redrawn a few times a second; when the output is a file
 or a pipe (CI logs, `nohup`), it prints one plain line per logged step and evaluation instead,
 so the log stays readable. Either way it reads `events.jsonl` by offset, never from the start.
+
+Everything it shows of the run's own text (names, paths, notices, the error, the log's last
+lines) passes through `shown`/`printable`, and the error and log lines through `redact` too:
+a name cannot drive the terminal, and a token printed by a library is not echoed back.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from pathlib import Path
 
 from rich.console import Console, Group
 from rich.live import Live
-from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
@@ -21,15 +25,20 @@ from rich.text import Text
 from hftui.core.run.folder import FAILED, FINAL_STATUSES, STOPPED, STOPPING, exit_code_of
 from hftui.core.run.follow import Follower
 from hftui.core.run.record import RunRecord
+from hftui.core.run.redact import redact
 from hftui.core.run.series import metric_label
-from hftui.tui.format import STATUS_STYLE, fmt_duration, fmt_short, status_label
+from hftui.tui.format import STATUS_STYLE, fmt_duration, fmt_short, printable, shown, status_label
 
 POLL_S = 0.25
-# After the end event, how long to wait for the supervisor's final word in run.json.
+# After an end event, how long the supervisor may take to write its final word in run.json
+# before the display says that the run goes on.
 FINAL_WAIT_S = 15.0
 LOG_TAIL_LINES = 15
 # The metrics a person chose for the task come before the trainer's own extras (entropy, ...).
 PRIMARY_METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc", "bleu", "wer", "mse")
+# Colour codes libraries write to the log: dropped from the log's last lines (every other control
+# character is shown escaped).
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class HeadlessDisplay:
@@ -44,6 +53,7 @@ class HeadlessDisplay:
         self.state = self.follower.state
         self._bad_lines_said = 0
         self._end_seen_at: float | None = None
+        self._said_goes_on = False
         self.message: tuple[str, str] | None = None  # (text, style) shown under the live panel
 
     def say(self, text: str, style: str = "yellow") -> None:
@@ -51,7 +61,7 @@ class HeadlessDisplay:
         if self.live:
             self.message = (text, style)
         else:
-            self.console.print(Text(text, style=style), soft_wrap=True)
+            self.console.print(Text(printable(text), style=style), soft_wrap=True)
 
     # -- following ------------------------------------------------------------------------------
     def _take(self, events: list[dict]) -> None:
@@ -66,10 +76,15 @@ class HeadlessDisplay:
                 self.print_event(event)
 
     def done(self) -> bool:
-        if self.run.is_active:
-            # the end event came but run.json is not final yet: give the supervisor a moment
-            return self._end_seen_at is not None and time.time() - self._end_seen_at > FINAL_WAIT_S
-        return True
+        """Over when run.json says so. The supervisor writes the final status, and a run whose
+        processes vanished is marked failed when its record is read, so an `end` line while the
+        record still says active (a stray or forged one) does not end the display."""
+        if not self.run.is_active:
+            return True
+        if self._end_seen_at is not None and not self._said_goes_on and time.time() - self._end_seen_at > FINAL_WAIT_S:
+            self._said_goes_on = True
+            self.say(f"{self.run.events_path.name} has an end line, but the run goes on (its processes are alive): following on")
+        return False
 
     def follow(self, on_tick=None) -> RunRecord:
         """Show the run until it ends; `on_tick()` runs between polls (Ctrl-C handling)."""
@@ -101,8 +116,8 @@ class HeadlessDisplay:
         step = event.get("step", 0)
         of = f"/{self.state.max_steps}" if self.state.max_steps else ""
         if kind == "start":
-            self.console.print(f"started: {escape(str(event.get('model') or self.run.name))} on "
-                               f"{escape(str(event.get('device') or '?'))}, {self.state.max_steps or '?'} steps")
+            self.console.print(f"started: {shown(event.get('model') or self.run.name)} on "
+                               f"{shown(event.get('device') or '?')}, {self.state.max_steps or '?'} steps", soft_wrap=True)
         elif kind == "log":
             parts = [f"step {step}{of}"]
             if isinstance(event.get("epoch"), (int, float)):
@@ -115,13 +130,13 @@ class HeadlessDisplay:
                 parts.append(f"ETA {fmt_duration(eta)}")
             self.console.print("  ".join(parts), soft_wrap=True)
         elif kind == "eval":
-            metrics = [f"{metric_label(k)} {fmt_short(v)}" for k, v in event.items()
+            metrics = [f"{shown(metric_label(k))} {fmt_short(v)}" for k, v in event.items()
                        if k.startswith("eval_") and isinstance(v, (int, float)) and not _bookkeeping(k)]
             self.console.print(f"eval at step {step}: " + ("  ".join(metrics) or "—"), soft_wrap=True)
         elif kind == "checkpoint":
-            self.console.print(f"checkpoint saved at step {step}: {escape(str(event.get('path', '')))}")
+            self.console.print(f"checkpoint saved at step {step}: {shown(event.get('path', ''))}", soft_wrap=True)
         elif kind == "notice" and event.get("message"):
-            self.console.print(f"note: {escape(str(event['message']))}")
+            self.console.print(f"note: {shown(redact(str(event['message'])))}", soft_wrap=True)
 
     # -- the live panel -------------------------------------------------------------------------
     def render(self):
@@ -131,7 +146,7 @@ class HeadlessDisplay:
         style = ("bold " if status in FINAL_STATUSES else "") + STATUS_STYLE.get(status, "white")
         head = Text.assemble(
             (f" {status_label(status)} ", f"reverse {style}"), "  ",
-            (self.run.name, "bold"), f"  {self.run.id}",
+            (printable(self.run.name), "bold"), f"  {printable(self.run.id)}",
         )
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", no_wrap=True)
@@ -151,15 +166,15 @@ class HeadlessDisplay:
         grid.add_row("time", timing)
         latest = s.latest_log
         if latest:
-            shown = [f"{k} {fmt_short(v)}" for k, v in latest.items() if k in ("loss", "learning_rate", "grad_norm")]
-            grid.add_row("train", "  ".join(shown) or "—")
+            figures = [f"{k} {fmt_short(v)}" for k, v in latest.items() if k in ("loss", "learning_rate", "grad_norm")]
+            grid.add_row("train", "  ".join(figures) or "—")
         if s.metrics:
             grid.add_row("eval", "  ".join(
-                f"{m.label} {fmt_short(m.latest)} (best {fmt_short(m.best)})" for m in self._ranked_metrics()[:4]))
+                f"{shown(m.label)} {fmt_short(m.latest)} (best {fmt_short(m.best)})" for m in self._ranked_metrics()[:4]))
         if s.latest_checkpoint:
-            grid.add_row("checkpoint", escape(s.latest_checkpoint))
+            grid.add_row("checkpoint", shown(s.latest_checkpoint))
         if s.notices:
-            grid.add_row("note", escape(s.notices[-1]))
+            grid.add_row("note", shown(redact(s.notices[-1])))
         if self.message:
             grid.add_row("", Text(*self.message))
         elif s.status == STOPPING:
@@ -181,7 +196,7 @@ class HeadlessDisplay:
         status = self.final_status()
         style = "bold " + STATUS_STYLE.get(status, STATUS_STYLE[FAILED])
         self.console.print()
-        self.console.print(Text.assemble(("run ", ""), (self.run.id, "bold"), " ", (status, style)))
+        self.console.print(Text.assemble(("run ", ""), (printable(self.run.id), "bold"), " ", (printable(status), style)))
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column()
@@ -196,19 +211,20 @@ class HeadlessDisplay:
         if best:
             grid.add_row("best", best)
         if s.latest_checkpoint:
-            grid.add_row("checkpoint", escape(s.latest_checkpoint))
-        grid.add_row("output", escape(self.run.output_dir))
-        grid.add_row("run folder", escape(str(self.run.run_dir)))
+            grid.add_row("checkpoint", shown(s.latest_checkpoint))
+        grid.add_row("output", shown(self.run.output_dir))
+        grid.add_row("run folder", shown(self.run.run_dir))
         self.console.print(grid)
         if status == FAILED:
-            self.console.print(Text("error: " + (self.run.error or s.error or "unknown (see the log)"), style="red"), soft_wrap=True)
+            error = str(self.run.error or s.error or "unknown (see the log)")
+            self.console.print(Text("error: " + printable(redact(error)), style="red"), soft_wrap=True)
             lines = log_tail(self.run.log_path, LOG_TAIL_LINES)
             if lines:
-                self.console.print(Text(f"last lines of {self.run.log_path}:", style="dim"), soft_wrap=True)
+                self.console.print(Text(f"last lines of {printable(self.run.log_path)}:", style="dim"), soft_wrap=True)
                 for line in lines:
                     self.console.print(Text("  " + line, style="dim"), soft_wrap=True)
         elif status == STOPPED:
-            self.console.print(f"stopped; continue it with: hftui run {escape(self.run.preset_path or str(self.run.preset_file))} --resume")
+            self.console.print(f"stopped; continue it with: hftui run {shown(self.run.preset_path or self.run.preset_file)} --resume")
 
     def _ranked_metrics(self) -> list:
         """Task metrics first (accuracy, f1, ...), then the eval loss, then the rest."""
@@ -238,7 +254,9 @@ def _bookkeeping(key: str) -> bool:
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES, max_bytes: int = 32768) -> list[str]:
-    """The last lines of a log file, read from its end only."""
+    """The last lines of a log file, read from its end only, as a person may see them: a line a
+    progress bar redrew with carriage returns as its last state, secrets and colours out, every
+    other control character escaped."""
     try:
         with open(path, "rb") as fh:
             fh.seek(0, 2)
@@ -248,5 +266,11 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES, max_bytes: int = 32768) ->
     except OSError:
         return []
     # the supervisor's own lines ("[hftui] starting: ...") say nothing the summary does not
-    out = deque((ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.startswith("[hftui]")), maxlen=lines)
-    return list(out)
+    out = deque((ln.rstrip() for ln in map(_last_state, text.split("\n")) if ln.strip() and not ln.startswith("[hftui]")), maxlen=lines)
+    return [printable(redact(_COLOUR.sub("", ln))) for ln in out]
+
+
+def _last_state(line: str) -> str:
+    """What a terminal shows of a line redrawn with carriage returns: its last non-blank state."""
+    states = [part for part in line.split("\r") if part.strip()]
+    return states[-1] if states else ""

@@ -31,6 +31,7 @@ class WizardState:
     dirty: bool = False
     shipped: bool = False
     notes: dict[str, str] = field(default_factory=dict)  # hardware advice per step
+    taken: dict[str, int] = field(default_factory=dict)  # per key, the serial of the last field change taken in
 
     def step_of(self, path: str) -> str:
         return step_of(path, self.catalog)

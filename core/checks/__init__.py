@@ -2,17 +2,22 @@
 otherwise reject minutes into a run (or silently get wrong).
 
 Each problem names the dotted key, the line in the file, what is wrong and what to write
-instead. Validation reads the option catalog from its cache and the first record of local data
-files; it never imports torch, transformers or datasets once the catalog cache exists, so the
-wizard can run it on every edit and `hftui validate` answers in a fraction of a second.
+instead. Validation reads the option catalog from its cache and the rows of local data files (a
+bounded sample of large ones, each file read once while it is unchanged); it never imports
+torch, transformers or datasets once the catalog cache exists, so the wizard can run it on every
+edit and `hftui validate` answers in about a second.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
+from hftui.core.options.names import hint_budget
 from hftui.core.preset import Preset
 from hftui.core.problems import PresetError, Problem
 
@@ -40,9 +45,10 @@ def validate(preset: Preset, file: str | None = None, for_run: bool = False) -> 
         rep.error("", "the preset file is empty", "start from a shipped preset, e.g. copy presets/quickstart.toml, or run `hftui` to write one")
         return rep.items
     rep.items.extend(replace(p, file=file) for p in preset.notices)
-    check_layout(rep)
-    check_scratch(rep, preset)
-    catalog = check_args(rep, preset)
+    with hint_budget(MAX_UNKNOWN_KEYS):
+        check_layout(rep)
+        check_scratch(rep, preset)
+        catalog = check_args(rep, preset)
     check_model(rep, preset)
     check_dataset(rep, preset)
     check_trainer(rep, preset)
@@ -55,7 +61,31 @@ def validate(preset: Preset, file: str | None = None, for_run: bool = False) -> 
         # Before a run the estimate is the worker's: it has torch loaded and the model built
         # anyway, where here it would cost the import of torch and transformers (seconds).
         _check_memory(rep, preset)
-    return rep.problems()
+    return _fold_unknown_keys(rep.problems(), file)
+
+
+# A handful of unknown keys are typos, each worth its own line and did-you-mean; thousands are
+# a file that is not a preset, and one line says so better than thousands (and in seconds).
+MAX_UNKNOWN_KEYS = 50
+_UNKNOWN = re.compile(r"^unknown (key|option|section) ")
+
+
+def _fold_unknown_keys(problems: list[Problem], file: str | None) -> list[Problem]:
+    unknown = [p for p in problems if p.is_error and _UNKNOWN.match(p.message)]
+    if len(unknown) <= MAX_UNKNOWN_KEYS:
+        return problems
+    rest = unknown[MAX_UNKNOWN_KEYS:]
+    dropped = {id(p) for p in rest}
+    sections = Counter(p.path.rpartition(".")[0] or "top level" for p in rest)
+    where = ", ".join(f"{n:,} in {s if s == 'top level' else f'[{s}]'}" for s, n in sections.most_common(3))
+    lines = [p.line for p in rest if p.line]
+    span = f", lines {min(lines)}-{max(lines)}" if lines else ""
+    summary = Problem("", "error", f"and {len(rest):,} more unknown keys ({where}{span})",
+                      f"the first {MAX_UNKNOWN_KEYS} are listed above; remove the keys hftui does not know (run `hftui` to see every option)",
+                      rest[0].line, file)
+    out = [p for p in problems if id(p) not in dropped]
+    out.insert(out.index(unknown[MAX_UNKNOWN_KEYS - 1]) + 1, summary)
+    return out
 
 
 def validate_file(path: str | Path, overrides: Iterable[str] = (), for_run: bool = False) -> tuple[Preset | None, list[Problem]]:
@@ -69,7 +99,7 @@ def validate_file(path: str | Path, overrides: Iterable[str] = (), for_run: bool
     try:
         preset = load(path)
     except PresetError as exc:
-        return None, [replace(p, file=p.file if p.file and p.file != str(Path(path).resolve()) else file) for p in exc.problems]
+        return None, [replace(p, file=p.file if p.file and p.file != os.path.realpath(path) else file) for p in exc.problems]
     problems: list[Problem] = []
     overrides = list(overrides)
     if overrides:

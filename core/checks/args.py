@@ -13,6 +13,7 @@ from hftui.core.options.sections import EVAL_SPLIT_NAMES
 from hftui.core.preset import Preset
 
 from hftui.core.checks import installed, machine
+from hftui.core.checks.data_size import check_data_size
 from hftui.core.checks.report import Report
 from hftui.core.checks.secrets import SECRET_KEYS
 from hftui.core.checks.values import check_value, num, show
@@ -73,6 +74,8 @@ def check_training_rules(rep: Report, preset: Preset, cat) -> None:
 
     _check_precision(rep, args, a)
     _check_schedule(rep, preset, args, a)
+    _check_run_length(rep, preset, args, a)
+    check_data_size(rep, preset, a)
     if a("dataloader_prefetch_factor") is not None and a("dataloader_num_workers") == 0 and "dataloader_prefetch_factor" in args:
         rep.error("args.dataloader_prefetch_factor", "dataloader_prefetch_factor only works with dataloader_num_workers > 0",
                   "set dataloader_num_workers = 2, or remove dataloader_prefetch_factor")
@@ -91,6 +94,7 @@ def check_training_rules(rep: Report, preset: Preset, cat) -> None:
             rep.warning("args.metric_for_best_model", f"metric_for_best_model = {metric!r} is not among trainer.metrics ({', '.join(map(str, metrics))}) or loss",
                         f"write metric_for_best_model = {show(metrics[0])} or \"eval_loss\"")
     check_report_to(rep, args.get("report_to"))
+    _check_optimizer(rep, args.get("optim"))
     _check_files(rep, preset, args)
     if args.get("trust_remote_code") is True:
         rep.warning("args.trust_remote_code", "trust_remote_code = true runs Python code downloaded with the model",
@@ -107,6 +111,13 @@ def _check_precision(rep: Report, args: dict, a) -> None:
         gpus = machine.visible_gpus()
         if gpus and not all(g.supports_bf16 for g in gpus):
             rep.warning("args.bf16", f"bf16 needs an Ampere or newer GPU; {gpus[0].name} does not support it", "use fp16 = true on this machine")
+    both = a("fp16") is True and a("bf16") is True  # reported above: one fix at a time
+    for name in ("fp16", "bf16"):
+        # transformers accepts both on the CPU (hftui sets use_cpu there) and runs CPU autocast
+        if not both and args.get(name) is True and (a("use_cpu") is True or not machine.visible_gpus()):
+            rep.warning(f"args.{name}", f"{name} = true, but this run goes on the CPU (no GPU here): {name} mixed precision on a CPU is no faster "
+                        "than float32, often much slower, and less precise",
+                        f"set {name} = false for runs on this machine (--set args.{name}=false); keep it in presets meant for a GPU")
 
 
 def _check_schedule(rep: Report, preset: Preset, args: dict, a) -> None:
@@ -144,6 +155,39 @@ def _check_schedule(rep: Report, preset: Preset, args: dict, a) -> None:
     if scheduler in ("reduce_lr_on_plateau", "greedy") and not evaluating:
         rep.error("args.lr_scheduler_type", f"lr_scheduler_type = {show(scheduler)} adjusts on evaluation results, but eval_strategy = \"no\"",
                   'set eval_strategy = "steps" (with evaluation data), or another scheduler such as "linear"')
+
+
+def _check_run_length(rep: Report, preset: Preset, args: dict, a) -> None:
+    """What checkpoints are kept, and a warmup that the run is too short to finish."""
+    if args.get("save_total_limit") == 0 and not isinstance(args.get("save_total_limit"), bool):
+        rep.error("args.save_total_limit", "save_total_limit = 0 does not mean \"keep no checkpoints\": transformers reads 0 as no limit "
+                  "and keeps every checkpoint it saves",
+                  'to save none, write save_strategy = "no"; to keep the last N, save_total_limit = N (1 or more); to keep all, remove it')
+    max_steps = _number(a("max_steps"))
+    ratio = _number(args.get("warmup_ratio"))
+    migrated = any(p.path == "args.warmup_ratio" for p in preset.notices)
+    warmup = _number(args.get("warmup_steps"))
+    if ratio is None and migrated and warmup is not None:
+        ratio = warmup
+    if ratio is not None and ratio >= 1:
+        then = f"; moved to warmup_steps, transformers 5 reads {num(ratio)} as {int(ratio)} step{'s' if int(ratio) != 1 else ''} instead" if migrated else ""
+        rep.warning("args.warmup_ratio", f"warmup_ratio = {num(ratio)} asks for a warmup as long as the whole run or longer: the learning rate "
+                    f"would never reach its set value{then}", "write warmup_steps = 0.1 (a fraction below 1 of all steps) or a number of steps below max_steps")
+    elif warmup is not None and warmup >= 1 and max_steps is not None and max_steps > 0 and warmup >= max_steps:
+        rep.warning("args.warmup_steps", f"warmup_steps = {num(warmup)} is not shorter than the run (max_steps = {num(max_steps)}): the learning rate is "
+                    "still rising when training ends and never reaches learning_rate",
+                    f"write warmup_steps = {max(1, int(max_steps) // 10)} (a tenth of the run) or a fraction such as 0.1")
+
+
+def _check_optimizer(rep: Report, optim: Any) -> None:
+    """An optimizer from a package that is not installed, which the Trainer imports only when
+    training starts."""
+    if not isinstance(optim, str) or optim not in installed.OPTIMIZER_PACKAGES:
+        return
+    module, package = installed.OPTIMIZER_PACKAGES[optim]
+    if installed.missing_package(module):
+        rep.error("args.optim", f"optim = {show(optim)} needs the {package} package, which is not installed",
+                  f'pip install {package}, or write optim = "adamw_torch" (PyTorch\'s AdamW, always there)')
 
 
 def _check_files(rep: Report, preset: Preset, args: dict) -> None:

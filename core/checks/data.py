@@ -1,22 +1,31 @@
-"""[dataset]: data that load_dataset will find, splits that exist, and local files whose first
-record can be read and holds the columns the trainer type needs."""
+"""[dataset]: data that load_dataset will find, splits that exist, and local files that are
+regular files whose every row (up to a sample's size) holds what the trainer type reads."""
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
-import json
 from pathlib import Path
 from typing import Any
 
 from hftui.core.options.paths import looks_local
 from hftui.core.options.sections import BUILDERS, DATA_EXTENSIONS, column_name, column_needs
 from hftui.core.preset import Preset
+from hftui.core.regular_file import check_regular
 
 from hftui.core.checks import hub
+from hftui.core.checks.data_rows import SCAN_ROWS, needs_for
+from hftui.core.checks.data_scan import first_record, scan_file
 from hftui.core.checks.report import Report
 from hftui.core.checks.values import kind, show
+
+__all__ = ["check_dataset", "first_record", "required_columns"]
+
+# Every file of a glob is looked at, up to MAX_FILES; rows are read up to ROWS_PER_CHECK in all
+# (each file up to SCAN_ROWS), then only each file's first record (its columns).
+MAX_FILES = 1000
+ROWS_PER_CHECK = 4 * SCAN_ROWS
+# Builders whose files hftui reads row by row.
+_SCANNED = ("json", "csv", "text", "parquet")
 
 # Builders that would misread a file of another format, and the suffixes they misread.
 _MISREAD = {"json": (".csv", ".tsv", ".parquet"), "csv": (".json", ".jsonl", ".parquet")}
@@ -48,21 +57,28 @@ def check_dataset(rep: Report, preset: Preset) -> None:
     if is_builder and raw is None:
         rep.error("dataset.data_files", f"dataset.path = {show(path)} reads local files, but data_files is not set",
                   'set data_files = "data/train.jsonl" (relative to the preset)')
+    misread = set()
     if is_builder and path in _MISREAD:
         for key, _split, p in existing:
             suffix = p.suffix.lower()
             if suffix in _MISREAD[path]:
+                misread.add(p)
                 rep.error(key, f"dataset.path = {show(path)} but {p.name} is a {suffix[1:]} file", f'write path = "{DATA_EXTENSIONS.get(suffix, "csv")}"')
     _check_splits(rep, ds, raw, path)
-    for key, split, p in existing:
-        _check_columns(rep, preset, key, split, p)
+    if existing and (is_builder or not path):
+        builder = path if is_builder else DATA_EXTENSIONS.get(existing[0][2].suffix.lower(), "json")
+        if builder in _SCANNED:
+            _check_contents(rep, preset, builder, [e for e in existing if e[2] not in misread])
 
 
 def _check_dataset_path(rep: Report, preset: Preset, path: str) -> None:
     """A dataset.path that is not a builder: a local folder or a Hub dataset id."""
     local = preset.resolve(path)
-    if local.exists():
-        if local.is_file():
+    refused = check_regular(local)
+    if refused is not None and not refused.reason.startswith(("does not exist", "is a folder", "is a symbolic link to")):
+        rep.error("dataset.path", f"dataset.path {local} {refused.reason}", refused.hint)
+    elif local.exists():
+        if refused is None:
             rep.warning("dataset.path", f"dataset.path {show(path)} is a file; load_dataset expects a builder name or a folder",
                         f'write path = "json" (or csv) and data_files = {show(path)}')
     elif looks_local(path) or Path(path).suffix.lower() in DATA_EXTENSIONS:
@@ -92,23 +108,38 @@ def _data_file_entries(raw: Any) -> list[tuple[str, str, str]]:
 
 
 def _existing_files(rep: Report, preset: Preset, raw: Any) -> list[tuple[str, str, Path]]:
-    """(key path, split, file) for the data files that are there; the others are reported."""
+    """(key path, split, file) for the data files that are there and regular files; the others
+    (missing, a folder, a named pipe, a device, a symbolic link loop) are reported."""
     existing: list[tuple[str, str, Path]] = []
     for key, split, value in _data_file_entries(raw):
         p = preset.resolve(value)
         if any(ch in value for ch in "*?["):
-            matches = sorted(p.parent.glob(p.name)) if p.parent.exists() else []
+            try:
+                matches = sorted(p.parent.glob(p.name)) if p.parent.is_dir() else []
+            except OSError:  # a folder that cannot be listed
+                matches = []
             if not matches:
                 rep.error(key, f"no file matches {value!r} (looked in {p.parent})", "check the pattern; relative paths start at the preset's folder")
-            existing.extend((key, split, m) for m in matches[:1])
+            for m in matches[:MAX_FILES]:
+                if _regular(rep, key, m):
+                    existing.append((key, split, m))
             continue
-        if not p.exists():
-            rep.error(key, f"data file not found: {p}", "check the path; relative paths start at the preset's folder")
-        elif p.is_dir():
-            rep.error(key, f"data file {p} is a folder", "name the file inside it (or a pattern like data/*.jsonl)")
-        else:
+        if _regular(rep, key, p):
             existing.append((key, split, p))
     return existing
+
+
+def _regular(rep: Report, key: str, p: Path) -> bool:
+    refused = check_regular(p)
+    if refused is None:
+        return True
+    if refused.reason == "does not exist" or refused.reason.startswith("does not exist ("):
+        rep.error(key, f"data file not found: {p}", "check the path; relative paths start at the preset's folder")
+    elif refused.reason.startswith("is a folder"):
+        rep.error(key, f"data file {p} is a folder", "name the file inside it (or a pattern like data/*.jsonl)")
+    else:
+        rep.error(key, f"data file {p} {refused.reason}", refused.hint)
+    return False
 
 
 def _check_splits(rep: Report, ds: dict, raw: Any, path: Any) -> None:
@@ -131,92 +162,71 @@ def _check_splits(rep: Report, ds: dict, raw: Any, path: Any) -> None:
                     "remove one of them")
 
 
-def first_record(path: Path) -> tuple[list[str] | None, str | None]:
-    """(column names of the first record, problem) for a local json/jsonl/csv file.
-
-    Reads at most the first megabyte; other formats answer (None, None).
-    """
-    suffix = path.suffix.lower()
-    if suffix not in (".json", ".jsonl", ".csv", ".tsv"):
-        return None, None
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(1 << 20)
-            truncated = bool(fh.read(1))
-    except PermissionError:
-        return None, "cannot be read (permission denied)"
-    except OSError as exc:
-        return None, f"cannot be read: {exc.strerror or exc}"
-    if not head.strip():
-        return None, "is empty"
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if truncated and exc.start >= len(head) - 4:
-            text = head[: exc.start].decode("utf-8")
-        else:
-            return None, f"is not UTF-8 text (byte {exc.start})"
-    text = text.lstrip("\ufeff")
-    if "\x00" in text:
-        return None, "is not a text file (it contains NUL bytes)"
-    if suffix in (".csv", ".tsv"):
-        return _csv_header(text, truncated, "\t" if suffix == ".tsv" else ",")
-    return _json_keys(text)
-
-
-def _csv_header(text: str, truncated: bool, delimiter: str) -> tuple[list[str] | None, str | None]:
-    lines = text.splitlines()
-    if truncated and len(lines) > 1:
-        lines = lines[:-1]
-    rows = [r for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter) if any(c.strip() for c in r)]
-    if not rows:
-        return None, "is empty"
-    if len(rows) < 2:
-        return None, "has a header line but no rows"
-    return [c.strip() for c in rows[0]], None
-
-
-def _json_keys(text: str) -> tuple[list[str] | None, str | None]:
-    stripped = text.lstrip()
-    decoder = json.JSONDecoder()
-    try:
-        if stripped.startswith("["):
-            rest = stripped[1:].lstrip()
-            if rest.startswith("]"):
-                return None, "is an empty JSON list: there are no records"
-            obj, _ = decoder.raw_decode(rest)
-        else:
-            obj, _ = decoder.raw_decode(stripped)
-    except json.JSONDecodeError as exc:
-        line = text[: len(text) - len(stripped)].count("\n") + exc.lineno
-        return None, f"is not valid JSON (line {line}: {exc.msg})"
-    if not isinstance(obj, dict):
-        return None, f"holds {kind(obj)} as its first record, not an object with named columns"
-    if not obj:
-        return None, "has an empty first record {}: there are no columns"
-    return [str(k) for k in obj], None
-
-
 def required_columns(preset: Preset) -> list[tuple[str, list[str]]]:
     """(dataset key, acceptable column names) for each column the trainer type needs."""
     ds = preset.section("dataset")
     return [(f"dataset.{keys[0]}", [column_name(ds, k) for k in keys]) for keys in column_needs(preset.trainer_type, preset.task)]
 
 
-def _check_columns(rep: Report, preset: Preset, key: str, split: str, p: Path) -> None:
-    columns, problem = first_record(p)
-    if problem:
-        rep.error(key, f"data file {p.name} {problem}", f"fix or replace {p}")
-        return
-    if columns is None:
-        return
-    for ds_key, names in required_columns(preset):
-        if not any(n in columns for n in names):
-            wanted = " or ".join(repr(n) for n in names)
-            setting = ds_key.rpartition(".")[2]
-            close = difflib.get_close_matches(names[0], columns, n=1, cutoff=0.5)
-            hint = f"set {setting} = {show(close[0] if close else columns[0])} (columns there: {', '.join(columns[:12])})"
-            if ds_key == "dataset.text_column" and preset.trainer_type == "sft":
-                hint += "; for chat data set messages_column"
-            rep.error(ds_key, f"the {split} file {p.name} has no column {wanted}", hint)
+def _check_contents(rep: Report, preset: Preset, builder: str, files: list[tuple[str, str, Path]]) -> None:
+    """Every file read as the builder reads it: its problems (with the line of the first of each
+    kind), its columns against the trainer type's, and the columns of one split's files alike.
+    A problem many files share is said once, with the count."""
+    groups = needs_for(preset)
+    left = ROWS_PER_CHECK
+    first_of_key: dict[str, tuple[str, tuple[str, ...]]] = {}
+    differ: dict[str, list[str]] = {}
+    missing: dict[tuple[str, str], list[tuple[str, list[str]]]] = {}
+    sampled: dict[str, list[tuple[str, int]]] = {}
+    for key, split, p in files:
+        scan = scan_file(p, builder, groups, max_rows=max(1, min(SCAN_ROWS, left)))
+        left -= scan.rows
+        shown = _shown(preset, p)
+        for f in scan.findings:
+            rep.add(f.key or key, f.severity, f"data file {shown} {f.message}", f.hint or f"fix or replace {p}")
+        if not scan.complete:
+            sampled.setdefault(key, []).append((shown, scan.rows))
+        if scan.columns is None:
+            continue
+        for ds_key in _missing_columns(preset, list(scan.columns)):
+            missing.setdefault((ds_key, split), []).append((shown, list(scan.columns)))
+        other, columns = first_of_key.setdefault(key, (shown, scan.columns))
+        if set(columns) != set(scan.columns):
+            differ.setdefault(key, []).append(f"{shown} has {', '.join(scan.columns[:8])}; {other} has {', '.join(columns[:8])}")
+    for (ds_key, split), where in missing.items():
+        _report_missing(rep, preset, ds_key, split, where)
+    for key, pairs in differ.items():
+        more = f" (and {len(pairs) - 1:,} more files)" if len(pairs) > 1 else ""
+        rep.error(key, f"the files of one split differ in columns: {pairs[0]}{more}",
+                  "give every file of a split the same columns (the loader cannot join them otherwise)")
+    for key, parts in sampled.items():
+        rows = sum(n for _, n in parts)
+        what = (f"{rows:,} rows of {len(parts)} files" if len(parts) > 1 else
+                f"the first {rows:,} rows of {parts[0][0]}" if rows else f"only the start of {parts[0][0]} (a record too long to read whole)")
+        rep.notice(key, f"checked {what}, a sample: the rest is read when the run starts", "")
 
+
+def _shown(preset: Preset, p: Path) -> str:
+    """A data file as the person wrote it: relative to the preset's folder when inside it."""
+    try:
+        return str(p.relative_to(preset.base_dir))
+    except ValueError:
+        return str(p)
+
+
+def _missing_columns(preset: Preset, columns: list[str]) -> list[str]:
+    """The dataset keys whose columns a file lacks."""
+    return [ds_key for ds_key, names in required_columns(preset) if not any(n in columns for n in names)]
+
+
+def _report_missing(rep: Report, preset: Preset, ds_key: str, split: str, where: list[tuple[str, list[str]]]) -> None:
+    shown, columns = where[0]
+    names = dict(required_columns(preset))[ds_key]
+    wanted = " or ".join(repr(n) for n in names)
+    setting = ds_key.rpartition(".")[2]
+    close = difflib.get_close_matches(names[0], columns, n=1, cutoff=0.5)
+    hint = f"set {setting} = {show(close[0] if close else columns[0])} (columns there: {', '.join(columns[:12])})"
+    if ds_key == "dataset.text_column" and preset.trainer_type == "sft":
+        hint += "; for chat data set messages_column"
+    more = f" (nor do {len(where) - 1:,} more files)" if len(where) > 1 else ""
+    rep.error(ds_key, f"the {split} file {shown} has no column {wanted}{more}", hint)

@@ -75,3 +75,67 @@ def integration_installed(name: str) -> bool:
     """Whether a package that provides the report_to integration `name` is installed."""
     packages = INTEGRATION_PACKAGES.get(name)
     return not packages or any(importlib.util.find_spec(p) is not None for p in packages)
+
+
+# args.optim values whose optimizer comes from another package: (import name, pip name), as the
+# Trainer's optimizer factory imports them (transformers/trainer_optimizer.py).
+_BNB = ("bitsandbytes", "bitsandbytes")
+OPTIMIZER_PACKAGES = {
+    **{name: _BNB for name in (
+        "adamw_bnb_8bit", "adamw_8bit", "paged_adamw_32bit", "paged_adamw_8bit", "ademamix", "ademamix_8bit",
+        "paged_ademamix_32bit", "paged_ademamix_8bit", "lion_8bit", "lion_32bit", "paged_lion_32bit", "paged_lion_8bit",
+        "rmsprop_bnb", "rmsprop_bnb_8bit", "rmsprop_bnb_32bit")},
+    **{name: ("galore_torch", "galore-torch") for name in (
+        "galore_adamw", "galore_adamw_8bit", "galore_adafactor", "galore_adamw_layerwise", "galore_adamw_8bit_layerwise",
+        "galore_adafactor_layerwise")},
+    "apollo_adamw": ("apollo_torch", "apollo-torch"), "apollo_adamw_layerwise": ("apollo_torch", "apollo-torch"),
+    "lomo": ("lomo_optim", "lomo-optim"), "adalomo": ("lomo_optim", "lomo-optim"),
+    "grokadamw": ("grokadamw", "grokadamw"), "stable_adamw": ("optimi", "torch-optimi"),
+    "schedule_free_radam": ("schedulefree", "schedulefree"), "schedule_free_adamw": ("schedulefree", "schedulefree"),
+    "schedule_free_sgd": ("schedulefree", "schedulefree"),
+    "adamw_torch_4bit": ("torchao", "torchao"), "adamw_torch_8bit": ("torchao", "torchao"),
+    "adamw_anyprecision": ("torchdistx", "torchdistx"), "adamw_apex_fused": ("apex", "apex"),
+    "adamw_torch_xla": ("torch_xla", "torch-xla"), "adamw_torch_npu_fused": ("torch_npu", "torch-npu"),
+}
+
+# attn_implementation values that need a package: the distribution transformers looks for
+# (FlashAttention 2 and 4 both install the `flash_attn` module) and how to install it.
+ATTENTION_PACKAGES = {
+    "flash_attention_2": ("flash-attn", "pip install flash-attn --no-build-isolation"),
+    "flash_attention_3": ("flash-attn-3", "install flash-attn-3 (built from the flash-attention repository)"),
+    "flash_attention_4": ("flash-attn-4", "pip install flash-attn-4"),
+}
+HUB_KERNELS_PACKAGE = ("kernels", "pip install kernels")  # an attention kernel named by a Hub id (owner/name)
+
+
+def missing_package(import_name: str) -> bool:
+    try:
+        return importlib.util.find_spec(import_name) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def missing_distribution(name: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.version(name)
+        return False
+    except metadata.PackageNotFoundError:
+        return True
+
+
+def config_default(model_type: str, *names: str) -> int | None:
+    """The default of an integer field of the architecture's config class (the first of `names`
+    it declares), read from the installed source; None when the class declares none of them."""
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", model_type):
+        return None
+    text = _read("models", model_type.replace("-", "_"), f"configuration_{model_type.replace('-', '_')}.py")
+    for name in names:
+        found = re.search(rf"^\s+{name}\s*:\s*[\w\[\]| .]+=\s*(\d+(?:\s*\*\s*\d+)*)\s*(?:#.*)?$", text, re.M)
+        if found:
+            value = 1
+            for factor in found.group(1).split("*"):
+                value *= int(factor)
+            return value
+    return None

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 
+from hftui.core.launch import process_limit
 from hftui.core.preset import Preset
 
-from hftui.core.checks import machine
+from hftui.core.checks import machine, output_folder
 from hftui.core.checks.report import Report
 from hftui.core.checks.values import show
 
 _LOCALHOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+# No machine carries more GPUs than this: a larger count per machine is wrong wherever it runs.
+MAX_GPUS_PER_MACHINE = 16
 
 
 def _whole(v: object) -> bool:
@@ -31,10 +34,7 @@ def check_launch(rep: Report, preset: Preset) -> None:
         rep.error("launch.backend", f'backend = "single" runs one process, but num_processes = {show(nproc)} and num_machines = {show(machines)}',
                   'use backend = "ddp" (or "auto") for several processes, or num_processes = 1')
     if _whole(nproc) and nproc > 1:
-        gpus = machine.visible_gpus()
-        if gpus and nproc > len(gpus):
-            rep.error("launch.num_processes", f"num_processes = {nproc} but this machine has {len(gpus)} visible GPU(s)",
-                      f'set num_processes = {len(gpus)} or "auto"')
+        _check_process_count(rep, nproc)
     ip = launch.get("main_process_ip", "127.0.0.1")
     if _whole(machines) and machines > 1 and isinstance(ip, str) and ip in _LOCALHOSTS:
         rep.warning("launch.main_process_ip", f"num_machines = {machines} but main_process_ip is {ip}: the other machines cannot reach it",
@@ -46,6 +46,24 @@ def check_launch(rep: Report, preset: Preset) -> None:
                     'set backend = "deepspeed", or offload = "none"')
     if "zero_stage" in launch and backend not in ("deepspeed", "auto"):
         rep.notice("launch.zero_stage", f"zero_stage only applies with backend = \"deepspeed\"; backend is {show(backend)}", "remove zero_stage")
+
+
+def _check_process_count(rep: Report, nproc: int) -> None:
+    """No more processes than the machine has GPUs (or, without GPUs, CPU cores): each is a full
+    Python process with its own copy of the model, and a count in the thousands forks until the
+    machine gives out. On a machine without GPUs a preset may be checked for a GPU machine
+    (`hftui export`), so a count up to a GPU machine's size only warns until it is run here."""
+    gpus = machine.visible_gpus()
+    limit, what = process_limit(gpus)
+    if nproc <= limit:
+        return
+    message = f"num_processes = {nproc} but this machine has {what}: at most {limit} process(es) here"
+    hint = f'set num_processes = {limit} or "auto"'
+    if gpus or rep.for_run or nproc > max(limit, MAX_GPUS_PER_MACHINE):
+        rep.error("launch.num_processes", message, hint)
+    else:
+        rep.warning("launch.num_processes", message + "; a run on this machine is refused",
+                    hint + f", or run it on a machine with {nproc} GPUs")
 
 
 def _check_sharding(rep: Report, preset: Preset, backend: object) -> None:
@@ -78,9 +96,44 @@ def check_output_dir(rep: Report, preset: Preset) -> None:
         return
     probe = out
     while not probe.exists() and probe != probe.parent:
+        if probe.is_symlink():  # a link to nowhere, or a loop of links: no folder can be made there
+            rep.error(key, f"output_dir {out} cannot be created: {probe} is a symbolic link that leads nowhere "
+                           "(its target is missing, or links point at each other)",
+                      "choose a real folder, or fix the link")
+            return
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
         rep.error(key, f"output_dir {out} is inside {probe}, which is a file", "choose a folder name that is not below a file")
     elif probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         rep.error(key, f"output_dir {out} cannot be written: no write permission on {probe}",
                   "choose a folder you can write (e.g. under your home directory), or fix the permissions")
+    else:
+        if out.is_dir():
+            _check_contents(rep, preset, out.resolve())
+        full = output_folder.space_problem(out) if probe.is_dir() else None
+        if full:
+            rep.error(key, *full)
+
+
+def _check_contents(rep: Report, preset: Preset, out) -> None:
+    """An output folder that already exists holds nothing of the person's, and (unless the run
+    resumes) no earlier run's checkpoints; `start_run` refuses the latter, knowing --resume."""
+    key = "args.output_dir"
+    model = preset.get("model.name_or_path")
+    if isinstance(model, str) and model.strip():
+        try:
+            same = preset.resolve(model).resolve() == out
+        except (OSError, RuntimeError, ValueError):
+            same = False
+        if same:
+            rep.error(key, f"output_dir {out} is the model folder the run starts from (model.name_or_path): "
+                           "training would overwrite that model", "choose a new folder for the outputs, e.g. output_dir = \"runs/my-run\"")
+            return
+    foreign = output_folder.foreign_problem(out)
+    if foreign:
+        rep.error(key, *foreign)
+        return
+    if not rep.for_run and preset.get("args.resume_from_checkpoint") is None:
+        earlier = output_folder.earlier_run_problem(out)
+        if earlier:
+            rep.warning(key, *earlier)

@@ -9,7 +9,8 @@ from hftui.core.options import sections as schema
 from hftui.core.options.paths import MODEL_OUTPUT_KEYS, beside_output_dir, looks_local
 from hftui.core.preset import Preset
 
-from hftui.core.checks import hub, installed
+from hftui.core.checks import hub, installed, machine
+from hftui.core.checks.model_fit import check_model_fit
 from hftui.core.checks.report import Report
 from hftui.core.checks.values import check_value, show
 
@@ -38,6 +39,14 @@ def check_model(rep: Report, preset: Preset) -> None:
                     "`hftui run` refuses it unless you pass --trust-remote-code; only use it for models you trust")
     if "num_labels" in model and preset.task != "sequence-classification":
         rep.warning("model.num_labels", f"num_labels is only used by sequence-classification, not {preset.task}", "remove num_labels")
+    if model.get("dtype") == "float16" and not machine.visible_gpus():
+        # Half-precision weights train with half-precision optimizer updates, which vanish or
+        # blow up (losses in the thousands); on a GPU, mixed precision (args.fp16) avoids this.
+        rep.add("model.dtype", "error" if rep.for_run else "warning",
+                'model.dtype = "float16" on a machine without a GPU: the weights and the optimizer\'s updates stay in half precision on the CPU, '
+                "where training diverges (losses in the hundreds or thousands)",
+                'remove model.dtype (or write "float32") for runs on this machine; on a GPU, keep float32 weights and set args.fp16 = true for mixed precision')
+    check_model_fit(rep, preset)
 
 
 def check_model_ref(rep: Report, preset: Preset, key: str, value: str, what: str, missing_severity: str = "error", missing_hint: str = "") -> None:

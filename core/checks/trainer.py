@@ -34,6 +34,11 @@ def check_trainer(rep: Report, preset: Preset) -> None:
     metrics = preset.get("trainer.metrics")
     if isinstance(metrics, list):
         _check_metrics(rep, metrics, ttype, task)
+        scored = [m for m in metrics if isinstance(m, str) and m != "perplexity"]
+        if ttype == "trainer" and task == "seq2seq-lm" and scored and preset.get("args.predict_with_generate") is False:
+            rep.warning("args.predict_with_generate", f"predict_with_generate = false, but {', '.join(scored)} compare the text the model writes: "
+                        "without generation they score its teacher-forced guesses, one token at a time",
+                        "remove predict_with_generate (hftui turns it on when seq2seq metrics are set)")
 
 
 def _check_metrics(rep: Report, metrics: list, ttype: object, task: object) -> None:

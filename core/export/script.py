@@ -10,11 +10,11 @@ config values and the same seed, in the same order, so that the losses match.
 from __future__ import annotations
 
 import inspect
-import pprint
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
+from hftui.core.export.literals import literal, pretty
 from hftui.core.options.catalog import CONFIG_CLASSES, config_key
 from hftui.core.options.sections import EVAL_SPLIT_NAMES, column_name
 from hftui.core.train import data as data_mod
@@ -23,8 +23,7 @@ from hftui.core.train.metrics import wanted_metrics
 from hftui.core.train.trainer_config import config_kwargs
 
 
-def _r(value) -> str:
-    return repr(value)
+_r = literal  # every preset value enters the script as a Python literal, never as code or text
 
 
 def _src(fn) -> str:
@@ -53,8 +52,8 @@ def export_python(preset) -> str:
     out: list[str] = []
     w = out.append
     w("#!/usr/bin/env python")
-    w(f'"""Train {preset.name!r} as hftui would, without hftui.\n')
-    w(f"Exported from {preset.path or 'an unsaved preset'}. Trainer type: {ttype}, task: {task}.")
+    # fixed text: the preset's own words (name, file, values) enter only as literals, through _r
+    w('"""Trains the preset PRESET_NAME (from PRESET_FILE) as hftui would, without hftui.\n')
     w("Needs: transformers, trl, peft, datasets, tokenizers (and torch).")
     w('"""\n')
     w("import os\n")
@@ -65,10 +64,12 @@ def export_python(preset) -> str:
     w("import transformers")
     w("from datasets import load_dataset")
     w("from transformers import set_seed\n")
+    w(f"PRESET_NAME, PRESET_FILE = {_r(str(preset.name))}, {_r(str(preset.path) if preset.path else None)}")
+    w(f"TRAINER_TYPE, TASK = {_r(ttype)}, {_r(task)}")
     w(f"SEED = {seed}")
     w(f"# the {class_name} fields ([args] of the preset plus the defaults hftui chooses)")
-    w(f"ARGS = {pprint.pformat(args, width=100, sort_dicts=False)}")
-    w(f"MAX_LENGTH = {data_mod.max_length(preset)}")
+    w(f"ARGS = {pretty(args)}")
+    w(f"MAX_LENGTH = {int(data_mod.max_length(preset))}")
     w(f"EVAL_SPLIT_NAMES = {_r(EVAL_SPLIT_NAMES)}\n")
     w("# without CUDA (a smoke test on a CPU box): the CPU, and gloo between processes")
     w("if not torch.cuda.is_available():")
@@ -84,9 +85,9 @@ def export_python(preset) -> str:
     if ttype == "trainer" and task == "sequence-classification":
         helpers = [data_mod.label_mapping, data_mod.tokenize_classification]
     elif ttype == "trainer" and task == "seq2seq-lm":
-        helpers = [data_mod.tokenize_seq2seq]
+        helpers = [data_mod.with_eos, data_mod.tokenize_seq2seq]
     elif ttype == "trainer":
-        helpers = [data_mod.tokenize_causal_lm]
+        helpers = [data_mod.with_eos, data_mod.tokenize_causal_lm]
     elif ttype == "ppo":
         helpers = [data_mod.tokenize_prompts]
     for fn in helpers:
@@ -279,7 +280,7 @@ def export_python(preset) -> str:
             w(f"    trainer = transformers.Trainer(model=model, data_collator=transformers.DataCollatorWithPadding(tokenizer){cm}, {common})")
         else:
             cm = ", compute_metrics=make_compute_metrics(), preprocess_logits_for_metrics=lambda logits, labels: (logits[0] if isinstance(logits, tuple) else logits).argmax(-1)" if metrics else ""
-            w(f"    trainer = transformers.Trainer(model=model, data_collator=transformers.DataCollatorForLanguageModeling(tokenizer, mlm=False){cm}, {common})")
+            w(f"    trainer = transformers.Trainer(model=model, data_collator=transformers.DataCollatorForSeq2Seq(tokenizer){cm}, {common})")
     w("    trainer.train()")
     w("    trainer.save_model(args.output_dir)")
     w("    trainer.save_state()  # trainer_state.json: every logged loss and metric\n")

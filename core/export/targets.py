@@ -6,6 +6,9 @@ They fit together: `--to python` writes train.py (with the launch's [args] addit
 `--to command`, `--to accelerate` and `--to slurm` start train.py the way `hftui run` would
 start the worker. The SLURM script carries train.py and the DeepSpeed config inside it, so one
 file submitted with sbatch is the whole run.
+
+The preset's values reach these files only as quoted shell words, JSON/YAML strings, one-line
+comments or quoted heredocs (`literals`): nothing a preset holds runs when the artefact runs.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from hftui.core import gpu as gpu_mod
 from hftui.core import launch as launch_mod
+from hftui.core.export.literals import comment, heredoc_marker
 from hftui.core.run.folder import DS_CONFIG_FILE
 
 TARGETS = ("python", "command", "accelerate", "deepspeed", "slurm")
@@ -82,15 +86,21 @@ def script_argv(launch: launch_mod.Launch, script: str = SCRIPT, python: str = "
     return [*head, script]
 
 
+def _header(launch: launch_mod.Launch, ds, source: str) -> list[str]:
+    """The comment lines that say what the artefact is and how to make its companions."""
+    lines = [
+        comment(launch_mod.describe(launch)),
+        comment(f"the script: hftui export {shlex.quote(source)} --to python > {SCRIPT}"),
+    ]
+    if ds is not None:
+        lines.append(comment(f"its DeepSpeed config: hftui export {shlex.quote(source)} --to deepspeed > {DS_CONFIG_FILE}"))
+    return lines
+
+
 def to_command(preset, gpus: list | None = None, source: str = "PRESET") -> str:
     launch, _, ds = plan(preset, gpus)
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(launch.env.items()))
-    lines = [
-        f"# {launch_mod.describe(launch)}",
-        f"# the script: hftui export {source} --to python > {SCRIPT}",
-    ]
-    if ds is not None:
-        lines.append(f"# its DeepSpeed config: hftui export {source} --to deepspeed > {DS_CONFIG_FILE}")
+    lines = _header(launch, ds, source)
     if launch.num_machines > 1:
         lines.append("# run this on every machine, each with its own --node_rank (launch.machine_rank)")
     lines.append((env + " " if env else "") + shlex.join(script_argv(launch)))
@@ -167,13 +177,8 @@ def to_accelerate(preset, gpus: list | None = None, source: str = "PRESET") -> s
     config = accelerate_config(preset, gpus)
     launch, _, ds = plan(preset, gpus)
     env = "".join(f"{k}={shlex.quote(v)} " for k, v in sorted(launch.env.items()))
-    lines = [
-        f"# {launch_mod.describe(launch)}",
-        f"# the script: hftui export {source} --to python > {SCRIPT}",
-    ]
-    if ds is not None:
-        lines.append(f"# its DeepSpeed config: hftui export {source} --to deepspeed > {DS_CONFIG_FILE}")
-    lines.append(f"# start it: {env}accelerate launch --config_file {ACCELERATE_FILE} {SCRIPT}")
+    lines = _header(launch, ds, source)
+    lines.append(comment(f"start it: {env}accelerate launch --config_file {ACCELERATE_FILE} {SCRIPT}"))
     lines += _yaml(config)
     return "\n".join(lines) + "\n"
 
@@ -214,9 +219,7 @@ def to_slurm(preset, source: str = "PRESET") -> str:
     nproc = launch.num_processes
     port = int(preset.get("launch.main_process_port", 29500) or 29500)
     name = "".join(c if c.isalnum() or c in "-_." else "-" for c in preset.name) or "hftui"
-    marker = "HFTUI_TRAIN_PY"
-    while marker in script:
-        marker += "_"
+    marker = heredoc_marker("HFTUI_TRAIN_PY", script)
     out = [
         "#!/bin/bash",
         f"#SBATCH --job-name={name}",
@@ -224,7 +227,7 @@ def to_slurm(preset, source: str = "PRESET") -> str:
         "#SBATCH --ntasks-per-node=1",
         f"#SBATCH --gpus-per-node={nproc}",
         "#SBATCH --output=%x-%j.out",
-        f"# Exported by hftui from {source}: {launch_mod.describe(launch)}",
+        comment(f"Exported by hftui from {source}: {launch_mod.describe(launch)}"),
         "# Submit from a folder every node can see: sbatch this-file.sh",
         "set -euo pipefail",
         'cd "${SLURM_SUBMIT_DIR:-$PWD}"',
@@ -234,7 +237,9 @@ def to_slurm(preset, source: str = "PRESET") -> str:
         marker,
     ]
     if ds is not None:
-        out += [f"cat > {DS_CONFIG_FILE} <<'HFTUI_DS_CONFIG'", json.dumps(ds, indent=2), "HFTUI_DS_CONFIG"]
+        ds_text = json.dumps(ds, indent=2)
+        ds_marker = heredoc_marker("HFTUI_DS_CONFIG", ds_text)
+        out += [f"cat > {DS_CONFIG_FILE} <<'{ds_marker}'", ds_text, ds_marker]
     out += [
         "",
         'HEAD_NODE=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',

@@ -119,7 +119,8 @@ def migrate_preset(preset):
         from hftui.core.options.catalog import cached_catalog
 
         cat = cached_catalog(preset.trainer_type, preset.task)
-        if cat is None or not any(k in deprecated_aliases(cat) for k in args):
+        aliases = deprecated_aliases(cat) if cat is not None else {}
+        if not any(k in aliases for k in args):
             return preset
     from hftui.core.options.catalog import get_catalog
 

@@ -4,8 +4,11 @@ docs, and the did-you-mean hint for a misspelled or misplaced key."""
 from __future__ import annotations
 
 import difflib
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterator
 
 from hftui.core.options import sections as schema
 from hftui.core.options.migrate import LEGACY
@@ -32,23 +35,54 @@ ALIASES = {
 }
 
 
+# A did-you-mean compares one name with every known key (a few hundred): about a millisecond.
+# A preset of thousands of unknown keys is not a preset with typos, so a check asks for at most
+# so many hints (see `hint_budget`); names longer than any key are not compared at all.
+MAX_HINTED_NAME = 64
+_BUDGET: ContextVar[list[int] | None] = ContextVar("hftui_hint_budget", default=None)
+
+
+@contextmanager
+def hint_budget(limit: int) -> Iterator[None]:
+    """Within the block, `suggest_key` answers at most `limit` times; after that it says nothing
+    (the check reports so many unknown keys one by one, and the rest in one line)."""
+    token = _BUDGET.set([limit])
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def _spend() -> bool:
+    budget = _BUDGET.get()
+    if budget is None:
+        return True
+    budget[0] -= 1
+    return budget[0] >= 0
+
+
 def suggest_key(preset: Any, dotted: str) -> str:
     """A "did you mean ...?" hint for a misspelled or misplaced dotted key, or ""."""
+    if not _spend():
+        return ""
     section, _, name = dotted.rpartition(".")
-    known = _known_keys(preset)
+    vocab = _vocabulary(preset)
+    known = vocab.keys
     alias = ALIASES.get(name.lower())
-    if alias and alias in known:
+    if alias and alias in vocab.key_set:
         return f"did you mean {alias}?"
     legacy = _legacy_names()
     if section == "args" and name in legacy:
         new = legacy[name]
         return f"did you mean args.{new}? ({name} is its old name)" if new else f"{name}: {LEGACY[name].note}"
     # the same name in another section: a key put in the wrong table
-    elsewhere = [k for k in known if k.rpartition(".")[2] == name and k != dotted]
+    elsewhere = [k for k in vocab.by_name.get(name, ()) if k != dotted]
     if elsewhere:
         return f"did you mean {elsewhere[0]}? ({name} belongs in [{elsewhere[0].rpartition('.')[0]}])" if "." in elsewhere[0] else f"did you mean {elsewhere[0]}?"
+    if len(name) > MAX_HINTED_NAME:
+        return ""
     # a close spelling within the same section
-    siblings = {k.rpartition(".")[2]: k for k in known if k.rpartition(".")[0] == section}
+    siblings = dict(vocab.by_section.get(section, {}))
     if section == "args":
         for old in legacy:
             siblings.setdefault(old, f"args.{old}")
@@ -56,7 +90,7 @@ def suggest_key(preset: Any, dotted: str) -> str:
     if match:
         target = siblings[match[0]]
         old = target.rpartition(".")[2]
-        if section == "args" and old in legacy and old not in {k.rpartition(".")[2] for k in known if k.startswith("args.")}:
+        if section == "args" and old in legacy and f"args.{old}" not in vocab.key_set:
             new = legacy[old]
             if new:
                 return f"did you mean args.{new}? ({old} is its old name)"
@@ -69,14 +103,39 @@ def suggest_key(preset: Any, dotted: str) -> str:
 
 
 # -- key vocabulary ----------------------------------------------------------------------------
-def _known_keys(preset: Any) -> list[str]:
+@dataclass(frozen=True)
+class _Vocabulary:
+    keys: list[str]
+    key_set: frozenset[str]
+    by_name: dict[str, list[str]]  # last part -> every key ending in it
+    by_section: dict[str, dict[str, str]]  # section -> {last part: key}
+
+
+_VOCABULARIES: dict[tuple[str, str], _Vocabulary] = {}
+
+
+def _vocabulary(preset: Any) -> _Vocabulary:
+    """Every key hftui knows for the preset's trainer type and task, indexed for look-ups; kept
+    once the option catalog could be read (before that it may still appear)."""
+    ident = (str(preset.get("trainer.type", "sft")), str(preset.task)) if preset is not None else ("", "")
+    if ident in _VOCABULARIES:
+        return _VOCABULARIES[ident]
     keys = list(schema.TOP_FIELDS) + list(schema.KNOWN_SECTIONS) + ["model.scratch"]
     for section, fields in schema.SECTION_FIELDS.items():
         keys.extend(f"{section}.{n}" for n in fields)
     cat = _catalog_for(preset) if preset is not None else None
     if cat is not None:
         keys.extend(f"args.{n}" for n in cat.args)
-    return keys
+    by_name: dict[str, list[str]] = {}
+    by_section: dict[str, dict[str, str]] = {}
+    for key in keys:
+        section, _, last = key.rpartition(".")
+        by_name.setdefault(last, []).append(key)
+        by_section.setdefault(section, {})[last] = key
+    vocab = _Vocabulary(keys, frozenset(keys), by_name, by_section)
+    if cat is not None:
+        _VOCABULARIES[ident] = vocab
+    return vocab
 
 
 @lru_cache(maxsize=1)

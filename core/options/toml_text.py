@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 from hftui.core.problems import PresetError, Problem
@@ -79,9 +80,18 @@ def parse_toml(text: str, file: str | Path | None = None) -> dict:
     up to ten times, to report the later ones too.
     """
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
+    except RecursionError:
+        raise PresetError([_too_deep(file)], file) from None
     except tomllib.TOMLDecodeError as first:
         error: tomllib.TOMLDecodeError | None = first
+    else:
+        deep = too_deep_at(data)
+        if deep is not None:
+            lines = key_lines(text)
+            line = next((n for key, n in lines.items() if key.startswith(deep)), None)
+            raise PresetError([replace(_too_deep(file, deep), line=line)], file)
+        return data
     lines = text.splitlines()
     problems: list[Problem] = []
     seen: set[int] = set()
@@ -101,11 +111,40 @@ def parse_toml(text: str, file: str | Path | None = None) -> dict:
         try:
             tomllib.loads("\n".join(lines))
             error = None
+        except RecursionError:
+            problems.append(_too_deep(file))
+            error = None
         except tomllib.TOMLDecodeError as exc:
             nxt = _TOML_POS.search(str(exc))
             later = int(nxt.group(1)) > line if nxt else "end of document" in str(exc)
             error = exc if later else None  # only errors further down
     raise PresetError(problems, file)
+
+
+# No preset nests deeper than a few levels ([model.scratch], data_files = { ... }); a file that
+# does is not a preset, and walking it (tomllib, deepcopy, the checks) would exhaust the stack.
+MAX_NESTING = 20
+
+
+def too_deep_at(value) -> str | None:
+    """The dotted key (at most three parts) under which `value` nests deeper than MAX_NESTING."""
+    stack = [(value, 0, ())]
+    while stack:
+        node, depth, keys = stack.pop()
+        if depth > MAX_NESTING:
+            return ".".join(keys[:3])
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1, keys + (str(key),)) for key, child in node.items() if isinstance(child, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1, keys) for child in node if isinstance(child, (dict, list)))
+    return None
+
+
+def _too_deep(file, key: str = "") -> Problem:
+    where = f" (under {key}...)" if key else ""
+    return Problem(key.split(".")[0], "error", f"tables or arrays nested more than {MAX_NESTING} levels deep{where}: this is not a preset hftui can read",
+                   "a preset nests a few levels at most ([section], [model.scratch], inline tables): flatten or remove the deep value",
+                   None, str(file) if file else None)
 
 
 def _duplicate_line(lines: list[str]) -> int | None:
@@ -149,25 +188,53 @@ def _syntax_hint(message: str, source: str) -> str:
     return "fix the syntax on that line (strings need quotes, tables [name], one key = value per line)"
 
 
+# A preset is a few kilobytes; the cap keeps a wrong path (a disk image, a log) from filling memory.
+MAX_PRESET_BYTES = 32 << 20
+
+
 def read_text(path: Path) -> str:
-    """Read a preset file, turning every OS-level failure into a PresetError."""
+    """Read a preset file, turning every OS-level failure into a PresetError.
+
+    Only a regular file is opened (a named pipe or a device would block or never end), and at
+    most MAX_PRESET_BYTES of it. A UTF-8 byte-order mark, as some Windows editors write, is
+    dropped; UTF-16 text is named as such.
+    """
+    from hftui.core.regular_file import Refused, read_capped
+
     path = Path(path)
     file = str(path)
+
+    def fail(message: str, hint: str) -> PresetError:
+        return PresetError([Problem("", "error", message, hint, None, file)], file)
+
     try:
-        if path.is_dir():
-            raise PresetError([Problem("", "error", "is a directory, not a preset file", "pass the .toml file inside it", None, file)], file)
-        raw = path.read_bytes()
-    except PresetError:
-        raise
-    except FileNotFoundError:
-        raise PresetError([Problem("", "error", "no such file", "check the path; presets shipped with hftui are in presets/ (e.g. presets/quickstart.toml)", None, file)], file) from None
-    except PermissionError:
-        raise PresetError([Problem("", "error", "permission denied reading the preset", "make the file readable (chmod u+r)", None, file)], file) from None
-    except OSError as exc:
-        raise PresetError([Problem("", "error", f"cannot read the preset: {exc.strerror or exc}", "", None, file)], file) from None
+        raw, more = read_capped(path, MAX_PRESET_BYTES)
+    except Refused as exc:
+        if exc.reason.startswith("does not exist"):
+            raise fail("no such file", "check the path; presets shipped with hftui are in presets/ (e.g. presets/quickstart.toml)") from None
+        if exc.reason.startswith("is a folder"):
+            raise fail("is a directory, not a preset file", "pass the .toml file inside it") from None
+        if "permission denied" in exc.reason:
+            raise fail("permission denied reading the preset", "make the file readable (chmod u+r)") from None
+        raise fail(f"{exc.reason}", exc.hint.replace("the data", "the preset") or "pass a .toml preset file") from None
+    if more:
+        raise fail(f"is larger than {MAX_PRESET_BYTES >> 20} MB: not a preset", "pass the .toml preset file (presets are a few kilobytes)")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or looks_utf16(raw):
+        raise fail("is UTF-16 text, not UTF-8", "save the preset as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 old.toml > new.toml)")
     if b"\x00" in raw[:8192]:
-        raise PresetError([Problem("", "error", "is a binary file, not a TOML preset", "pass a .toml text file (presets shipped with hftui are in presets/)", None, file)], file)
+        raise fail("is a binary file, not a TOML preset", "pass a .toml text file (presets shipped with hftui are in presets/)")
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PresetError([Problem("", "error", f"not UTF-8 text (byte {exc.start})", "save the preset as UTF-8", None, file)], file) from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PresetError([Problem("", "error", f"not UTF-8 text (line {line}, byte {exc.start})", "save the preset as UTF-8", line, file)], file) from None
+    return text.removeprefix("\ufeff")
+
+
+def looks_utf16(raw: bytes) -> bool:
+    """UTF-16 without a byte-order mark: ASCII text with a NUL byte beside every character."""
+    head = raw[:512]
+    if len(head) < 8:
+        return False
+    even, odd = head[0::2], head[1::2]
+    return (odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even)) or (even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd))

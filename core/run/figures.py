@@ -9,7 +9,7 @@ import math
 import time
 from collections import deque
 
-from hftui.core.run.folder import COMPLETED, FAILED, FINAL_STATUSES, RUNNING, STARTING, STOPPED, STOPPING
+from hftui.core.run.folder import ACTIVE_STATUSES, COMPLETED, FAILED, FINAL_STATUSES, RUNNING, STARTING, STOPPED, STOPPING
 from hftui.core.run.series import SERIES_POINTS, GpuDevice, MetricSummary, Series, as_number
 
 EMA_ALPHA = 0.1  # weight of the newest loss in the smoothed curve (an exponential moving average)
@@ -83,8 +83,15 @@ class RunFigures:
 
     @property
     def status(self) -> str:
-        """The badge: the end event or run.json's final word, else what the events show."""
-        if self.ended:
+        """The badge: the end event or run.json's final word, else what the events show.
+
+        While run.json says the run is active (its supervisor lives: a record whose processes
+        are gone is corrected before it is read), an `end` line does not end it: the supervisor
+        writes the final status, and a stray or forged `end` must not hide a run that goes on
+        (nor disable its Stop).
+        """
+        live = self.info_status in ACTIVE_STATUSES
+        if self.ended and not live:
             return self.event_status
         if self.info_status in FINAL_STATUSES:
             return self.info_status  # the process ended without writing an end event
@@ -92,8 +99,8 @@ class RunFigures:
             return STOPPING
         if self.phase:
             return self.phase
-        if self.event_status == STARTING and self.info_status == RUNNING and self.events_seen:
-            return RUNNING
+        if self.ended or (self.event_status == STARTING and self.info_status == RUNNING and self.events_seen):
+            return self.info_status if self.ended else RUNNING
         return self.event_status
 
     @property

@@ -21,6 +21,8 @@ COMPLETED, STOPPED, FAILED = "completed", "stopped", "failed"
 ACTIVE_STATUSES = (STARTING, RUNNING, STOPPING)
 FINAL_STATUSES = (COMPLETED, STOPPED, FAILED)
 MISSING = "missing"  # listed in the index, but its folder is gone (never written to run.json)
+DELETED = "folder deleted"  # its folder is gone but its processes still run: still stoppable
+BROKEN = "broken"  # its run.json cannot be read (listed, never in the way of other runs)
 
 # Exit codes of the worker, the supervisor and `hftui run`.
 EXIT_OK = 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from hftui.core.run.events import EventTail, parse_lines
-from hftui.core.run.folder import EVENTS_FILE, FAILED, RUN_FILE, STOP_FILE
+from hftui.core.run.folder import EVENTS_FILE, RUN_FILE, STOP_FILE
 from hftui.core.run.record import RunRecord
 from hftui.core.run.state import RunState
 
@@ -90,8 +90,9 @@ class Follower:
                 with contextlib.suppress(OSError):
                     record.refresh()
                 info = record.to_dict()
-            elif record.is_active:
-                record.status, record.error = FAILED, f"the run folder {self.run_dir} was deleted"
+            elif record.is_active:  # its folder was deleted: its processes say whether it goes on
+                record.missing = True
+                record.refresh()
         except (OSError, ValueError, TypeError):
             record = self.record
         stop = (self.run_dir / STOP_FILE).exists()

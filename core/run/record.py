@@ -3,6 +3,10 @@
 The supervisor and the commands both change it, so every read-modify-write happens under the
 run folder's lock. A record that claims to be active while its processes are gone is corrected
 on the next look (`refresh`): such a run failed, and its events get the end they never wrote.
+
+A record is read with every field checked against its type: a damaged or forged run.json
+(`"pid": "abc"`, a list, a file cut short) raises `RecordError`, which names the file, so that
+the run is shown as broken instead of breaking every command that lists runs.
 """
 
 from __future__ import annotations
@@ -10,9 +14,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import json
+import math
 import socket
+import stat
 import time
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -22,21 +31,46 @@ from hftui.core.run import liveness
 from hftui.core.run.events import EventWriter, last_end_event, last_progress
 from hftui.core.run.folder import (
     ACTIVE_STATUSES,
+    BROKEN,
+    DELETED,
     EVENTS_FILE,
     FAILED,
     FINAL_STATUSES,
     LOCK_FILE,
     LOG_FILE,
+    MISSING,
     PRESET_FILE,
     RUN_FILE,
+    RUNNING,
     STARTING,
     STOP_FILE,
 )
-from hftui.core.run.redact import is_secret_name, redact
+from hftui.core.run.redact import is_secret_name, redact_record
 
 VANISHED = "the run's processes vanished"
 # A run whose supervisor has not reported its pid yet is given this long before it counts as gone.
 STARTING_GRACE_S = 60.0
+RECORD_MAX_BYTES = 4 << 20  # a run.json is a few hundred bytes; a bigger one is not ours
+_PID_FIELDS = ("pid", "pgid", "worker_pid")  # a process id is above 1 (0, -1 and 1 would signal far too much)
+PID_LIMIT = 1 << 22  # Linux's largest pid_max
+_TIME_FIELDS = ("created", "started", "ended")  # unix seconds, shown as dates
+TIME_LIMIT = 1e11  # the year 5138: later is not a time a run was started
+
+
+def usable_pid(value: Any) -> bool:
+    return type(value) is int and 1 < value <= PID_LIMIT
+
+
+def usable_time(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < TIME_LIMIT
+
+
+class RecordError(ValueError):
+    """A run.json that cannot be used: not JSON, not an object, or a field of the wrong type."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = Path(path), reason
 
 
 @dataclass
@@ -68,6 +102,7 @@ class RunRecord:
     worker_pid: int | None = None
     pid_start: str | None = None  # /proc start time of `pid`, to tell it from a reused pid
     missing: bool = False  # listed in the index but its folder is gone
+    broken: str | None = None  # why its run.json cannot be read (the record comes from the index)
 
     # -- paths ----------------------------------------------------------------------------------
     @property
@@ -92,7 +127,7 @@ class RunRecord:
 
     @property
     def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
+        return self.status in ACTIVE_STATUSES or self.status == DELETED
 
     @property
     def stop_requested(self) -> bool:
@@ -101,15 +136,43 @@ class RunRecord:
     # -- loading and saving ---------------------------------------------------------------------
     @classmethod
     def load(cls, run_dir: str | Path) -> "RunRecord":
+        """Read run.json; OSError when it is not there, RecordError when it cannot be used."""
         run_dir = Path(run_dir)
-        data = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
-        return cls.from_dict(data, run_dir)
+        path = run_dir / RUN_FILE
+        info = path.stat()  # before opening: a FIFO in its place would block the reader
+        if not stat.S_ISREG(info.st_mode):
+            raise RecordError(path, "not a regular file")
+        if info.st_size > RECORD_MAX_BYTES:
+            raise RecordError(path, f"{info.st_size} bytes, far too large for a run record")
+        try:
+            data = json.loads(path.read_bytes().decode("utf-8"))
+        except ValueError:
+            raise RecordError(path, "not valid JSON (cut short or damaged)") from None
+        return cls.from_dict(data, run_dir, source=path)
 
     @classmethod
-    def from_dict(cls, data: dict, run_dir: Path | None = None) -> "RunRecord":
-        names = {f.name for f in dataclasses.fields(cls)} - {"missing"}
-        values = {k: v for k, v in data.items() if k in names}
-        values["run_dir"] = Path(run_dir if run_dir is not None else data.get("run_dir", "."))
+    def from_dict(cls, data: dict, run_dir: Path | None = None, source: Path | str | None = None) -> "RunRecord":
+        """A record from run.json's fields, each checked against its type (RecordError if not)."""
+        source = source or (Path(run_dir) / RUN_FILE if run_dir is not None else RUN_FILE)
+        if not isinstance(data, dict):
+            raise RecordError(source, f"not a JSON object (it holds a {type(data).__name__})")
+        hints = _field_types()
+        values = {}
+        for name, hint in hints.items():
+            if name in _NOT_STORED or name not in data or (data[name] is None and (_has_default(name) or name in _FILLED)):
+                continue
+            value = data[name]
+            if not _conforms(value, hint):
+                raise RecordError(source, f'"{name}" is {_shown(value)}, not {_kind(hint)}')
+            if value is not None and ((name in _PID_FIELDS and not usable_pid(value))
+                                      or (name in _TIME_FIELDS and not usable_time(value))):
+                what = "a process id" if name in _PID_FIELDS else "a time"
+                raise RecordError(source, f'"{name}" is {_shown(value)}, not {what}')
+            values[name] = value
+        status = values.get("status", STARTING)
+        if status not in ACTIVE_STATUSES + FINAL_STATUSES:
+            raise RecordError(source, f'"status" is {_shown(status)}, not a run status')
+        values["run_dir"] = Path(run_dir if run_dir is not None else values.get("run_dir", "."))
         values.setdefault("id", values["run_dir"].name)
         values.setdefault("name", values["id"])
         values.setdefault("preset_path", None)
@@ -118,13 +181,14 @@ class RunRecord:
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
-        data.pop("missing", None)
+        for name in _NOT_STORED:
+            data.pop(name, None)
         data["run_dir"] = str(self.run_dir)
         data["launch_env"] = {k: v for k, v in (self.launch_env or {}).items() if not is_secret_name(k)}
         return data
 
     def save(self) -> None:
-        atomic_write_text(self.record_path, redact(json.dumps(self.to_dict(), indent=2)) + "\n", mode=0o600)
+        atomic_write_text(self.record_path, json.dumps(redact_record(self.to_dict()), indent=2) + "\n", mode=0o600)
 
     def reload(self) -> "RunRecord":
         try:
@@ -132,8 +196,9 @@ class RunRecord:
         except (OSError, ValueError):
             return self
         for f in dataclasses.fields(self):
-            if f.name != "missing":
+            if f.name not in _NOT_STORED:
                 setattr(self, f.name, getattr(fresh, f.name))
+        self.missing, self.broken = False, None  # readable (again): its own record is the truth
         return self
 
     # -- liveness -------------------------------------------------------------------------------
@@ -164,6 +229,8 @@ class RunRecord:
     def refresh(self) -> "RunRecord":
         """Re-read run.json; a run that claims to be active but whose processes are gone failed."""
         self.reload()
+        if self.missing or self.broken:
+            return self._refresh_from_index()
         if not self._vanished():
             return self
         with record_lock(self.run_dir):
@@ -182,6 +249,74 @@ class RunRecord:
                 except OSError:
                     pass
         return self
+
+    def _refresh_from_index(self) -> "RunRecord":
+        """A run known only from the index (folder deleted, or run.json unreadable): its status
+        is what its processes say; while they run it can still be stopped."""
+        here = not self.host or self.host == socket.gethostname()
+        alive = here and (self.is_alive() or self.workers_alive())
+        if self.missing:
+            self.status = DELETED if alive else MISSING
+        else:
+            self.status = RUNNING if alive else BROKEN
+        return self
+
+
+# Kept on the record object, never written to run.json.
+_NOT_STORED = ("missing", "broken")
+# Fields `from_dict` fills in when run.json leaves them out (or null).
+_FILLED = ("id", "name", "output_dir")
+
+
+@functools.cache
+def _field_types() -> dict[str, Any]:
+    return typing.get_type_hints(RunRecord)
+
+
+def _has_default(name: str) -> bool:
+    f = RunRecord.__dataclass_fields__[name]
+    return f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+
+
+def _conforms(value: Any, hint: Any) -> bool:
+    """Does a JSON value fit a field's annotation (int is not bool, a float is finite, ...)?"""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        try:
+            return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        except OverflowError:  # an integer too large for a float
+            return False
+    if hint in (str, Path):
+        return isinstance(value, str)
+    if hint is list or origin is list:
+        return isinstance(value, list) and all(_conforms(v, args[0]) for v in value) if args else isinstance(value, list)
+    if hint is dict or origin is dict:
+        return isinstance(value, dict) and (not args or all(_conforms(v, args[1]) for v in value.values()))
+    return True
+
+
+def _kind(hint: Any) -> str:
+    """A field's type in words, for the message about a wrong one."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_kind(a) for a in args)
+    words = {type(None): "null", bool: "true or false", int: "a whole number", float: "a number",
+             str: "text", Path: "text", list: "a list", dict: "an object"}
+    return words.get(hint) or words.get(typing.get_origin(hint), "the expected type")
+
+
+def _shown(value: Any) -> str:
+    """A value as a message shows it: JSON-like, control characters escaped, kept short."""
+    text = json.dumps(value, ensure_ascii=True, default=str) if not isinstance(value, float) or math.isfinite(value) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _append_end(run: RunRecord, status: str, error: str | None) -> None:

@@ -1,7 +1,11 @@
-"""Secrets stay out of everything a run writes: run.json, the resolved preset, error summaries.
+"""Secrets stay out of what a run writes and shows for people: error summaries, the error in
+run.json, the log lines and notices a display prints.
 
-Tokens and keys reach a run through the environment only. Their names are recognised here, and
-their values are replaced wherever they would otherwise land in a file.
+Tokens and keys reach a run through the environment only, and the preset never holds them (the
+token fields of [args] are dropped from the resolved preset). Their names are recognised here,
+and their values replaced in text meant for people. What a run executes is never redacted: the
+resolved preset, the command, the paths and the launch environment in run.json stay exact, since
+a secret's value may well also be a file name or a folder the run must open.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ _SECRET_NAME = re.compile(r"(^|_)(TOKEN|KEY|PASSWORD|PASSWD|CREDENTIALS?)(_|$)|S
 # [args] fields that hold a token: dropped from the resolved preset (the environment has it).
 SECRET_ARGS = ("hub_token", "push_to_hub_token")
 REDACTED = "<redacted>"
+# The run.json fields written for people; every other field is read back to run the training.
+RECORD_TEXT_FIELDS = ("error",)
 
 
 def is_secret_name(name: str) -> bool:
@@ -32,3 +38,8 @@ def redact(text: str) -> str:
         if value in text:
             text = text.replace(value, REDACTED)
     return text
+
+
+def redact_record(data: dict) -> dict:
+    """run.json's fields with secrets out of those written for people, the others untouched."""
+    return {k: redact(v) if k in RECORD_TEXT_FIELDS and isinstance(v, str) else v for k, v in data.items()}

@@ -6,6 +6,7 @@ session: it survives the terminal, the SSH connection and the program that start
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import secrets
@@ -18,15 +19,18 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from hftui.core import checks, launch
+from hftui.core.checks import output_folder
 from hftui.core import preset as preset_mod
 from hftui.core.fsutil import atomic_write_text, ensure_private_dir, state_dir
 from hftui.core.options.paths import MODEL_OUTPUT_KEYS, PATH_KEYS, beside_output_dir, looks_local
 from hftui.core.problems import PresetError, Problem
 from hftui.core.run import liveness
 from hftui.core.run.folder import INDEX_SUBDIR, RUN_FILE, RUNS_SUBDIR, STARTING
-from hftui.core.run.index import active_run_for, write_index
+from hftui.core.run.index import active_run_for, remove_index, write_index
 from hftui.core.run.record import RunRecord, record_lock
-from hftui.core.run.redact import SECRET_ARGS, redact
+from hftui.core.run.stop import refuse_leftovers
+from hftui.core.run.announce import announce
+from hftui.core.run.redact import SECRET_ARGS
 
 
 def new_run_id() -> str:
@@ -158,12 +162,22 @@ def start_run(preset, *, overrides: Iterable[str] = (), resume_from: str | None 
     if problems:
         raise PresetError(problems, file)
 
-    output_dir = preset.output_dir().expanduser().resolve()
+    try:
+        output_dir = preset.output_dir().expanduser().resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of symbolic links
+        raise PresetError([Problem("args.output_dir", "error", f"output_dir {preset.output_dir()} cannot be used: {exc}",
+                                   "choose a real folder, or fix the link", None, file)], file) from None
     problems = []
     bad = _check_writable(output_dir, "output folder", "args.output_dir",
                           "choose a folder you can write to (--set args.output_dir=PATH)")
     if bad:
         problems.append(dataclasses.replace(bad, file=file))
+    else:  # checked before anything is created in the folder
+        first_run = not (output_dir / RUNS_SUBDIR).exists()  # no run of ours can be busy there
+        for found in (output_folder.foreign_problem(output_dir), output_folder.space_problem(output_dir),
+                      _earlier_run(preset, resume_from, output_dir) if first_run else None):
+            if found:
+                problems.append(Problem("args.output_dir", "error", *found, None, file))
     home = state_dir()
     bad = check_state_dir()
     if bad:
@@ -174,27 +188,68 @@ def start_run(preset, *, overrides: Iterable[str] = (), resume_from: str | None 
         ensure_private_dir(home)
         ensure_private_dir(home / INDEX_SUBDIR)
         output_dir.mkdir(parents=True, exist_ok=True)
+        runs_root = ensure_private_dir(output_dir / RUNS_SUBDIR)
     except OSError as exc:
-        raise PresetError([Problem("", "error", f"cannot create a folder for the run: {exc}", "")], file) from None
+        raise _cannot_write(exc, output_dir, file) from None
+    return _start_locked(preset, runs_root, output_dir, file, name, resume_from, trust_remote_code)
 
-    runs_root = ensure_private_dir(output_dir / RUNS_SUBDIR)
+
+def _start_locked(preset, runs_root: Path, output_dir: Path, file, name, resume_from, trust_remote_code) -> RunRecord:
+    """The refusals that depend on other runs, then the run, all under the output folder's lock."""
     with record_lock(runs_root):  # two starts on one output folder: one of them is refused
         busy = active_run_for(output_dir)
         if busy is not None:
             raise PresetError([Problem("args.output_dir", "error",
                                        f"{output_dir} is in use by run {busy.id} ({busy.status}, pid {busy.pid or '?'})",
                                        f"wait for it, stop it with 'hftui stop {busy.id}', or choose another args.output_dir", None, file)], file)
+        refuse_leftovers(output_dir, file)
         if resume_from == "last" and not _has_checkpoint(output_dir):
             raise PresetError([Problem("args.output_dir", "error", f"there is no checkpoint to resume from in {output_dir}",
                                        "start without --resume to train from the beginning", None, file)], file)
+        earlier = _earlier_run(preset, resume_from, output_dir)
+        if earlier:  # a fresh run would mix with them, and its rotation would delete them
+            raise PresetError([Problem("args.output_dir", "error", *earlier, None, file)], file)
         run_id = new_run_id()
-        run_dir = ensure_private_dir(runs_root / run_id)
+        try:
+            run_dir = ensure_private_dir(runs_root / run_id)
+        except OSError as exc:
+            raise _cannot_write(exc, output_dir, file) from None
         try:
             return _create_and_spawn(preset, run_id, run_dir, output_dir, file, name, resume_from, trust_remote_code)
-        except BaseException:
+        except BaseException as exc:
             if not (run_dir / RUN_FILE).exists():  # nothing was started: leave no empty run behind
                 shutil.rmtree(run_dir, ignore_errors=True)
+            if isinstance(exc, _NotStarted):
+                raise _cannot_write(exc.cause, output_dir, file) from None
             raise
+
+
+def _earlier_run(preset, resume_from: str | None, output_dir: Path) -> tuple[str, str] | None:
+    """A fresh run (neither --resume nor a checkpoint named in the preset) is refused among an
+    earlier run's checkpoints or model: (message, fix), else None."""
+    if resume_from or preset.get("args.resume_from_checkpoint"):
+        return None
+    return output_folder.earlier_run_problem(output_dir)
+
+
+class _NotStarted(Exception):
+    """Writing the run folder failed before any process started (its traces are removed)."""
+
+    def __init__(self, cause: OSError):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _cannot_write(exc: OSError, output_dir: Path, file: str | None) -> PresetError:
+    """The refusal for a run folder that cannot be written: a full disk said as such."""
+    if output_folder.is_disk_full(exc):
+        problem = Problem("args.output_dir", "error", f"no space left on the disk holding {output_dir}: "
+                          "the run's folder could not be written, nothing was started", output_folder.no_space_hint(), None, file)
+    else:
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        problem = Problem("args.output_dir", "error", f"cannot create the run's folder in {output_dir}: "
+                          f"{exc.strerror or exc}{where}", "choose a folder you can write to (--set args.output_dir=PATH)", None, file)
+    return PresetError([problem], file)
 
 
 def _create_and_spawn(preset, run_id, run_dir, output_dir, file, name, resume_from, trust_remote_code) -> RunRecord:
@@ -222,14 +277,22 @@ def _create_and_spawn(preset, run_id, run_dir, output_dir, file, name, resume_fr
         trust_remote_code_allowed=bool(trust_remote_code),
     )
     text = preset_mod.dumps(final)
-    atomic_write_text(record.preset_file, redact(text), mode=0o600)
-    record.save()
-    for private in (record.log_path, record.events_path):
-        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.close(fd)
-    write_index(record)
-    spawned = _spawn_supervisor(record)
+    try:
+        atomic_write_text(record.preset_file, text, mode=0o600)  # exact: secrets never enter it (SECRET_ARGS)
+        record.save()
+        for private in (record.log_path, record.events_path):
+            fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.close(fd)
+        announce(record, final)
+        write_index(record)
+        spawned = _spawn_supervisor(record)
+    except OSError as exc:  # a full disk, say: leave nothing behind that looks like a run
+        shutil.rmtree(run_dir, ignore_errors=True)
+        remove_index(run_id)
+        raise _NotStarted(exc) from exc
     _wait_for_supervisor(record, spawned)
+    with contextlib.suppress(OSError):
+        write_index(record)  # now with its processes, to stop it should its folder be deleted
     return record
 
 
@@ -251,12 +314,13 @@ def _spawn_supervisor(record: RunRecord) -> int:
 
 
 def _wait_for_supervisor(record: RunRecord, pid: int, timeout: float = 10.0) -> None:
-    """Give the supervisor a moment to write its pid, so callers see a live record."""
+    """Give the supervisor a moment to write its pid and start the training processes, so that
+    callers see a live record and the index can name the processes to stop."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         record.reload()
-        if record.status != STARTING or record.pid:
-            return
+        if record.pgid or (record.status != STARTING and not record.is_active):
+            return  # its training processes are known (or it already ended)
         if liveness.child_ended(pid):
             break
         time.sleep(0.05)

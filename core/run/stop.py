@@ -6,6 +6,10 @@ handlers only set a flag; the check happens at each step end. With several proce
 agree (all_reduce MAX of the flag), so they all save a checkpoint and stop at the same step and
 none waits forever in a collective; the worker then exits 130. Only when a stop is not honoured
 in time are the process groups killed (`kill_run`, or the supervisor's stop timeout).
+
+torchrun starts each rank in a session of its own, so a kill reaches the ranks one by one, found
+by their command line (`liveness.run_processes`); the same search finds what an ended run left
+running, which `hftui stop` ends and which keeps a new run (or a resume) out of the folder.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ import threading
 import time
 from pathlib import Path
 
-from hftui.core.run.folder import STOP_FILE, STOPPING
+from hftui.core.problems import PresetError, Problem
+from hftui.core.run import liveness
+from hftui.core.run.folder import RUNS_SUBDIR, STOP_FILE, STOPPING
 from hftui.core.run.record import RunRecord, record_lock
 
 
 # -- asking -------------------------------------------------------------------------------------
 def ask_to_stop(run_dir: str | Path) -> None:
-    """Create the stop file: the request every rank and the supervisor look for."""
+    """Create the stop file: the request every rank and the supervisor look for (in a folder
+    deleted while the run trains too: the run still looks at that path)."""
+    Path(run_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(Path(run_dir) / STOP_FILE, os.O_WRONLY | os.O_CREAT, 0o600)
     os.close(fd)
 
@@ -48,14 +56,18 @@ def kill_run(run: RunRecord, grace: float = 5.0) -> RunRecord:
     with contextlib.suppress(OSError):
         ask_to_stop(run.run_dir)
     groups = [g for g in {run.pgid} if g]
-    for g in groups:
-        signal_group(g, signal.SIGTERM)
-    deadline = time.time() + grace
-    while time.time() < deadline and any(group_alive(g) for g in groups):
-        time.sleep(0.1)
-    for g in groups:
-        if group_alive(g):
-            signal_group(g, signal.SIGKILL)
+    ranks = lambda: liveness.run_processes(run.run_dir)  # noqa: E731  (torchrun's ranks: each in its own session)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for g in groups:
+            signal_group(g, sig)
+        for pid in ranks():
+            with contextlib.suppress(OSError):
+                os.kill(pid, sig)
+        deadline = time.time() + grace
+        while time.time() < deadline and (any(group_alive(g) for g in groups) or ranks()):
+            time.sleep(0.1)
+        if not (any(group_alive(g) for g in groups) or ranks()):
+            break
     # the supervisor writes the final status; give it a moment, then make sure it is gone
     deadline = time.time() + grace
     while time.time() < deadline and run.is_alive():
@@ -63,6 +75,29 @@ def kill_run(run: RunRecord, grace: float = 5.0) -> RunRecord:
     if run.pid and run.is_alive():
         signal_group(run.pid, signal.SIGKILL)
     return run.refresh()
+
+
+def stop_leftovers(run: RunRecord, grace: float = 30.0) -> list[int]:
+    """End what an ended run left running: asked to stop (a checkpoint, if they still can), then
+    killed after `grace` seconds. Returns the pids that were found."""
+    pids = liveness.run_processes(run.run_dir)
+    if pids:
+        kill_run(run, grace=grace)
+    return pids
+
+
+def refuse_leftovers(output_dir: str | Path, file: str | None = None) -> None:
+    """Raise PresetError while any process of an earlier run still runs in `output_dir`: two
+    trainings would interleave their steps and rotate away each other's checkpoints."""
+    found = liveness.processes_of_runs(Path(output_dir) / RUNS_SUBDIR)
+    problems = [
+        Problem("args.output_dir", "error",
+                f"run {run_id} has ended, but its processes still run in {output_dir} (pid {', '.join(map(str, sorted(pids)))})",
+                f"end them with 'hftui stop {run_id}', then start again", None, file)
+        for run_id, pids in sorted(found.items())
+    ]
+    if problems:
+        raise PresetError(problems, file)
 
 
 def wait_for_end(run: RunRecord, timeout: float | None = None, poll: float = 0.2) -> RunRecord:

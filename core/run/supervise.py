@@ -6,6 +6,9 @@ and an error summary to `run.json`. Stopping is cooperative: the `stop` file ask
 to save a checkpoint and end at the next step boundary; only when that has not happened within
 the stop timeout is the training group killed. If the worker died without writing an `end`
 event (killed, out of memory), the supervisor appends one, so readers always see an end.
+
+The training processes die with the supervisor (see `liveness`): a supervisor killed outright
+leaves nothing training that no one watches, and the run's record then reads failed.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from hftui.core.run.folder import (
     STOPPING,
     exit_code_of,
 )
+from hftui.core.run import liveness
 from hftui.core.run.liveness import process_start_time
 from hftui.core.run.record import RunRecord, update_record
 from hftui.core.run.redact import redact
@@ -42,6 +46,8 @@ DEFAULT_STOP_TIMEOUT = 300.0
 KILL_GRACE_S = 10.0
 POLL_S = 0.2
 _ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception|Interrupt)|RuntimeError|torch\.\w+Error)\b.*")
+# torchrun's report of the ranks that failed (torch.distributed.elastic's ChildFailedError)
+_RANK_FAILURE = re.compile(r"^\s*rank\s*:\s*(\d+).*\n\s*exitcode\s*:\s*(-?\d+)", re.M)
 
 
 def stop_timeout(record: RunRecord) -> float:
@@ -97,12 +103,16 @@ class Supervisor:
         env.update({k: str(v) for k, v in (self.record.launch_env or {}).items()})
         env["HFTUI_RUN_DIR"] = str(self.run_dir)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        too_many = too_many_processes(self.record.num_processes)
+        if too_many:
+            say(too_many)
+            return self.finish(None, started, error=too_many)
         say("starting: " + " ".join(self.record.command))
         try:
             self.child = subprocess.Popen(
                 self.record.command, stdin=subprocess.DEVNULL, env=env, close_fds=True,
                 cwd=self.record.output_dir if Path(self.record.output_dir).is_dir() else None,
-                **_own_group(),
+                preexec_fn=liveness.die_with_parent_setup(os.getpid()),
             )
         except OSError as exc:
             say(f"could not start the training process: {exc}")
@@ -151,22 +161,37 @@ class Supervisor:
                 self.end_event = event
 
     def _clean_group(self) -> None:
-        """Ranks left behind by a launcher that died get the same end as it did."""
-        if self.child is None or not group_alive(self.child.pid):
+        """Ranks left behind by a launcher that died get the same end as it did: its group, and
+        any process still running on this run folder (torchrun's ranks sit in sessions of their
+        own)."""
+        if self.child is None:
             return
-        signal_group(self.child.pid, signal.SIGTERM)
-        deadline = time.time() + KILL_GRACE_S
-        while time.time() < deadline and group_alive(self.child.pid):
-            time.sleep(POLL_S)
-        if group_alive(self.child.pid):
-            signal_group(self.child.pid, signal.SIGKILL)
+        left = lambda: group_alive(self.child.pid) or bool(liveness.run_processes(self.run_dir))  # noqa: E731
+        if not left():
+            return
+        say("processes of the run are still there; ending them")
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            signal_group(self.child.pid, sig)
+            for pid in liveness.run_processes(self.run_dir):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, sig)
+            deadline = time.time() + KILL_GRACE_S
+            while time.time() < deadline and left():
+                time.sleep(POLL_S)
+            if not left():
+                return
 
     # -- the end --------------------------------------------------------------------------------
     def finish(self, rc: int | None, started: float, error: str | None = None) -> int:
         self._follow_events()
         stop_requested = self.record.stop_path.exists()
         end = self.end_event
-        if rc is None:
+        rank_killed = None if rc in (None, EXIT_OK) or self.record.num_processes * self.record.num_machines < 2 \
+            else killed_rank(self.record.log_path)
+        if rank_killed and not (stop_requested and self.killed_by_us):
+            # a rank killed outright (the OOM killer): the others failed only for want of it
+            status, exit_code, error = FAILED, 128 + rank_killed[1], f"rank {rank_killed[0]} was {killed_by(rank_killed[1])}"
+        elif rc is None:
             status = STOPPED if stop_requested and error is None else FAILED
             exit_code = exit_code_of(status)
         elif end is not None and end.get("status") in FINAL_STATUSES:
@@ -189,7 +214,9 @@ class Supervisor:
                 error = f"killed by signal {sig} after the stop request; the last checkpoint is kept"
             else:
                 status = FAILED
-                error = f"killed by signal {sig}"
+                error = killed_by(sig)
+                if self.record.num_processes * self.record.num_machines > 1:
+                    error = "the launcher (torchrun) was " + error + "; its ranks ended with it"
         else:
             status, exit_code = FAILED, rc
         if status == FAILED and not error:
@@ -226,10 +253,48 @@ def error_summary(log_path: Path, max_bytes: int = 65536) -> str | None:
     return lines[-1].strip() if lines else None
 
 
-def _own_group() -> dict:
-    if sys.version_info >= (3, 11):
-        return {"process_group": 0}
-    return {"preexec_fn": os.setpgrp}
+def killed_by(sig: int) -> str:
+    """How a death by signal reads; SIGKILL unasked for is most often the kernel's OOM killer."""
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        return f"killed by signal {sig}"
+    return f"killed by signal {sig} ({name}" + (", out of memory?)" if sig == signal.SIGKILL else ")")
+
+
+def killed_rank(log_path: Path, max_bytes: int = 65536) -> tuple[int, int] | None:
+    """(rank, signal) of a rank that torchrun reports killed by a signal, from the log's end."""
+    try:
+        with open(log_path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            fh.seek(max(0, size - max_bytes))
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    start = text.rfind("Failures:")  # the last report: its other failures, then the root cause
+    if start < 0:
+        return None
+    report = text[start:]
+    cause = _RANK_FAILURE.findall(report[report.find("Root Cause"):]) if "Root Cause" in report else []
+    if not cause or int(cause[0][1]) >= 0:
+        return None  # the first failure was an error of the rank's own: its message says more
+    killed = [(int(rank), -int(code)) for rank, code in cause[:1] + _RANK_FAILURE.findall(report) if int(code) < 0]
+    # torchrun ends the other ranks with SIGTERM once one has failed: they are not the cause
+    return next((k for k in killed if k[1] != signal.SIGTERM), killed[0])
+
+
+def too_many_processes(nproc: int | None) -> str | None:
+    """Refuse a process count this machine cannot hold before forking any of them."""
+    from hftui.core import gpu, launch
+
+    try:
+        gpus = gpu.detect()
+    except Exception:
+        gpus = []
+    limit, what = launch.process_limit(gpus)
+    if isinstance(nproc, int) and nproc > limit:
+        return f"launch.num_processes = {nproc} but this machine has {what}: at most {limit} process(es)"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

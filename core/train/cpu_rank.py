@@ -102,6 +102,10 @@ def prepare_cpu_process() -> None:
 
 
 def main(argv: list[str]) -> int:
+    if argv:
+        from hftui.core.run.liveness import die_with_launcher
+
+        die_with_launcher(os.path.abspath(argv[0]))  # before the slow preparations, not after
     prepare_cpu_process()
     from hftui.core.train import worker
 

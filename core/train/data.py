@@ -52,15 +52,31 @@ def tokenize_classification(batch, tokenizer, text_column, label_column, max_len
     return out
 
 
+def with_eos(tokenizer, texts, target=False):
+    """Each text ended by the EOS token, once: a tokenizer that ends what it encodes with EOS
+    itself (T5's) gets the texts as they are, so no target ends with two."""
+    eos = tokenizer.eos_token
+    if eos is None:
+        return list(texts)
+    probe = tokenizer(text_target="a") if target else tokenizer("a")
+    if probe["input_ids"][-1:] == [tokenizer.eos_token_id]:
+        return list(texts)
+    return [t + eos for t in texts]
+
+
 def tokenize_causal_lm(batch, tokenizer, text_column, max_length):
-    texts = [t + tokenizer.eos_token for t in batch[text_column]]
-    return tokenizer(texts, truncation=True, max_length=max_length)
+    out = tokenizer(with_eos(tokenizer, batch[text_column]), truncation=True, max_length=max_length)
+    # Labels made here, padded with -100 by length (DataCollatorForSeq2Seq): a collator that
+    # masks by the pad id would also mask every EOS where the tokenizer pads with EOS (gpt2,
+    # llama), and the model would never learn to stop.
+    out["labels"] = [list(ids) for ids in out["input_ids"]]
+    return out
 
 
 def tokenize_seq2seq(batch, tokenizer, text_column, target_column, max_length):
     out = tokenizer(batch[text_column], truncation=True, max_length=max_length)
-    targets = [t + tokenizer.eos_token for t in batch[target_column]]
-    out["labels"] = tokenizer(targets, truncation=True, max_length=max_length)["input_ids"]
+    targets = with_eos(tokenizer, batch[target_column], target=True)
+    out["labels"] = tokenizer(text_target=targets, truncation=True, max_length=max_length)["input_ids"]
     return out
 
 
@@ -71,6 +87,15 @@ def tokenize_prompts(batch, tokenizer, prompt_column, max_length):
 # -- loading ------------------------------------------------------------------------------------
 def _err(path: str, message: str, hint: str = "", file: str | None = None) -> Problem:
     return Problem(path, "error", message, hint, None, file)
+
+
+def one_class_problem(label) -> Problem:
+    """One class is no classification: num_labels would come out as 1, which transformers
+    trains as a regression on the label values."""
+    return _err("dataset.label_column",
+                f"every row has the same label ({label!r}): a classifier needs at least two classes, and with one "
+                "num_labels would be 1, which trains a regression model",
+                "add rows of the other classes (or fix the label column); for a regression on numeric labels set model.num_labels = 1")
 
 
 def _raise(problems: list[Problem], preset) -> None:
@@ -249,6 +274,8 @@ def prepare(preset, tokenizer) -> Prepared:
         if bad:
             _raise([_err("dataset.label_column", f"labels must be whole numbers or strings, found {bad[0]!r}", "use class ids 0..N-1 or class names")], preset)
         label2id = label_mapping(values)
+        if len(label2id) < 2 and not preset.get("model.num_labels"):
+            _raise([one_class_problem(next(iter(label2id), None))], preset)
         num_labels = int(preset.get("model.num_labels") or (max(label2id.values()) + 1))
         if max(label2id.values()) >= num_labels:
             _raise([_err("model.num_labels", f"num_labels = {num_labels} but the data has label id {max(label2id.values())}", f"set model.num_labels to at least {max(label2id.values()) + 1} or remove it")], preset)
@@ -261,11 +288,12 @@ def prepare(preset, tokenizer) -> Prepared:
         text, target = column_name(d, "text_column"), column_name(d, "target_column")
         fn = _mapper(tokenize_seq2seq, tokenizer=tokenizer, text_column=text, target_column=target, max_length=n)
         return Prepared(_map(train, fn), _map(evald, fn))  # collator needs the model: see worker
-    from transformers import DataCollatorForLanguageModeling
+    from transformers import DataCollatorForSeq2Seq
 
     text = column_name(d, "text_column")
     fn = _mapper(tokenize_causal_lm, tokenizer=tokenizer, text_column=text, max_length=n)
-    return Prepared(_map(train, fn), _map(evald, fn), DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    # pads input_ids with the pad id and labels with -100: EOS stays a label even when pad = EOS
+    return Prepared(_map(train, fn), _map(evald, fn), DataCollatorForSeq2Seq(tokenizer))
 
 
 def _prepare_sft(preset, train, evald) -> Prepared:

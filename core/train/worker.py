@@ -20,8 +20,10 @@ from typing import Any
 
 from hftui.core import gpu
 from hftui.core import preset as preset_mod
+from hftui.core.checks import output_folder
 from hftui.core.checks.memory import warning_for
 from hftui.core.problems import PresetError, Problem
+from hftui.core.run import liveness
 from hftui.core.run import stop as control
 from hftui.core.run.events import EventWriter
 from hftui.core.train.callbacks import make_events_callback
@@ -136,21 +138,39 @@ def _make_trainer(preset, model, tokenizer, prepared, config, callbacks):
 
 
 # -- running -------------------------------------------------------------------------------------
-def resolve_resume(preset, resume_from: str | None) -> str | None:
+def resolve_resume(preset, resume_from: str | None, notes: list[str] | None = None) -> str | None:
+    """The checkpoint to continue from. With "last", the newest complete one: a newer one that a
+    full disk or a kill cut short mid-save is skipped, and a line in `notes` says so."""
     if not resume_from:
         return None
     output_dir = Path(preset.resolve(preset.get("args.output_dir") or preset.output_dir()))
     if resume_from == "last":
-        from transformers.trainer_utils import get_last_checkpoint
-
-        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        last, skipped = output_folder.last_complete_checkpoint(output_dir) if output_dir.is_dir() else (None, [])
+        for path, reason in skipped:
+            message = f"skipped {path.name}: it is incomplete ({reason}), a save cut short by a full disk or a kill"
+            if notes is not None:
+                notes.append(message)
+        if last is None and skipped:
+            names = ", ".join(f"{p.name} ({reason})" for p, reason in skipped[:3])
+            raise PresetError([Problem("args.output_dir", "error", f"nothing to resume: every checkpoint in {output_dir} is incomplete: {names}", "start the run without --resume (in a new args.output_dir), or copy a complete checkpoint back")], _file(preset))
         if last is None:
             raise PresetError([Problem("args.output_dir", "error", f"nothing to resume: no checkpoint-* folder in {output_dir}", "start the run without --resume, or save checkpoints (args.save_strategy) so a stopped run can continue")], _file(preset))
-        return last
+        return str(last)
     path = preset.resolve(resume_from)
     if not path.is_dir():
         raise PresetError([Problem("args.resume_from_checkpoint", "error", f"checkpoint folder not found: {path}", "pass a checkpoint-N folder inside the run's output_dir, or use --resume to pick the last one")], _file(preset))
+    reason = output_folder.incomplete(path)
+    if reason:
+        raise PresetError([Problem("args.resume_from_checkpoint", "error", f"checkpoint {path} is incomplete ({reason}): a save was cut short", "name a complete checkpoint-N folder, or use --resume to pick the last complete one")], _file(preset))
     return str(path)
+
+
+def _failure_summary(exc: BaseException, output_dir: str) -> str:
+    """The one line a failure ends with; a full disk says what to do rather than how it broke."""
+    if output_folder.is_disk_full(exc):
+        return (f"no space left on the disk holding {output_dir}: a checkpoint being saved may be incomplete "
+                "(--resume skips it); free some space, then continue with --resume")
+    return error_summary(exc)
 
 
 def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_allowed: bool = False, run_id: str | None = None) -> str:
@@ -182,7 +202,13 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
             "run_id": run_id or run_dir.name,
         }
         # a checkpoint named in the preset counts as a resume request the Trainer would ignore
-        checkpoint = resolve_resume(preset, resume_from or preset.get("args.resume_from_checkpoint"))
+        skipped: list[str] = []
+        checkpoint = resolve_resume(preset, resume_from or preset.get("args.resume_from_checkpoint"), skipped)
+        for message in skipped:
+            if rank() == 0:
+                print(f"hftui: {message}", file=sys.stderr, flush=True)
+            if writer is not None:
+                writer.write("notice", 0, message=message)
         if checkpoint and preset.trainer_type == "ppo":
             raise PresetError([Problem("run.resume_from", "error", "PPO runs cannot resume from a checkpoint (TRL's PPO trainer has no resume)", "start the PPO run again from the beginning")], _file(preset))
         info["resumed_from"] = checkpoint
@@ -222,7 +248,8 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
             status = COMPLETED
         return status
     except BaseException as exc:
-        error = error_summary(exc) if not isinstance(exc, KeyboardInterrupt) else "interrupted"
+        out = str(preset.resolve(preset.get("args.output_dir") or preset.output_dir()))
+        error = _failure_summary(exc, out) if not isinstance(exc, KeyboardInterrupt) else "interrupted"
         raise
     finally:
         control.StopRequest.restore_signal_handlers(previous_handlers)
@@ -265,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m hftui.core.train.worker RUN_DIR", file=sys.stderr)
         return EXIT_INVALID
     run_dir = Path(argv[0]).resolve()
+    liveness.die_with_launcher(run_dir)  # a rank never trains on once its launcher is gone
     try:
         run = _read_run_json(run_dir)
         preset = preset_mod.load(run_dir / PRESET_FILE)
@@ -284,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return EXIT_STOPPED
     except BaseException as exc:  # the caller captures stderr into log.txt
-        print(f"error: {error_summary(exc)}", file=sys.stderr)
+        print(f"error: {_failure_summary(exc, str(run_dir.parent.parent))}", file=sys.stderr)
         traceback.print_exc(file=sys.stderr)
         return EXIT_FAILED
     finally:

@@ -29,10 +29,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _print_lookup_error(ref: str, exc) -> None:
-    print(f"hftui attach: error: {exc.message}", file=sys.stderr)
+    from hftui.tui.format import printable
+
+    print(f"hftui attach: error: {printable(exc.message)}", file=sys.stderr)
     if exc.candidates:
         print("    fix: did you mean one of these?", file=sys.stderr)
         for r in exc.candidates[:5]:
-            print(f"      {r.id}  {r.name}  ({r.status})", file=sys.stderr)
+            print(f"      {printable(r.id)}  {printable(r.name)}  ({printable(r.status)})", file=sys.stderr)
     else:
         print("    fix: list the runs with 'hftui runs', or give the run's folder", file=sys.stderr)

@@ -23,13 +23,13 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     from rich.console import Console
-    from rich.markup import escape
 
     from hftui.core.checks import validate_file
     from hftui.core.problems import PresetError
     from hftui.core.run import start as runs
     from hftui.core.run.folder import EXIT_INVALID, EXIT_OK
     from hftui.tui.errors import print_problems
+    from hftui.tui.format import shown
 
     out = Console(highlight=False)
 
@@ -62,15 +62,15 @@ def main(args) -> int:
     if args.detach:
         out.print(run.id)
         err = Console(stderr=True, highlight=False, soft_wrap=True)
-        err.print(f"started run [bold]{escape(run.id)}[/] ({escape(run.name)}); it goes on after this terminal closes")
-        err.print(f"  follow it:  hftui attach {escape(run.id)}")
-        err.print(f"  stop it:    hftui stop {escape(run.id)}")
-        err.print(f"  its log:    {escape(str(run.log_path))}")
+        err.print(f"started run [bold]{shown(run.id)}[/] ({shown(run.name)}); it goes on after this terminal closes")
+        err.print(f"  follow it:  hftui attach {shown(run.id)}")
+        err.print(f"  stop it:    hftui stop {shown(run.id)}")
+        err.print(f"  its log:    {shown(str(run.log_path))}")
         return EXIT_OK
 
     from hftui.tui.headless import HeadlessDisplay
 
-    out.print(f"run [bold]{escape(run.id)}[/] ({escape(run.name)}) started; Ctrl-C stops it with a checkpoint", soft_wrap=True)
+    out.print(f"run [bold]{shown(run.id)}[/] ({shown(run.name)}) started; Ctrl-C stops it with a checkpoint", soft_wrap=True)
     display = HeadlessDisplay(run, out)
     interrupts = Interrupts(run, display.say)
     previous = {sig: signal.signal(sig, interrupts.handler) for sig in (signal.SIGINT, signal.SIGTERM)}

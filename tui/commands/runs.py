@@ -14,13 +14,12 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     from hftui.core.run.events import last_progress
     from hftui.core.run.folder import EXIT_OK
     from hftui.core.run.index import list_runs
-    from hftui.tui.format import STATUS_STYLE
+    from hftui.tui.format import STATUS_STYLE, shown
 
     records = list_runs(include_missing=args.all)
     if args.limit and args.limit > 0:
@@ -48,10 +47,16 @@ def main(args) -> int:
     for col in ("id", "name", "status", "step", "started", "output dir"):
         table.add_column(col, no_wrap=col in ("id", "status", "step", "started"))
     for r, step, max_steps in rows:
+        if r.broken:  # one line of its own, below the table
+            continue
         progress = f"{step if step is not None else '—'}/{max_steps or '?'}"
         when = r.started or r.created
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else "—"
-        status = f"[{STATUS_STYLE.get(r.status, 'white')}]{escape(r.status)}[/]"
-        table.add_row(escape(r.id), escape(r.name), status, progress, started, escape(r.output_dir))
+        status = f"[{STATUS_STYLE.get(r.status, 'white')}]{shown(r.status)}[/]"
+        table.add_row(shown(r.id), shown(r.name), status, progress, started, shown(r.output_dir))
     console.print(table)
+    for r in records:
+        if r.broken:
+            alive = f"; its processes still run: stop them with 'hftui stop {shown(r.id)}'" if r.is_active else ""
+            console.print(f"[red]broken[/] run record {shown(r.broken)}{alive}", soft_wrap=True)
     return EXIT_OK

@@ -12,11 +12,11 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     from rich.console import Console
-    from rich.markup import escape
+    from hftui.tui.format import shown
 
     from hftui.core.run.folder import EXIT_FAILED, EXIT_INVALID, EXIT_OK
     from hftui.core.run.index import RunLookupError, find_run
-    from hftui.core.run.stop import kill_run, request_stop, wait_for_end
+    from hftui.core.run.stop import kill_run, request_stop, stop_leftovers, wait_for_end
 
     console = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -26,31 +26,33 @@ def main(args) -> int:
         print_lookup_error(exc, err)
         return EXIT_INVALID
     if not run.is_active:
-        console.print(f"run {escape(run.id)} is not running: it {escape(run.status)}")
+        left = stop_leftovers(run, grace=1.0 if args.kill else 30.0)  # an ended run's processes still there
+        console.print(f"run {shown(run.id)} is not running: it {shown(run.status)}"
+                      + (f"; its processes left behind were ended (pid {', '.join(map(str, left))})" if left else ""))
         return EXIT_OK
     if args.kill:
         run = kill_run(run)
-        console.print(f"run {escape(run.id)}: killed ({escape(run.status)})")
+        console.print(f"run {shown(run.id)}: killed ({shown(run.status)})")
         return EXIT_OK
     request_stop(run)
-    console.print(f"run {escape(run.id)}: asked to stop; it saves a checkpoint and ends at the next step")
+    console.print(f"run {shown(run.id)}: asked to stop; it saves a checkpoint and ends at the next step")
     if args.wait:
         run = wait_for_end(run, timeout=args.timeout)
         if run.is_active:
-            console.print(f"run {escape(run.id)} is still {escape(run.status)} after {args.timeout:g} s "
-                          f"(use 'hftui stop {escape(run.id)} --kill' to end it now)")
+            console.print(f"run {shown(run.id)} is still {shown(run.status)} after {args.timeout:g} s "
+                          f"(use 'hftui stop {shown(run.id)} --kill' to end it now)")
             return EXIT_FAILED
-        console.print(f"run {escape(run.id)} {escape(run.status)}")
+        console.print(f"run {shown(run.id)} {shown(run.status)}")
     return EXIT_OK
 
 
 def print_lookup_error(exc, console) -> None:
     """The lookup failure, with the runs a person may have meant."""
-    from rich.markup import escape
+    from hftui.tui.format import shown
 
-    console.print(f"[bold red]error[/]: {escape(exc.message)}")
+    console.print(f"[bold red]error[/]: {shown(exc.message)}")
     if exc.candidates:
         console.print("recent runs:")
         for r in exc.candidates:
-            console.print(f"  {escape(r.id)}  {escape(r.name)}  {escape(r.status)}  {escape(r.output_dir)}")
+            console.print(f"  {shown(r.id)}  {shown(r.name)}  {shown(r.status)}  {shown(r.output_dir)}")
     console.print("list them all with: hftui runs")

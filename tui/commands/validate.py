@@ -49,6 +49,7 @@ def _note_first_run() -> None:
 def main(args: argparse.Namespace) -> int:
     from hftui.core.checks import validate_file
     from hftui.tui.errors import print_problems
+    from hftui.tui.format import printable
 
     _note_first_run()
     all_valid = True
@@ -58,5 +59,5 @@ def main(args: argparse.Namespace) -> int:
         print_problems(shown, file=name)
         valid, words = verdict(problems)
         all_valid = all_valid and valid
-        print(f"{name}: {words}", file=sys.stdout, flush=True)
+        print(f"{printable(name)}: {words}", file=sys.stdout, flush=True)
     return EXIT_OK if all_valid else EXIT_INVALID

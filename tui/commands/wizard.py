@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from hftui.core import preset as preset_mod
-from hftui.core.preset import Preset
+from hftui.core.preset import Preset, shipped_presets_dir
 from hftui.core.problems import PresetError
 from hftui.core.run.folder import EXIT_INVALID
 from hftui.tui.app import HftuiApp
 from hftui.tui.errors import print_problems
-from hftui.core.preset import shipped_presets_dir
 
 
 def quickstart_path() -> Path | None:
@@ -25,7 +24,7 @@ def open_preset(arg: str | None) -> tuple[Preset, bool]:
     """
     if arg:
         path = Path(arg).expanduser()
-        if not path.exists() and path.suffix == ".toml":
+        if not path.exists() and not path.is_symlink() and path.suffix == ".toml":  # a link loop is no new file
             return Preset(data={"schema": 1}, path=path.absolute()), True
         return preset_mod.load(path), False
     quick = quickstart_path()

@@ -15,6 +15,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -244,6 +245,8 @@ class MonitorScreen(Screen[None]):
         notes = []
         if self.gone and (self.follower.seen_dir or self.state.events_seen):
             notes.append(f"the run folder {self.run_dir} was deleted; showing what was read before it went")
+            if not self.state.finished:
+                notes.append(f"if it still trains, 'hftui runs' lists it and 'hftui stop {self.run_dir.name}' stops it")
         elif self.gone:
             notes.append(f"there is no run folder {self.run_dir}")
         elif self.follower.waiting and not self.state.events_seen:
@@ -255,7 +258,7 @@ class MonitorScreen(Screen[None]):
         notice = self.query_one("#monitor-notice", Static)
         if text != self._notices.get("text"):
             self._notices["text"] = text
-            notice.update(text)
+            notice.update(Text(text))  # paths are shown as they are, never read as markup
             notice.set_class(bool(text), "-shown")
 
     def _output_dir(self) -> str:

@@ -20,17 +20,17 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from hftui.core.problems import PresetError
 from hftui.core.run.events import last_progress
-from hftui.core.run.folder import FAILED, RUNNING, STARTING, STOPPED
+from hftui.core.run.folder import DELETED, FAILED, RUNNING, STARTING, STOPPED
 from hftui.core.run.index import list_runs
 from hftui.core.run.record import RunRecord
 from hftui.core.run.start import resume_run
 from hftui.core.run.stop import request_stop
-from hftui.tui.format import STATUS_STYLE
+from hftui.tui.format import STATUS_STYLE, printable
 from hftui.tui.screens.confirm import ConfirmScreen
 from hftui.tui.screens.monitor import MonitorScreen, stop_question
 
 REFRESH_S = 3.0
-STOPPABLE = (STARTING, RUNNING)
+STOPPABLE = (STARTING, RUNNING, DELETED)  # a run whose folder was deleted still trains: stoppable
 RESUMABLE = (STOPPED, FAILED)
 
 
@@ -57,8 +57,10 @@ def _row(record) -> RunRow:
     steps = "—" if step is None else (f"{step}/{max_steps}" if max_steps else str(step))
     when = record.started or record.created
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else "—"
-    return RunRow(record.id, record.name or "", record.status, steps, started, record.output_dir or "",
-                  str(record.run_dir))
+    name = record.name or ""
+    if record.broken:  # the row names the unreadable file and why
+        name = f"broken record {record.broken}"
+    return RunRow(record.id, name, record.status, steps, started, record.output_dir or "", str(record.run_dir))
 
 
 class RunsScreen(Screen[None]):
@@ -84,6 +86,7 @@ class RunsScreen(Screen[None]):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.rows: list[RunRow] = []
+        self.records: dict[str, object] = {}  # run_dir -> the record listed (a deleted folder has no other)
         self.loaded = False
 
     def compose(self) -> ComposeResult:
@@ -109,14 +112,16 @@ class RunsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False)
     def _load(self) -> None:
         try:
-            rows = [_row(r) for r in list_runs()]
+            records = list_runs()
+            rows = [_row(r) for r in records]
         except OSError as exc:
             self.app.call_from_thread(self.notify, f"cannot read the run list: {exc}", severity="error")
             return
-        self.app.call_from_thread(self._show, rows)
+        self.app.call_from_thread(self._show, rows, {str(r.run_dir): r for r in records})
 
-    def _show(self, rows: list[RunRow]) -> None:
+    def _show(self, rows: list[RunRow], records: dict | None = None) -> None:
         self.rows = rows
+        self.records = records or {}
         self.loaded = True
         self._fill()
 
@@ -127,8 +132,8 @@ class RunsScreen(Screen[None]):
         selected = self.selected_run()
         table.clear()
         for r in shown:
-            table.add_row(r.id, r.name, Text(r.status, style=STATUS_STYLE.get(r.status, "")), r.step,
-                          r.started, r.output_dir, key=r.run_dir)
+            table.add_row(printable(r.id), printable(r.name), Text(printable(r.status), style=STATUS_STYLE.get(r.status, "")), r.step,
+                          r.started, printable(r.output_dir), key=r.run_dir)
         if selected is not None:
             for i, r in enumerate(shown):
                 if r.run_dir == selected.run_dir:
@@ -208,12 +213,22 @@ class RunsScreen(Screen[None]):
     @work(thread=True, group="runs-action", exit_on_error=False)
     def _stop(self, row: RunRow) -> None:
         try:
-            request_stop(RunRecord.load(row.run_dir))
+            request_stop(self._record(row))
         except (OSError, ValueError) as exc:
             self.app.call_from_thread(self.notify, f"could not stop {row.id}: {exc}", severity="error")
             return
         self.app.call_from_thread(self.notify, f"stop requested for {row.id}")
         self._load()
+
+    def _record(self, row: RunRow) -> RunRecord:
+        """The run's record as it is now; the one listed when its run.json is gone or unreadable."""
+        try:
+            return RunRecord.load(row.run_dir)
+        except (OSError, ValueError):
+            listed = self.records.get(row.run_dir)
+            if listed is None:
+                raise
+            return listed
 
     def action_resume(self) -> None:
         row = self.selected_run()

@@ -7,8 +7,9 @@ options a step asks comes from `core.options.steps`; this module only lays them 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Header, Label, OptionList
 
 from hftui.core.options.steps import STEPS, section_default, step_fields
+from hftui.tui.format import printable
 from hftui.tui.i18n import step_title, t
 from hftui.tui.screens.search import SearchItem, SearchScreen
 from hftui.tui.widgets.dataset_preview import DatasetPreview
@@ -56,6 +58,7 @@ class WizardScreen(Screen):
         path: str
         value: Any
         error: str | None = None
+        serial: int | None = None  # the field's count of its changes (OptionField.Changed.serial)
 
     @dataclass
     class ChangesRequested(Message):
@@ -170,7 +173,7 @@ class WizardScreen(Screen):
         if advanced and not form.advanced:
             form.set_advanced(True)
             form.advanced = True
-            form.sync(self.state.preset, self.state.catalog)
+            form.sync(self.state)
 
         def focus() -> None:
             try:
@@ -210,11 +213,11 @@ class WizardScreen(Screen):
 
     def on_option_field_changed(self, event: OptionField.Changed) -> None:
         event.stop()
-        self.post_message(self.EditRequested(event.path, event.value, event.error))
+        self.post_message(self.EditRequested(event.path, event.value, event.error, event.serial))
 
     def on_step_form_advanced_toggled(self, event: StepForm.AdvancedToggled) -> None:
         event.stop()
-        event.form.sync(self.state.preset, self.state.catalog)
+        event.form.sync(self.state)
 
     def on_step_form_section_toggled(self, event: StepForm.SectionToggled) -> None:
         event.stop()
@@ -232,8 +235,39 @@ class WizardScreen(Screen):
 
     def on_review_panel_jump_to(self, event: ReviewPanel.JumpTo) -> None:
         event.stop()
-        basic = {p for p, _ in step_fields(event.step, self.state.preset, self.state.catalog, advanced=False)}
-        self.jump(event.step, event.path, advanced=event.path not in basic)
+        self.show_field(event.path, event.step)
+
+    def show_field(self, path: str, step: str | None = None) -> None:
+        """Take the person to an option: its step, its field focused (advanced ones opened)."""
+        step = step or self.state.step_of(path)
+        basic = {p for p, _ in step_fields(step, self.state.preset, self.state.catalog, advanced=False)}
+        self.jump(step, path, advanced=path not in basic)
+
+    def settled(self) -> bool:
+        """Whether every change typed into a field has reached the app (none still on its way)."""
+        taken = self.state.taken
+        return all(f.settled(taken.get(f.path, 0)) for f in self.query(OptionField))
+
+    def after_typing(self, then: Callable[[], None], patience: float = 2.0) -> None:
+        """Run `then` once everything typed so far has reached the app's preset.
+
+        A key bound on the app or the screen (ctrl+s, ctrl+q) is handled while keys typed just
+        before it may still sit in the field's queue and their changes still travel up; saving
+        or quitting at once would miss them. So `then` waits behind the keys queued at the
+        focused widget, then until every field is settled (`patience` seconds at most).
+        """
+        deadline = time.monotonic() + patience
+
+        def check() -> None:
+            if not self.is_attached or self.settled() or time.monotonic() > deadline:
+                then()
+            else:
+                self.set_timer(0.02, check)
+
+        if self.focused is not None:
+            self.focused.call_later(self.call_later, check)
+        else:
+            check()
 
     # -- drawing the app's state -----------------------------------------------------------
     def update_state(self, state: WizardState) -> None:
@@ -242,7 +276,8 @@ class WizardScreen(Screen):
         old, self.state = self.state, state
         if not self.is_mounted:
             return  # on_mount draws
-        if state.preset is not old.preset or state.catalog is not old.catalog or state.notes != old.notes:
+        dropped = old.field_errors.keys() - state.field_errors.keys()  # typed text the app let go
+        if state.preset is not old.preset or state.catalog is not old.catalog or state.notes != old.notes or dropped:
             self.refresh_all()
             return
         self.refresh_states()
@@ -261,7 +296,7 @@ class WizardScreen(Screen):
         state = self.state
         name = state.preset.path.name if state.preset.path else "new preset"
         self.sub_title = f"{name}{' *' if state.dirty else ''}" + (" (shipped: Save asks for a new file)" if state.shipped else "")
-        self.title = f"hftui · {state.preset.name}"
+        self.title = f"hftui · {printable(state.preset.name)}"
 
     def _sync_step(self, step: str) -> None:
         if step not in self._stale:
@@ -270,9 +305,9 @@ class WizardScreen(Screen):
         if step == "review":
             self.refresh_review()
             return
-        preset, catalog = self.state.preset, self.state.catalog
+        preset = self.state.preset
         form = self.query_one(f"#step-{step}", StepForm)
-        form.sync(preset, catalog)
+        form.sync(self.state)
         form.set_note(self._note_for(step))
         if step == "model":
             self.query_one("#model-check", ModelCheck).check(preset)

@@ -1,13 +1,18 @@
 """The first rows, the columns and the row count of the preset's training data.
 
-Loading runs in a thread worker, the only place the wizard imports `datasets`; a Hub dataset
-is not fetched while offline, and the note says so.
+Loading runs in a daemon thread, the only place the wizard imports `datasets`: a load that
+takes long (a huge file, a slow disk) never holds up the wizard or its quitting. Only regular
+files are handed to the loader (a named pipe would block it for good); a Hub dataset is not
+fetched while offline, and the note says so.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from textual import work
 from textual.app import ComposeResult
@@ -16,6 +21,7 @@ from textual.widgets import DataTable, Static
 
 from hftui.core.options.sections import BUILDERS, column_name, column_needs
 from hftui.core.preset import Preset
+from hftui.core.regular_file import check_regular
 
 PREVIEW_ROWS = 5
 
@@ -57,8 +63,11 @@ def load_preview(preset: Preset) -> Preview:
     if path in BUILDERS:
         for f in ([files] if isinstance(files, str) else list(files.values()) if isinstance(files, dict) else files):
             for one in ([f] if isinstance(f, str) else f):
-                if not os.path.exists(one):
-                    return Preview(error=f"data file {one} does not exist", split=split)
+                if any(ch in one for ch in "*?["):
+                    continue  # a pattern: its files are checked by validate
+                refused = check_regular(one)
+                if refused is not None:
+                    return Preview(error=f"data file {one} {refused.reason}", split=split)
     if not is_local and os.environ.get("HF_DATASETS_OFFLINE", "") in ("1", "true") or not is_local and os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true"):
         return Preview(note=f"⇣ {path}: offline, no preview; it is downloaded when the run starts on a machine with internet", split=split)
     try:
@@ -87,6 +96,33 @@ def _cell(value) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
+async def in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` in a daemon thread: cancelling the wait (quitting) never waits for the call,
+    and the process can exit while it still runs, where a thread worker would be joined."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if not future.done():
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    def run() -> None:
+        try:
+            result, error = fn(*args), None
+        except BaseException as exc:  # handed to the awaiting worker
+            result, error = None, exc
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:  # the app has ended: nobody waits for the answer
+            pass
+
+    threading.Thread(target=run, name="hftui-dataset-preview", daemon=True).start()
+    return await future
+
+
 class DatasetPreview(Vertical):
     """Summary line, column-mapping check and a small table of the first rows."""
 
@@ -113,10 +149,9 @@ class DatasetPreview(Vertical):
         self.query_one("#dataset-summary", Static).update("… reading the dataset")
         self._load(preset)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="dataset-preview")
-    def _load(self, preset: Preset) -> None:
-        preview = load_preview(preset)
-        self.app.call_from_thread(self._show, preview)
+    @work(exclusive=True, exit_on_error=False, group="dataset-preview")
+    async def _load(self, preset: Preset) -> None:
+        self._show(await in_daemon_thread(load_preview, preset))
 
     def _show(self, preview: Preview) -> None:
         self.preview = preview

@@ -19,8 +19,10 @@ from textual.widgets import Input, Label, Select, SelectionList, Static, Switch
 from hftui.core.options.rules import out_of_range
 from hftui.core.options.sections import Field
 from hftui.tui.i18n import help_text, t
+from hftui.tui.widgets.typed_input import TypedInput
 
 MISSING: Any = object()
+_SHOW_AGAIN: Any = object()  # a value no preset holds: the next show_value redraws the control
 
 # Options whose value is a list drawn from a short, known set.
 MULTI_CHOICES: dict[str, tuple[str, ...]] = {
@@ -67,6 +69,8 @@ def parse_text(field: Field, text: str) -> Any:
 
     s = text.strip()
     kind = field.type
+    if kind.replace("optional:", "") == "float" and _is_whole(s):
+        kind = "int"  # a whole number stays one (eval_steps = 10), as TOML itself reads it
     try:
         if kind == "str_or_list" and "," in s and not s.startswith("["):
             value: Any = [part.strip() for part in s.split(",") if part.strip()]
@@ -88,6 +92,12 @@ def parse_text(field: Field, text: str) -> Any:
     return value
 
 
+def _is_whole(s: str) -> bool:
+    """Text TOML would read as an integer (10, -3, 1_000), not a float (10.0, 1e3)."""
+    body = s[1:] if s[:1] in "+-" else s
+    return bool(body) and body.replace("_", "").isdigit() and body.isascii()
+
+
 def _looks_like_toml(s: str) -> bool:
     return bool(s) and (s[0] in "[{\"'" or s in ("true", "false") or s.replace(".", "", 1).replace("e-", "", 1).lstrip("-").isdigit())
 
@@ -103,6 +113,7 @@ class OptionField(Vertical):
         path: str
         value: Any
         error: str | None = None
+        serial: int = 0  # counts this field's changes, so the app can say which it has taken in
 
     def __init__(self, field: Field, path: str, value: Any = MISSING) -> None:
         super().__init__(id=field_id(path), classes="option-field")
@@ -110,6 +121,8 @@ class OptionField(Vertical):
         self.path = path
         self.value = value
         self.error: str | None = None
+        self.sent = 0  # changes posted so far (the serial of the last one)
+        self._accounted = ""  # the text the last change posted, or the value shown, stands for
 
     # -- building ------------------------------------------------------------------------
     @property
@@ -149,7 +162,8 @@ class OptionField(Vertical):
             yield SelectionList[str](*[(c, c, c in chosen) for c in MULTI_CHOICES[self.path]], id=control_id, compact=True)
         else:
             text = "" if current is MISSING or current is None else _text_of(current)
-            yield Input(value=text, placeholder=_placeholder(f.default), id=control_id, compact=True, tooltip=f.name, select_on_focus=False)
+            self._accounted = text
+            yield TypedInput(value=text, placeholder=_placeholder(f.default), id=control_id, compact=True, tooltip=f.name, select_on_focus=False)
         yield Static(help_text(f), classes="field-help", markup=False)
         yield Static("", classes="field-error", markup=False)
 
@@ -184,6 +198,7 @@ class OptionField(Vertical):
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
         text = event.value
+        self._accounted = text
         if not text.strip():
             self._set(MISSING, None)
             return
@@ -212,14 +227,36 @@ class OptionField(Vertical):
     def _set(self, value: Any, error: str | None) -> None:
         self.value = value
         self.error = error
+        self.sent += 1
         self._update_mark()
-        self.post_message(self.Changed(self, self.path, value, error))
+        self.post_message(self.Changed(self, self.path, value, error, self.sent))
+
+    def settled(self, taken: int) -> bool:
+        """Whether the app has every change typed here (`taken`: the serial it last took in);
+        false while keys or changes are still on their way up."""
+        if taken < self.sent:
+            return False
+        try:
+            control = self.query_one("#control")
+        except Exception:
+            return True
+        return not isinstance(control, Input) or control.value == self._accounted
 
     # -- showing the preset's value ------------------------------------------------------
-    def show_value(self, value: Any) -> None:
-        """Show the preset's value without announcing a change (keeps text being typed)."""
-        if self.error is not None:
+    def show_value(self, value: Any, taken: int, error_kept: bool = False) -> None:
+        """Show the preset's value without announcing a change (keeps text being typed).
+
+        `taken` is the serial of this field's last change the app had taken in when it sent
+        `value`: while newer changes are still on their way, `value` is an echo of an older
+        text and the newer one wins, so the control is left alone. `error_kept`: the app still
+        holds this field's invalid text; without it, the app let that text go (its section was
+        removed, another control set the key) and the field shows the preset again."""
+        if not self.settled(taken):
             return
+        if self.error is not None:
+            if error_kept:
+                return
+            self.error, self.value = None, _SHOW_AGAIN
         if value == self.value and value is not MISSING:
             return
         self.value = value
@@ -235,8 +272,10 @@ class OptionField(Vertical):
                     return
             except ValueError:
                 pass
+            text = "" if value is MISSING or value is None else _text_of(value)
             with control.prevent(Input.Changed):
-                control.value = "" if value is MISSING or value is None else _text_of(value)
+                control.value = text
+            self._accounted = text
         elif isinstance(control, Switch):
             with control.prevent(Switch.Changed):
                 control.value = bool(f.default if value is MISSING else value)

@@ -12,6 +12,7 @@ from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from hftui.core.problems import Problem
+from hftui.tui.format import printable
 from hftui.tui.i18n import step_title, t
 
 STYLE = {"error": "bold red", "warning": "yellow", "notice": "cyan"}
@@ -52,10 +53,10 @@ class ReviewPanel(VerticalScroll):
             text = Text()
             text.append(f"{p.severity}: ", style=STYLE.get(p.severity, ""))
             if p.path:
-                text.append(f"{p.path}: ", style="bold")
-            text.append(p.message)
+                text.append(f"{printable(p.path)}: ", style="bold")
+            text.append(printable(p.message))
             if p.hint:
-                text.append(f" — {p.hint}", style="dim")
+                text.append(f" — {printable(p.hint)}", style="dim")
             text.append(f"  → {step_title(step)}", style="italic")
             box.add_option(Option(text, id=f"p{i}"))
             self._targets.append((step, p.path))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -14,7 +13,7 @@ from textual.widgets import ProgressBar, Static
 from hftui.core.run.figures import EVALUATING, SAVING, STATUSES
 from hftui.core.run.folder import COMPLETED, FAILED, RUNNING, STARTING, STOPPED, STOPPING
 from hftui.core.run.state import RunState
-from hftui.tui.format import fmt_duration, fmt_number, status_label
+from hftui.tui.format import fmt_duration, fmt_number, shown, status_label
 
 BADGE_STYLE = {
     STARTING: "bold black on grey70",
@@ -58,13 +57,13 @@ class RunProgress(Widget):
         badge = self.query_one("#run-badge", Static)
         badge.update(Text(f" {status_label(status).upper()} ", style=BADGE_STYLE.get(status, "bold reverse")))
         title = state.name or state.preset or "run"
-        bits = [f"[b]{escape(title)}[/b]"]
+        bits = [f"[b]{shown(title)}[/b]"]
         if state.run_id:
-            bits.append(f"[dim]{escape(state.run_id)}[/dim]")
+            bits.append(f"[dim]{shown(state.run_id)}[/dim]")
         if state.trainer_type:
-            bits.append(escape(state.trainer_type))
+            bits.append(shown(state.trainer_type))
         if state.model:
-            bits.append(f"[dim]{escape(state.model)}[/dim]")
+            bits.append(f"[dim]{shown(state.model)}[/dim]")
         if state.num_processes and state.num_processes > 1:
             bits.append(f"{state.num_processes} processes")
         self.query_one("#run-title", Static).update(" · ".join(bits))

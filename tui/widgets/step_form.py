@@ -17,6 +17,7 @@ from hftui.core.options.steps import SWITCHED_SECTIONS, step_fields
 from hftui.core.preset import Preset
 from hftui.tui.i18n import step_title, t
 from hftui.tui.widgets.option_field import MISSING, OptionField
+from hftui.tui.wizard_state import WizardState
 
 
 def field_value(preset: Preset, path: str) -> Any:
@@ -87,8 +88,9 @@ class StepForm(VerticalScroll):
         if switch.value != on:
             switch.value = on
 
-    def sync(self, preset: Preset, catalog) -> None:
+    def sync(self, state: WizardState) -> None:
         """Show the preset: remount when the set of fields changed, else update the values."""
+        preset, catalog = state.preset, state.catalog
         for switch in self.query(".section-switch").results(Switch):
             on = preset.has(switch.name or "")
             if switch.value != on:
@@ -114,7 +116,7 @@ class StepForm(VerticalScroll):
             widget = existing[path]
             if widget.field != f:
                 widget.set_field(f)
-            widget.show_value(field_value(preset, path))
+            widget.show_value(field_value(preset, path), state.taken.get(path, 0), path in state.field_errors)
 
     @property
     def paths(self) -> list[str]:

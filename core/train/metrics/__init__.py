@@ -15,7 +15,6 @@ from typing import Callable
 HERE = Path(__file__).resolve().parent
 LOCAL_METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc", "bleu", "wer", "mse")
 DERIVED = ("perplexity",)
-TEXT_METRICS = ("bleu", "wer")
 
 
 def metric_path(name: str) -> str:
@@ -46,7 +45,9 @@ def wanted_metrics(preset) -> list[str]:
 
 
 def needs_generation(preset) -> bool:
-    return preset.task == "seq2seq-lm" and any(m in TEXT_METRICS for m in wanted_metrics(preset))
+    """Every seq2seq metric compares decoded text, which must be generated: the argmax of the
+    teacher-forced logits is not what the model would answer."""
+    return preset.task == "seq2seq-lm" and any(m not in DERIVED for m in wanted_metrics(preset))
 
 
 def build_compute_metrics(preset, tokenizer=None, num_labels: int | None = None) -> Callable | None:
