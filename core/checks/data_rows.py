@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from hftui.core.checks.values import kind
 from hftui.core.options.sections import column_name, column_needs
 
 # How much of one file a scan reads before it calls the rest a sample.
@@ -215,17 +216,12 @@ def _chat_problem(value: Any) -> tuple[str, str] | None:
 
 
 def what(value: Any) -> str:
+    """A value from the data, in words: as `values.kind` says it, in the data's own terms."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int):
-        return "a whole number"
-    if isinstance(value, float):
-        return "a number"
     if isinstance(value, str):
         return "text"
-    return "a list" if isinstance(value, list) else "an object" if isinstance(value, dict) else type(value).__name__
+    return "an object" if isinstance(value, dict) else kind(value)
 
 
 def _brief(value: Any) -> str:
