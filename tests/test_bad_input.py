@@ -124,6 +124,8 @@ CLI_CASES = [
     ("run-bad-set", ["run", "good.toml", "--set", "args.max_steps=oops"], ("good.toml args.max_steps", "whole number")),
     ("run-unknown-option", ["run", "good.toml", "--epochs", "3"], ("unrecognized arguments: --epochs 3",)),
     ("wizard-unknown-option", ["--frobnicate"], ("unrecognized arguments: --frobnicate",)),
+    ("mistyped-command", ["valdate", "good.toml"], ("unknown command 'valdate'", "did you mean validate?")),
+    ("unknown-command-with-preset", ["trian", "good.toml"], ("unknown command 'trian'", "commands: run, validate")),
     ("wizard-bad-language", ["--lang", "fr"], ("argument --lang: invalid choice: 'fr'",)),
 ]
 if (REPO / "tui" / "commands" / "export.py").exists():

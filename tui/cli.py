@@ -7,6 +7,7 @@ the top; each subcommand's module is imported when that subcommand runs.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
@@ -41,22 +42,31 @@ def _wizard_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _unknown_command(argv: list[str]) -> str | None:
+    """A first word that reads as a mistyped command rather than a preset: it is not a file,
+    does not look like a path, and more words follow it or it is close to a command's name."""
+    if not argv or argv[0].startswith("-") or any(c in argv[0] for c in "/.\\~") or os.path.exists(argv[0]):
+        return None
+    close = difflib.get_close_matches(argv[0], COMMANDS, n=2, cutoff=0.5)
+    if not close and not any(not a.startswith("-") for a in argv[1:]):
+        return None
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"unknown command {argv[0]!r}; {hint}(commands: {', '.join(COMMANDS)}; a preset is a .toml file)"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in COMMANDS:
-            name = f"hftui.tui.commands.{argv[0]}"
-            try:
-                module = importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name != name:
-                    raise
-                print(f"hftui: the {argv[0]} command is not part of this installation", file=sys.stderr)
-                return EXIT_INVALID
+            module = importlib.import_module(f"hftui.tui.commands.{argv[0]}")
             parser = argparse.ArgumentParser(prog=f"hftui {argv[0]}", description=COMMANDS[argv[0]])
             module.add_arguments(parser)
             args = parser.parse_args(argv[1:])
             return int(module.main(args) or 0)
+        unknown = _unknown_command(argv)
+        if unknown:
+            print(f"hftui: {unknown}", file=sys.stderr)
+            return EXIT_INVALID
         args = _wizard_parser().parse_args(argv)
         if args.version:
             from hftui import __version__
