@@ -243,9 +243,9 @@ class RunRecord:
                     self.status, self.error = FAILED, VANISHED
                 self.ended = self.ended or time.time()
                 try:
-                    self.save()
-                    if end is None:  # readers always see an end
+                    if end is None:  # readers always see an end, and see it before the final status
                         _append_end(self, self.status, self.error)
+                    self.save()
                 except OSError:
                     pass
         return self

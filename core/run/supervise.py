@@ -224,8 +224,7 @@ class Supervisor:
         if error:
             error = redact(str(error))[:500]
         ended = time.time()
-        self.record = update_record(self.run_dir, status=status, exit_code=exit_code, ended=ended, error=error)
-        if end is None:
+        if end is None:  # the end event before the final status: who sees the status sees the end
             writer = EventWriter(self.record.events_path)
             try:
                 writer.write("end", step=self.last_step, status=status, error=error, best_metric=None,
@@ -233,6 +232,7 @@ class Supervisor:
                              runtime=round(ended - started, 3))
             finally:
                 writer.close()
+        self.record = update_record(self.run_dir, status=status, exit_code=exit_code, ended=ended, error=error)
         say(f"run {self.record.id} {status}" + (f": {error}" if error and status != COMPLETED else ""))
         return exit_code_of(status)
 
