@@ -13,30 +13,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import hftui.presets
 from hftui.core.fsutil import atomic_write_text
 from hftui.core.options.toml_text import parse_toml, read_text
 from hftui.core.problems import PresetError, Problem
+from hftui.core.shipped import is_shipped, locate
 
 _MISSING = object()
 _WHOLE = re.compile(r"[+-]?\d[\d_]*")
-
-
-def shipped_presets_dir() -> Path:
-    """The presets installed with hftui (hftui.presets)."""
-    return Path(hftui.presets.__file__).resolve().parent
-
-
-def is_shipped(path: Path | None) -> bool:
-    """A file of the installed hftui: saving over it would change every user's copy, and
-    training beside it would write into the installation."""
-    if path is None:
-        return False
-    try:
-        Path(path).resolve().relative_to(shipped_presets_dir())
-        return True
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -134,7 +117,7 @@ def load(path: str | Path, migrate: bool = True) -> Preset:
     Semantic checks are `validate`'s job; legacy `[args]` names are migrated here, each with a
     notice naming the new key.
     """
-    path = Path(path)
+    path = locate(path)  # a missing file: a shipped preset by name, else did-you-mean
     text = read_text(path)
     return from_text(text, path, migrate=migrate)
 
