@@ -13,6 +13,8 @@ from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.widgets import Log
 
+from hftui.core.run.log_noise import NoiseFilter
+
 ERROR_RE = re.compile(r"(Traceback \(most recent call last\)|\b\w*(Error|Exception)\b|\bERROR\b|\bFATAL\b|\bfailed\b|Killed)")
 WARNING_RE = re.compile(r"(\bwarn(ing)?s?\b|\bWARN(ING)?\b|Warning:|\bdeprecat)", re.IGNORECASE)
 MAX_LINES = 2000
@@ -46,12 +48,15 @@ class RunLog(Log):
         super().__init__(max_lines=MAX_LINES, highlight=True, **kwargs)
         self.highlighter = LineSeverity()
         self.lines_seen: deque[str] = deque(maxlen=MAX_LINES)
+        self.noise = NoiseFilter()
         self.border_title = "log"
 
     def add_lines(self, lines: list[str]) -> None:
-        lines = lines[-MAX_LINES:]
-        self.lines_seen.extend(lines)
-        self.write_lines(lines)
+        self.lines_seen.extend(lines[-MAX_LINES:])
+        shown = self.noise.filter(lines)[-MAX_LINES:]
+        if self.noise.hidden:
+            self.border_subtitle = f"{self.noise.hidden} library warning lines left out (all in log.txt)"
+        self.write_lines(shown)
 
 
 def lines_around_error(lines: list[str], error: str | None, before: int = 12, after: int = 4) -> list[str]:
