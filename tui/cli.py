@@ -25,6 +25,7 @@ COMMANDS = {
     "attach": "Open the live pane of a running or finished run.",
     "stop": "Stop a run gracefully: checkpoint, then exit.",
     "doctor": "What this machine can do: GPUs, precision, CUDA/NCCL, DeepSpeed, versions.",
+    "presets": "List the presets shipped with hftui (open one by name: hftui quickstart).",
 }
 
 
@@ -37,6 +38,7 @@ def _wizard_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("preset", nargs="?", help="a preset to open (default: the quickstart preset)")
+    p.add_argument("--new", action="store_true", help="start a new preset at PRESET even when a file of a close name exists")
     p.add_argument("--lang", choices=("en", "ko"), help="help-text language (default: from HFTUI_LANG or LANG)")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     return p
@@ -46,6 +48,10 @@ def _unknown_command(argv: list[str]) -> str | None:
     """A first word that reads as a mistyped command rather than a preset: it is not a file,
     does not look like a path, and more words follow it or it is close to a command's name."""
     if not argv or argv[0].startswith("-") or any(c in argv[0] for c in "/.\\~") or os.path.exists(argv[0]):
+        return None
+    from hftui.core.shipped import shipped_by_name
+
+    if shipped_by_name(argv[0]):  # `hftui quickstart`: a shipped preset by name
         return None
     close = difflib.get_close_matches(argv[0], COMMANDS, n=2, cutoff=0.5)
     if not close and not any(not a.startswith("-") for a in argv[1:]):
