@@ -27,6 +27,13 @@ from hftui.core.run.folder import RUNS_SUBDIR, STOP_FILE, STOPPING
 from hftui.core.run.record import RunRecord, record_lock
 
 
+# The stop file is looked for this often, off the training thread.
+WATCH_S = 0.5
+# With several processes the ranks compare stop flags every this many optimizer steps: a stop is
+# honoured at most this many steps late, and the other steps pay nothing for it.
+AGREE_EVERY = 8
+
+
 # -- asking -------------------------------------------------------------------------------------
 def ask_to_stop(run_dir: str | Path) -> None:
     """Create the stop file: the request every rank and the supervisor look for (in a folder
@@ -140,6 +147,7 @@ class StopRequest:
     def __init__(self, run_dir: str | Path | None):
         self.run_dir = Path(run_dir) if run_dir else None
         self._event = threading.Event()
+        self._watcher: threading.Thread | None = None
         self.signal_name: str | None = None
 
     def set(self, reason: str | None = None) -> None:
@@ -151,6 +159,26 @@ class StopRequest:
         if self._event.is_set():
             return True
         return bool(self.run_dir and (self.run_dir / STOP_FILE).exists())
+
+    @property
+    def flagged(self) -> bool:
+        """The flag alone, for the per-step check: no file stat, no system call."""
+        return self._event.is_set()
+
+    def watch_file(self, every: float = WATCH_S) -> None:
+        """Look for the stop file in a background thread, so training steps never stat it."""
+        if self.run_dir is None or self._watcher is not None:
+            return
+        if self.requested_locally:  # asked before training began (while the model loaded)
+            self.set()
+
+        def watch() -> None:
+            while not self._event.wait(every):
+                if (self.run_dir / STOP_FILE).exists():
+                    self.set()
+
+        self._watcher = threading.Thread(target=watch, name="hftui-stop-watch", daemon=True)
+        self._watcher.start()
 
     def install_signal_handlers(self) -> dict:
         """SIGTERM and SIGINT set the flag instead of killing the process mid-step.
@@ -178,6 +206,18 @@ class StopRequest:
                 signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
             except (ValueError, OSError):
                 pass
+
+
+def agree_now(step: int) -> bool:
+    """Whether this step is one where the ranks compare their stop flags: every step with one
+    process (a flag read costs nothing); with several, the first step (a stop asked while the
+    model loaded) and then every AGREE_EVERY steps (an all-reduce and a host sync each time)."""
+    try:
+        import torch.distributed as dist
+    except ImportError:
+        return True
+    several = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+    return not several or step == 1 or step % AGREE_EVERY == 0
 
 
 def agree(flag: bool) -> bool:
@@ -209,11 +249,14 @@ def make_stop_callback(request: StopRequest, raise_after_save: bool = False):
         def __init__(self) -> None:
             self.request = request
             self.stopped_at: int | None = None
+            request.watch_file()
 
         def on_step_end(self, args, state, control, **kwargs):
             if self.stopped_at is not None:
                 return control
-            if agree(self.request.requested_locally):
+            # Ranks agree every AGREE_EVERY steps (the same steps on every rank, as the collective
+            # needs); one process reads its own flag every step. Neither touches the disk here.
+            if agree_now(state.global_step) and agree(self.request.flagged):
                 self.stopped_at = state.global_step
                 control.should_save = True
                 control.should_training_stop = True
