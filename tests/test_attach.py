@@ -7,6 +7,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -220,3 +221,30 @@ async def test_a_run_started_from_the_app_outlives_it_and_attach_shows_it_all(tm
             subprocess.run(sock + ["send-keys", "escape"], check=True)
         finally:
             subprocess.run(sock + ["kill-server"], capture_output=True)
+
+
+def _listed(run_dir: Path) -> None:
+    index = Path(os.environ["HFTUI_HOME"]) / "runs"
+    index.mkdir(exist_ok=True)
+    (index / f"{run_dir.name}.json").write_text(json.dumps({"id": run_dir.name, "run_dir": str(run_dir), "created": 1}))
+
+
+def test_attach_without_a_run_opens_the_one_run_still_going(tmp_path):
+    from hftui.tui.commands.attach import only_live_run
+
+    _listed(_finished_run(tmp_path / "old"))
+    assert only_live_run() is None  # nothing going: the list lets the person choose
+    live = tmp_path / "new" / ".hftui" / "20260102-030406-beef"
+    live.mkdir(parents=True)
+    RunRecord(id=live.name, name="just started", preset_path=None, run_dir=live, output_dir=str(tmp_path / "new"),
+              status="starting", created=time.time(), started=None, ended=None, exit_code=None, max_steps=10,
+              host=socket.gethostname()).save()
+    _listed(live)
+    assert only_live_run() == live
+    second = tmp_path / "other" / ".hftui" / "20260102-030407-cafe"
+    second.mkdir(parents=True)
+    RunRecord(id=second.name, name="also going", preset_path=None, run_dir=second, output_dir=str(tmp_path / "other"),
+              status="starting", created=time.time(), started=None, ended=None, exit_code=None, max_steps=10,
+              host=socket.gethostname()).save()
+    _listed(second)
+    assert only_live_run() is None  # two going: choose from the list

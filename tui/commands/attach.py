@@ -7,7 +7,7 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", nargs="?", help="run id, id prefix, run name or run folder (default: pick from the list)")
+    parser.add_argument("run", nargs="?", help="run id, id prefix, run name or run folder (default: the one run still going, else pick from the list)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -22,10 +22,22 @@ def main(args: argparse.Namespace) -> int:
             _print_lookup_error(args.run, exc)
             return EXIT_INVALID
         run_dir = record.run_dir
+    else:
+        run_dir = only_live_run()
     from hftui.tui.attach_app import AttachApp
 
     AttachApp(run_dir).run()
     return EXIT_OK
+
+
+def only_live_run():
+    """The run folder of the one run still going, when there is exactly one: attach opens it
+    directly; with none or several, the runs list lets the person choose."""
+    from hftui.core.run.folder import ACTIVE_STATUSES
+    from hftui.core.run.index import list_runs
+
+    live = [r for r in list_runs() if r.status in ACTIVE_STATUSES]
+    return live[0].run_dir if len(live) == 1 else None
 
 
 def _print_lookup_error(ref: str, exc) -> None:
