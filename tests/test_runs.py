@@ -353,7 +353,7 @@ def test_foreground_ctrl_c_twice_kills_a_run_that_does_not_stop(tmp_path, fake_l
 
     fake_launch.update(steps=1, delay=0.01, mode="hang")  # ignores the stop file
     preset = _preset(tmp_path)
-    args = argparse.Namespace(preset=str(preset.path), overrides=[], detach=False, resume=False,
+    args = argparse.Namespace(preset=str(preset.path), again=None, overrides=[], detach=False, resume=False,
                               trust_remote_code=False, name=None)
 
     def press_ctrl_c_twice():
@@ -386,7 +386,7 @@ def test_foreground_failure_exits_1_with_the_error_and_the_log_tail(tmp_path, fa
 
     fake_launch["mode"] = "crash"
     preset = _preset(tmp_path)
-    args = argparse.Namespace(preset=str(preset.path), overrides=[], detach=False, resume=False,
+    args = argparse.Namespace(preset=str(preset.path), again=None, overrides=[], detach=False, resume=False,
                               trust_remote_code=False, name=None)
     assert run_cmd.main(args) == 1
     out = capsys.readouterr().out

@@ -26,6 +26,7 @@ COMMANDS = {
     "stop": "Stop a run gracefully: checkpoint, then exit.",
     "doctor": "What this machine can do: GPUs, precision, CUDA/NCCL, DeepSpeed, versions.",
     "presets": "List the presets shipped with hftui (open one by name: hftui quickstart).",
+    "compare": "Compare runs: preset keys that differ, metrics, speed, environment.",
 }
 
 

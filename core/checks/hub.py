@@ -19,7 +19,7 @@ def offline() -> bool:
     return any(os.environ.get(k, "").lower() in ("1", "true", "yes", "on") for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
-def _hub_cache() -> Path:
+def hub_cache() -> Path:
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.environ["HF_HUB_CACHE"]).expanduser()
     if os.environ.get("HF_HOME"):
@@ -30,7 +30,7 @@ def _hub_cache() -> Path:
 
 def in_hub_cache(kind: str, repo_id: str) -> bool:
     """A model or dataset repository already downloaded (`kind`: "models" or "datasets")."""
-    return (_hub_cache() / f"{kind}--{repo_id.replace('/', '--')}").is_dir()
+    return (hub_cache() / f"{kind}--{repo_id.replace('/', '--')}").is_dir()
 
 
 def in_datasets_cache(name: str) -> bool:

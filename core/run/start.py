@@ -24,7 +24,7 @@ from hftui.core import preset as preset_mod
 from hftui.core.fsutil import atomic_write_text, ensure_private_dir, state_dir
 from hftui.core.options.paths import MODEL_OUTPUT_KEYS, PATH_KEYS, beside_output_dir, looks_local
 from hftui.core.problems import PresetError, Problem
-from hftui.core.run import liveness
+from hftui.core.run import environment, liveness
 from hftui.core.run.folder import INDEX_SUBDIR, RUN_FILE, RUNS_SUBDIR, STARTING
 from hftui.core.run.index import active_run_for, remove_index, write_index
 from hftui.core.run.record import RunRecord, record_lock
@@ -141,8 +141,12 @@ def _stop_timeout(preset) -> float | None:
 
 # -- starting -----------------------------------------------------------------------------------
 def start_run(preset, *, overrides: Iterable[str] = (), resume_from: str | None = None,
-              trust_remote_code: bool = False, name: str | None = None, validate: bool = True) -> RunRecord:
+              trust_remote_code: bool = False, name: str | None = None, validate: bool = True,
+              env: dict | None = None) -> RunRecord:
     """Validate, write the run folder and index entry, start the supervisor, return at once.
+
+    The run folder gets its environment record (`env` when the caller already collected it for
+    this preset, e.g. to list what changed before a replay).
 
     Every refusal (invalid preset, remote code without consent, output folder in use or not
     writable, state folder not writable) raises PresetError before any process starts.
@@ -191,10 +195,11 @@ def start_run(preset, *, overrides: Iterable[str] = (), resume_from: str | None 
         runs_root = ensure_private_dir(output_dir / RUNS_SUBDIR)
     except OSError as exc:
         raise _cannot_write(exc, output_dir, file) from None
-    return _start_locked(preset, runs_root, output_dir, file, name, resume_from, trust_remote_code)
+    return _start_locked(preset, runs_root, output_dir, file, name, resume_from, trust_remote_code, env)
 
 
-def _start_locked(preset, runs_root: Path, output_dir: Path, file, name, resume_from, trust_remote_code) -> RunRecord:
+def _start_locked(preset, runs_root: Path, output_dir: Path, file, name, resume_from, trust_remote_code,
+                  env: dict | None = None) -> RunRecord:
     """The refusals that depend on other runs, then the run, all under the output folder's lock."""
     with record_lock(runs_root):  # two starts on one output folder: one of them is refused
         busy = active_run_for(output_dir)
@@ -215,7 +220,7 @@ def _start_locked(preset, runs_root: Path, output_dir: Path, file, name, resume_
         except OSError as exc:
             raise _cannot_write(exc, output_dir, file) from None
         try:
-            return _create_and_spawn(preset, run_id, run_dir, output_dir, file, name, resume_from, trust_remote_code)
+            return _create_and_spawn(preset, run_id, run_dir, output_dir, file, name, resume_from, trust_remote_code, env)
         except BaseException as exc:
             if not (run_dir / RUN_FILE).exists():  # nothing was started: leave no empty run behind
                 shutil.rmtree(run_dir, ignore_errors=True)
@@ -252,10 +257,13 @@ def _cannot_write(exc: OSError, output_dir: Path, file: str | None) -> PresetErr
     return PresetError([problem], file)
 
 
-def _create_and_spawn(preset, run_id, run_dir, output_dir, file, name, resume_from, trust_remote_code) -> RunRecord:
+def _create_and_spawn(preset, run_id, run_dir, output_dir, file, name, resume_from, trust_remote_code,
+                      env: dict | None = None) -> RunRecord:
     """Write the run folder and index entry, then start the supervisor (under the folder lock)."""
     plan = launch.resolve_launch(preset, run_dir)
     final = resolved_preset(preset, output_dir, plan.args_overrides)
+    # read while the supervisor starts: hashing the data must not hold up the run
+    collected = environment.start_collecting(final) if env is None else (lambda timeout=0.0: env)
     max_steps = final.get("args.max_steps")
     record = RunRecord(
         id=run_id,
@@ -290,6 +298,10 @@ def _create_and_spawn(preset, run_id, run_dir, output_dir, file, name, resume_fr
         shutil.rmtree(run_dir, ignore_errors=True)
         remove_index(run_id)
         raise _NotStarted(exc) from exc
+    record_env = collected(environment.COLLECT_TIMEOUT_S)
+    if record_env is not None:
+        with contextlib.suppress(OSError):  # the run goes on without it (a full disk says so soon enough)
+            environment.write(run_dir, record_env)
     _wait_for_supervisor(record, spawned)
     with contextlib.suppress(OSError):
         write_index(record)  # now with its processes, to stop it should its folder be deleted

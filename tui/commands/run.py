@@ -2,6 +2,8 @@
 
 The run survives this command: Ctrl-C asks it to save a checkpoint and stop (a second Ctrl-C
 kills it), and closing the terminal leaves it training (`hftui attach` finds it again).
+Replaying a run (`--again RUN`, or its folder's preset.toml) first lists what differs from the
+environment it ran in (`tui/replay_text.py`); the run then starts all the same.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import signal
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("preset", help="the preset file (.toml) to train")
+    parser.add_argument("preset", nargs="?", help="the preset file (.toml) to train")
+    parser.add_argument("--again", metavar="RUN",
+                        help="train a run's preset again: a run id as 'hftui runs' shows it, or a run folder")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a preset value, e.g. --set args.learning_rate=1e-4 (repeatable)")
     parser.add_argument("--detach", action="store_true", help="start the run and return at once, printing its id")
@@ -28,16 +32,28 @@ def main(args) -> int:
     from hftui.core.problems import PresetError
     from hftui.core.run import start as runs
     from hftui.core.run.folder import EXIT_INVALID, EXIT_OK
+    from hftui.core.run.replay import ReplayError, replayed_run
     from hftui.tui.errors import print_problems
-    from hftui.tui.format import shown
+    from hftui.tui.format import printable, shown
+    from hftui.tui.replay_text import environment_now
 
     out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    again = args.again
+    try:
+        replayed = replayed_run(args.preset, again)
+    except ReplayError as exc:
+        err.print(f"hftui run: {printable(str(exc))}", markup=False)
+        return EXIT_INVALID
+    if again:
+        args.preset = str(replayed.preset_file)
 
     unusable = runs.check_state_dir()
     if unusable:  # nothing can be recorded: say so before the (slower) checks of the preset
         print_problems([unusable], args.preset)
         return EXIT_INVALID
     preset, problems = validate_file(args.preset, args.overrides, for_run=True)
+    env = environment_now(replayed, preset, err) if replayed is not None and preset is not None else None
     if preset is not None:
         consent = runs.remote_code_problem(preset, args.trust_remote_code)
         if consent:
@@ -54,6 +70,7 @@ def main(args) -> int:
             trust_remote_code=args.trust_remote_code,
             name=args.name,
             validate=False,
+            env=env,
         )
     except PresetError as exc:
         print_problems(exc.problems, exc.file or args.preset)
@@ -61,7 +78,6 @@ def main(args) -> int:
 
     if args.detach:
         out.print(run.id)
-        err = Console(stderr=True, highlight=False, soft_wrap=True)
         err.print(f"started run [bold]{shown(run.id)}[/] ({shown(run.name)}); it goes on after this terminal closes")
         err.print(f"  follow it:  hftui attach {shown(run.id)}")
         err.print(f"  stop it:    hftui stop {shown(run.id)}")

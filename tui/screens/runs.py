@@ -1,4 +1,5 @@
-"""The runs of this machine: a filterable table; attach, stop and resume from it.
+"""The runs of this machine: a filterable table; attach, stop and resume from it, and mark
+two or more to compare them (space marks, c opens the compare view).
 
 The list comes from `core.run.index.list_runs()` (the index, each run's `run.json`, checked
 for a live supervisor) and the tail of each run's `events.jsonl` for its step; it is re-read in
@@ -26,12 +27,14 @@ from hftui.core.run.record import RunRecord
 from hftui.core.run.start import resume_run
 from hftui.core.run.stop import request_stop
 from hftui.tui.format import STATUS_STYLE, printable
+from hftui.tui.screens.compare import CompareScreen
 from hftui.tui.screens.confirm import ConfirmScreen
 from hftui.tui.screens.monitor import MonitorScreen, stop_question
 
 REFRESH_S = 3.0
 STOPPABLE = (STARTING, RUNNING, DELETED)  # a run whose folder was deleted still trains: stoppable
 RESUMABLE = (STOPPED, FAILED)
+MARK = "●"  # in the first column of a run marked for comparison
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ def _row(record) -> RunRow:
 
 
 class RunsScreen(Screen[None]):
-    """Every run, newest first. Enter attaches; s stops; r resumes; / filters."""
+    """Every run, newest first. Enter attaches; s stops; r resumes; / filters; space marks
+    runs and c compares the marked ones."""
 
     DEFAULT_CSS = """
     RunsScreen #runs-filter { margin: 0 1; }
@@ -78,6 +82,10 @@ class RunsScreen(Screen[None]):
         Binding("enter", "attach", "Attach", show=False, id="runs.attach-enter"),
         Binding("s", "stop", "Stop", id="runs.stop", tooltip="Ask the selected run to checkpoint and end"),
         Binding("r", "resume", "Resume", id="runs.resume", tooltip="Continue a stopped or failed run"),
+        Binding("space,m", "mark", "Mark", id="runs.mark", key_display="space/m",
+                tooltip="Mark or unmark the selected run for comparison"),
+        Binding("c", "compare", "Compare", id="runs.compare",
+                tooltip="Compare the marked runs: curves overlaid, the keys that differ"),
         Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Filter by id, name, status or folder"),
         Binding("f5", "reload", "Refresh", id="runs.reload", tooltip="Read the run list again"),
         Binding("escape", "close", "Back", id="runs.close"),
@@ -88,6 +96,7 @@ class RunsScreen(Screen[None]):
         self.rows: list[RunRow] = []
         self.records: dict[str, object] = {}  # run_dir -> the record listed (a deleted folder has no other)
         self.loaded = False
+        self.marked: list[str] = []  # run_dirs marked for comparison, in the order marked
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: id, name, status or folder  (/)", id="runs-filter")
@@ -99,7 +108,7 @@ class RunsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "runs"
         table = self.query_one(DataTable)
-        for label, key in (("id", "id"), ("name", "name"), ("status", "status"), ("step", "step"),
+        for label, key in (("", "mark"), ("id", "id"), ("name", "name"), ("status", "status"), ("step", "step"),
                            ("started", "started"), ("output dir", "output")):
             table.add_column(label, key=key)
         table.focus()
@@ -123,6 +132,8 @@ class RunsScreen(Screen[None]):
         self.rows = rows
         self.records = records or {}
         self.loaded = True
+        listed = {r.run_dir for r in rows}
+        self.marked = [d for d in self.marked if d in listed]  # a run that left the list is unmarked
         self._fill()
 
     def _fill(self) -> None:
@@ -132,7 +143,7 @@ class RunsScreen(Screen[None]):
         selected = self.selected_run()
         table.clear()
         for r in shown:
-            table.add_row(printable(r.id), printable(r.name), Text(printable(r.status), style=STATUS_STYLE.get(r.status, "")), r.step,
+            table.add_row(MARK if r.run_dir in self.marked else "", printable(r.id), printable(r.name), Text(printable(r.status), style=STATUS_STYLE.get(r.status, "")), r.step,
                           r.started, printable(r.output_dir), key=r.run_dir)
         if selected is not None:
             for i, r in enumerate(shown):
@@ -159,7 +170,9 @@ class RunsScreen(Screen[None]):
         return next((r for r in self.rows if r.run_dir == key.value), None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Stop and Resume show only for a run they apply to."""
+        """Stop and Resume show only for a run they apply to; Compare once two runs are marked."""
+        if action == "compare":
+            return len(self.marked) >= 2
         if action in ("stop", "resume"):
             row = self.selected_run() if self.is_mounted else None
             if row is None:
@@ -183,6 +196,26 @@ class RunsScreen(Screen[None]):
     @on(DataTable.RowSelected, "#runs-table")
     def _row_chosen(self) -> None:
         self.action_attach()
+
+    def action_mark(self) -> None:
+        row = self.selected_run()
+        if row is None:
+            return
+        if row.run_dir in self.marked:
+            self.marked.remove(row.run_dir)
+        else:
+            self.marked.append(row.run_dir)
+        table = self.query_one(DataTable)
+        table.update_cell(row.run_dir, "mark", MARK if row.run_dir in self.marked else "")
+        if table.cursor_row < table.row_count - 1:  # on to the next run, as file managers do
+            table.move_cursor(row=table.cursor_row + 1)
+        self.refresh_bindings()
+
+    def action_compare(self) -> None:
+        if len(self.marked) < 2:
+            self.notify("mark two or more runs first (space), then press c", severity="warning")
+            return
+        self.app.push_screen(CompareScreen(list(self.marked)))
 
     def action_filter(self) -> None:
         self.query_one("#runs-filter", Input).focus()

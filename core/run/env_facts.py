@@ -1,0 +1,129 @@
+"""Environment records as facts a person compares: one label and one short value each.
+
+`facts(record)` flattens a record (see `environment`) into `{label: value}`; `differing` lines
+up the facts of several records and keeps those that differ; `differences` does it for two
+(the recorded run against here and now, before a replay).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from hftui.core.run.environment import RECORDED_LIBRARIES
+
+NOT_RECORDED = "—"
+HASH_SHOWN = 12  # hex digits of a content hash shown (the record keeps all of them)
+
+
+def _size(n: Any) -> str:
+    return f"{n:,} bytes" if isinstance(n, int) else "size unknown"
+
+
+def file_fact(entry: dict) -> str:
+    """One data file as compared: its size and content hash (not its path: the same data in
+    another folder is the same data; a changed path shows among the preset's keys)."""
+    if not isinstance(entry, dict):
+        return "?"
+    if entry.get("error"):
+        return str(entry["error"])
+    digest = entry.get("sha256")
+    if not digest:
+        return f"{_size(entry.get('size'))}, not hashed"
+    sampled = "" if entry.get("hashed") in (None, "whole file") else " (sampled)"
+    return f"{_size(entry.get('size'))}, sha256 {str(digest)[:HASH_SHOWN]}{sampled}"
+
+
+def _gpus(devices: Any) -> str:
+    if not isinstance(devices, list) or not devices:
+        return "none"
+    names = Counter(str(d.get("name", "?")) for d in devices if isinstance(d, dict))
+    return ", ".join(f"{n}× {name}" if n > 1 else name for name, n in names.items())
+
+
+def _hub(entry: dict) -> str:
+    name = str(entry.get("id"))
+    if entry.get("name"):
+        name += f" ({entry['name']})"
+    commit = entry.get("commit")
+    if commit:
+        return f"{name} @ {str(commit)[:HASH_SHOWN]}"
+    revision = entry.get("revision")
+    return f"{name} @ {revision}" if revision else f"{name} (revision unknown: not in the local cache)"
+
+
+def _model(entry: Any) -> dict[str, str]:
+    if not isinstance(entry, dict):
+        return {}
+    source = entry.get("source")
+    if "error" in entry:
+        return {"model": str(entry["error"])}
+    if source == "scratch":
+        out = {"model": f"fresh {entry.get('architecture')} from a config"}
+        if isinstance(entry.get("tokenizer"), dict):
+            out["model tokenizer"] = file_fact(entry["tokenizer"])
+        return out
+    if source == "local":
+        return {"model": f"local folder, config.json {file_fact(entry.get('config') or {})}"}
+    if source == "hub":
+        return {"model": _hub(entry)}
+    return {"model": f"{entry.get('path') or source} (not found)"}
+
+
+def _data(entry: Any) -> dict[str, str]:
+    if not isinstance(entry, dict):
+        return {}
+    if "error" in entry:
+        return {"data": str(entry["error"])}
+    if entry.get("source") == "hub":
+        return {"data": _hub(entry)}
+    if entry.get("source") == "missing":
+        return {"data": f"{entry.get('path')} (not found)"}
+    out: dict[str, str] = {}
+    for split, files in (entry.get("files") or {}).items():
+        files = files if isinstance(files, list) else []
+        for i, f in enumerate(files, 1):
+            label = "data" + (f" {split}" if split else "") + (f" {i}/{len(files)}" if len(files) > 1 else "")
+            out[label] = file_fact(f)
+    return out
+
+
+def facts(record: dict | None) -> dict[str, str]:
+    """`{label: value}` of one environment record ({} for none), in a stable order."""
+    if not isinstance(record, dict):
+        return {}
+    out: dict[str, str] = {"Python": str(record.get("python") or "?"), "OS": str(record.get("platform") or "?")}
+    versions = record.get("versions") if isinstance(record.get("versions"), dict) else {}
+    for name in RECORDED_LIBRARIES:
+        if name in versions:
+            out[name] = str(versions[name] or "not installed")
+    build = record.get("torch_build") if isinstance(record.get("torch_build"), dict) else {}
+    out["torch CUDA"] = str(build.get("cuda") or ("none (ROCm build)" if build.get("hip") else "none (CPU build)"))
+    out["GPUs"] = _gpus(record.get("gpus"))
+    out["GPU driver"] = str(record.get("driver") or "none")
+    out.update(_model(record.get("model")))
+    out.update(_data(record.get("data")))
+    seed = record.get("seed")
+    out["seed"] = NOT_RECORDED if seed is None else f"{seed}" + (" (default)" if record.get("seed_from") == "default" else "")
+    return out
+
+
+def differing(records: list[dict | None]) -> list[tuple[str, list[str]]]:
+    """The facts whose values are not the same for every record that exists: (label, values),
+    `NOT_RECORDED` where a record lacks the fact or there is no record at all."""
+    all_facts = [facts(r) for r in records]
+    present = [f for r, f in zip(records, all_facts) if isinstance(r, dict)]
+    labels: list[str] = []
+    for f in present:
+        labels.extend(k for k in f if k not in labels)
+    out = []
+    for label in labels:
+        values = [f.get(label, NOT_RECORDED) if isinstance(r, dict) else NOT_RECORDED for r, f in zip(records, all_facts)]
+        if len({v for r, v in zip(records, values) if isinstance(r, dict)}) > 1:
+            out.append((label, values))
+    return out
+
+
+def differences(recorded: dict | None, now: dict | None) -> list[tuple[str, str, str]]:
+    """(label, then, now) for each fact that changed between two records."""
+    return [(label, values[0], values[1]) for label, values in differing([recorded, now])]
