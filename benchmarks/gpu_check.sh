@@ -8,17 +8,19 @@
 # (b) the quickstart preset with --set args.bf16=true on CUDA, then checks its events.jsonl:
 #     the run completed on cuda, gpu events are present, and every memory figure is sane
 #     (0 < used <= total);
-# (c) tokens/s and MFU of SFT on a ~1B-parameter scratch Llama (hidden 2048, 20 layers, 16 heads,
-#     sequence 1024, byte tokenizer, generated text) twice, through `hftui run`:
-#       defaults:    only what the run needs (output_dir, max_steps, max_length, logging_steps = 1,
-#                    save_strategy = "no");
-#                    everything else is the installed SFTConfig's default
+# (c) tokens/s, MFU and peak memory of SFT on a ~1B-parameter scratch Llama (hidden 2048, 20 layers,
+#     16 heads, sequence 1024, byte tokenizer, generated text; benchmarks/llama1b_presets.py writes
+#     them) twice, through `hftui run`, each beside the estimate `hftui validate --json` makes first:
+#       defaults:    only what the run needs (output_dir, max_steps, max_length, logging_steps = 10,
+#                    save_strategy = "no"); everything else is the installed SFTConfig's default
 #       recommended: bf16, activation checkpointing off (1B fits in memory without it), fused
 #                    AdamW, batch 16, TF32 matmuls, 2 data-loader workers
-#     tokens/s counts the steps after the first 10 (warm-up excluded), every row being exactly
-#     1024 tokens; MFU = 6 * params * tokens/s / the GPU's peak dense bf16 FLOP/s, the peak
-#     taken from the GPU's name (H100 SXM / H200 989e12, H100 PCIe 756e12, A100 312e12);
-#     for any other GPU only tokens/s is printed.
+#     tokens/s counts the steps after step 10 (warm-up excluded; a log event every 10 steps, so
+#     the host waits for the GPU only then), every row being exactly 1024 tokens;
+#     MFU = tokens/s x (6 x params + 12 x layers x hidden x sequence) / the GPU's peak dense bf16
+#     FLOP/s from hftui's GPU table (hftui.core.gpus); for an unknown GPU only tokens/s is printed.
+#     Then `hftui probe` on the recommended preset (batch 8, 16, 32): its recommendation against
+#     the batch the run used.
 # (d) benchmarks/runner_overhead.py on the quickstart with bf16, two pairs: `hftui run` against
 #     the script `hftui export --to python` writes, steps/s and wall time as ratios.
 #
@@ -132,66 +134,18 @@ then :; else FAILED=1; fi
 say ""
 
 # -- (c) a ~1B scratch Llama: recommended settings against the defaults ------------------------------------
-say "== (c) SFT of a ~1B scratch Llama: tokens/s and MFU"
+say "== (c) SFT of a ~1B scratch Llama: estimate, tokens/s, MFU, peak memory; then the probe"
 L="$WORK/llama1b"
-mkdir -p "$L/data"
-HIDDEN=2048; INTER=5632; LAYERS=20; HEADS=16; SEQ=1024; STEPS=60; WARM=10; ROWS=2500; BATCH_REC=16
-[ "$SMOKE" = 1 ] && { HIDDEN=64; INTER=192; LAYERS=2; HEADS=4; SEQ=128; STEPS=6; WARM=2; ROWS=200; BATCH_REC=4; }
-"$PY" - "$L/data/train.jsonl" "$ROWS" "$SEQ" <<'EOF'
-import json, random, sys
-path, rows, seq = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rng = random.Random(0)
-words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))) for _ in range(5000)]
-with open(path, "w", encoding="utf-8") as fh:
-    for _ in range(rows):  # every row longer than the sequence: each one is exactly SEQ tokens after truncation
-        text = []
-        while sum(len(w) + 1 for w in text) < seq * 1.5:
-            text.append(rng.choice(words))
-        fh.write(json.dumps({"text": " ".join(text)}) + "\n")
-EOF
-
-write_preset() {  # $1 file, $2 name, then extra [args] lines
-    local file=$1 name=$2; shift 2
-    {
-        echo "schema = 1"
-        echo "name = \"$name\""
-        echo "[model]"
-        echo "task = \"causal-lm\""
-        echo "[model.scratch]"
-        echo "architecture = \"llama\""
-        echo "tokenizer = \"byte\""
-        echo "hidden_size = $HIDDEN"
-        echo "intermediate_size = $INTER"
-        echo "num_hidden_layers = $LAYERS"
-        echo "num_attention_heads = $HEADS"
-        echo "num_key_value_heads = $HEADS"
-        echo "max_position_embeddings = $((SEQ * 2))"
-        echo "[dataset]"
-        echo "path = \"json\""
-        echo "data_files = { train = \"data/train.jsonl\" }"
-        echo "text_column = \"text\""
-        echo "max_length = $SEQ"
-        echo "[trainer]"
-        echo "type = \"sft\""
-        echo "[args]"
-        echo "output_dir = \"out-$name\""
-        echo "max_steps = $STEPS"
-        echo "logging_steps = 1"
-        echo "save_strategy = \"no\""
-        for line in "$@"; do echo "$line"; done
-    } >"$file"
-}
-write_preset "$L/defaults.toml" defaults
-if [ "$SMOKE" = 1 ]; then
-    write_preset "$L/recommended.toml" recommended "per_device_train_batch_size = $BATCH_REC" "gradient_checkpointing = false" \
-        "optim = \"adamw_torch_fused\"" "dataloader_num_workers = 2"
-else
-    write_preset "$L/recommended.toml" recommended "per_device_train_batch_size = $BATCH_REC" "gradient_checkpointing = false" \
-        "bf16 = true" "tf32 = true" "optim = \"adamw_torch_fused\"" "dataloader_num_workers = 2"
-fi
+SMOKE_FLAG=(); [ "$SMOKE" = 1 ] && SMOKE_FLAG=(--smoke)
+# the presets and data (benchmarks/llama1b_presets.py: the same presets tests/test_estimate_for.py checks)
+VARS=$("$PY" "$ROOT/benchmarks/llama1b_presets.py" "$L" "${SMOKE_FLAG[@]}") || { say "FAILED: llama1b_presets.py"; exit 1; }
+eval "$VARS"   # HIDDEN INTER LAYERS HEADS SEQ STEPS BATCH_REC LOG ROWS
+WARM=$LOG
 cp "$L/defaults.toml" "$L/recommended.toml" "$OUT/"
 
 for name in defaults recommended; do
+    # the estimate for this machine's GPUs, before the run
+    timeout 300 "$HFTUI" validate "$L/$name.toml" --json >"$OUT/llama1b-$name-estimate.json" 2>"$OUT/llama1b-$name-estimate.err"
     elapsed=$(( $(date +%s) - T_START ))
     if [ "$elapsed" -gt 420 ]; then
         say "$name: skipped, $elapsed s already spent (the check keeps under ten minutes)"; FAILED=1; continue
@@ -205,31 +159,48 @@ for name in defaults recommended; do
     cp "$L/out-$name"/.hftui/*/log.txt "$OUT/llama1b-$name-log.txt" 2>/dev/null
 done
 
+# the probe: which batch size fits the recommended settings, against the batch the run used
+PROBE_SIZES="8,16,32"; PROBE_STEPS=4
+[ "$SMOKE" = 1 ] && { PROBE_SIZES="2,4"; PROBE_STEPS=3; }
+elapsed=$(( $(date +%s) - T_START ))
+if [ "$SMOKE" != 1 ] && [ "$elapsed" -gt 440 ]; then
+    say "probe: skipped, $elapsed s already spent"
+elif timeout 240 "$HFTUI" probe "$L/recommended.toml" --batch-sizes "$PROBE_SIZES" --steps "$PROBE_STEPS" --timeout 120 \
+        >"$OUT/llama1b-probe.txt" 2>&1; then
+    say "probe: done (llama1b-probe.txt)"
+else
+    say "probe: exited $? (llama1b-probe.txt; exit 1 means no batch size fitted)"; FAILED=1
+fi
+sed 's/^/    /' "$OUT/llama1b-probe.txt" 2>/dev/null | tee -a "$SUMMARY"
+
 "$PY" - "$OUT" "$GPU_NAME" "$SEQ" "$WARM" "$BATCH_REC" 2>&1 <<'EOF' | tee -a "$SUMMARY"
 import json, os, re, sys
+from hftui.core.gpus import peak_flops
+from hftui.core.train.flops import mfu
 out, gpu, seq, warm, batch_rec = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-name = gpu.upper()
-peak = None
-if "H100" in name and "PCIE" in name:
-    peak = 756e12
-elif "H100" in name or "H200" in name or "GH200" in name:
-    peak = 989e12
-elif "A100" in name:
-    peak = 312e12
+peak = peak_flops(gpu)  # dense bf16 tensor FLOP/s from hftui's GPU table (None: unknown GPU, or the CPU)
 
 def preset_value(path, key, default):
     m = re.search(rf"^{key} = (.+)$", open(path).read(), re.M)
     return m.group(1).strip('"') if m else default
 
+def estimate(label):
+    try:
+        with open(os.path.join(out, f"llama1b-{label}-estimate.json")) as fh:
+            return json.loads(fh.readline())["estimate"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
 rows = []
 for label in ("defaults", "recommended"):
     path = os.path.join(out, f"llama1b-{label}-events.jsonl")
     preset = os.path.join(out, f"{label}.toml")
-    batch = int(preset_value(preset, "per_device_train_batch_size", 8))  # the library default is 8
+    batch = int(preset_value(preset, "per_device_train_batch_size", 8))  # SFTConfig's default is 8
+    est_gib = (estimate(label) or {}).get("per_gpu_gib")
     try:
         events = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
     except OSError:
-        rows.append((label, None, None, None, None, "no events"))
+        rows.append((label, None, None, None, None, est_gib, "no events"))
         continue
     start = next((e for e in events if e["event"] == "start"), {})
     end = next((e for e in events if e["event"] == "end"), {})
@@ -237,23 +208,33 @@ for label in ("defaults", "recommended"):
     params = start.get("total_params")
     after = [e for e in logs if e["step"] >= warm]
     mem = [d["used"] for e in events if e["event"] == "gpu" for d in e.get("devices", [])]
+    peak_mem = max(mem) / 2**30 if mem else None
     if len(after) < 2 or end.get("status") != "completed":
-        rows.append((label, params, None, None, max(mem) / 2**30 if mem else None, f"status {end.get('status')}: {end.get('error')}"))
+        rows.append((label, params, None, None, peak_mem, est_gib, f"status {end.get('status')}: {end.get('error')}"))
         continue
     steps = after[-1]["step"] - after[0]["step"]
     seconds = after[-1]["time"] - after[0]["time"]
     tps = steps * batch * seq / seconds
-    mfu = 6 * params * tps / peak if (peak and params) else None
-    rows.append((label, params, tps, mfu, max(mem) / 2**30 if mem else None, f"batch {batch}, steps {after[0]['step']}-{after[-1]['step']}, {steps / seconds:.2f} steps/s"))
+    layers, hidden = int(preset_value(preset, "num_hidden_layers", 0)), int(preset_value(preset, "hidden_size", 0))
+    share = mfu(tps, params, layers, hidden, seq, peak) if params else None
+    rows.append((label, params, tps, share, peak_mem, est_gib, f"batch {batch}, steps {after[0]['step']}-{after[-1]['step']}, {steps / seconds:.2f} steps/s"))
 
-print(f"gpu {gpu}; peak bf16 {peak:.0f} FLOP/s" if peak else f"gpu {gpu}; peak bf16 unknown for this GPU: tokens/s only")
-print(f"sequence {seq} tokens per row; tokens/s from the log events after step {warm}")
-print(f"{'settings':<12} {'params':>14} {'tokens/s':>11} {'MFU':>7} {'peak GPU mem':>13}  note")
-for label, params, tps, mfu, mem, note in rows:
-    print(f"{label:<12} {params or 0:>14,} {(f'{tps:,.0f}' if tps else '-'):>11} {(f'{mfu:.1%}' if mfu else '-'):>7} "
-          f"{(f'{mem:.1f} GiB' if mem else '-'):>13}  {note}")
+print(f"gpu {gpu}; peak dense bf16 {peak:.3g} FLOP/s" if peak else f"gpu {gpu}; peak FLOP/s unknown here: tokens/s only")
+print(f"sequence {seq} tokens per row; tokens/s from the log events (one every {warm} steps) after step {warm};"
+      " MFU = tokens/s x (6 x params + 12 x layers x hidden x sequence) / peak")
+print(f"{'settings':<12} {'params':>14} {'tokens/s':>11} {'MFU':>7} {'peak GPU mem':>13} {'estimate':>10}  note")
+for label, params, tps, share, mem, est_gib, note in rows:
+    print(f"{label:<12} {params or 0:>14,} {(f'{tps:,.0f}' if tps else '-'):>11} {(f'{share:.1%}' if share else '-'):>7} "
+          f"{(f'{mem:.1f} GiB' if mem else '-'):>13} {(f'{est_gib:.2f} GiB' if est_gib is not None else '-'):>10}  {note}")
+    if mem and est_gib:
+        print(f"{'':<12} estimate / measured peak (NVML, sampled every 10 s): {est_gib / mem:.2f}")
 if rows[0][2] and rows[1][2]:
     print(f"recommended / defaults, tokens/s: {rows[1][2] / rows[0][2]:.2f}x")
+try:
+    found = re.search(r"recommended: per_device_train_batch_size = (\d+)", open(os.path.join(out, "llama1b-probe.txt")).read())
+    print(f"probe recommends batch {found.group(1) if found else 'none'}; the recommended run used batch {batch_rec}")
+except OSError:
+    print("probe: no output")
 EOF
 say ""
 

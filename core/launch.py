@@ -108,9 +108,17 @@ def choose_backend(preset, gpus: list) -> tuple[str, str, dict]:
         return "fsdp", f"{world} GPUs and the model does not fit one GPU ({memory.human(one.per_gpu_bytes)} needed, {memory.human(one.gpu_bytes)} there): FSDP full shard, about {memory.human(fsdp.per_gpu_bytes)} per GPU", {}
     probe = preset.with_value("launch.zero_stage", 3).with_value("launch.offload", "all")
     ds = memory.estimate(probe, gpus, backend="deepspeed", world_size=world)
+    if ds.fits is False:
+        # Offloading moves weights and optimizer state, not activations: when even ZeRO-3 with
+        # full offload does not fit, it would only make the run several times slower.
+        return "fsdp", (
+            f"{world} GPUs and the run does not fit even sharded ({memory.human(fsdp.per_gpu_bytes)} per GPU with FSDP,"
+            f" {memory.human(ds.per_gpu_bytes)} with ZeRO-3 CPU offload; activations {memory.human(ds.breakdown.get('activations'))}):"
+            " FSDP full shard without offload; lower args.per_device_train_batch_size or the sequence length, or turn on activation checkpointing"
+        ), {}
     return "deepspeed", (
         f"{world} GPUs and even FSDP needs {memory.human(fsdp.per_gpu_bytes)} per GPU: DeepSpeed ZeRO-3 with CPU offload"
-        f" (about {memory.human(ds.per_gpu_bytes)} per GPU)"
+        f" of the weights and optimizer state to CPU memory (about {memory.human(ds.per_gpu_bytes)} per GPU; several times slower than on the GPU)"
     ), {"zero_stage": 3, "offload": "all"}
 
 
@@ -163,6 +171,7 @@ def resolve_launch(preset, run_dir: Path, gpus: list | None = None) -> Launch:
             reason += " (no GPU here: gloo and the CPU)"
     if backend == "fsdp":
         overrides.update(fsdp_args(preset, launch.get("offload", "none")))
+        overrides.update(fsdp_checkpointing(preset, overrides["fsdp_config"]))
     elif backend == "deepspeed":
         config = deepspeed_config(preset, launch, on_cpu=on_cpu)
         path = run_dir / DS_CONFIG_FILE
@@ -212,6 +221,24 @@ def fsdp_args(preset, offload: str = "none") -> dict:
     # Older Trainers: the sharding strategy and offload are words in the `fsdp` string.
     words = "full_shard auto_wrap" + (" offload" if offload != "none" else "")
     return {"fsdp": words, "fsdp_config": config}
+
+
+def fsdp_checkpointing(preset, fsdp_config: dict) -> dict:
+    """Activation checkpointing under FSDP, where transformers asks for it: FSDP's own
+    (`fsdp_config["activation_checkpointing"]`, set here in place) instead of the training
+    argument, which costs a redundant all-gather in the backward pass. Returns the [args]
+    overrides that turn the training argument off (SFTConfig and RewardConfig default it on)."""
+    from hftui.core.options.catalog import get_catalog
+    from hftui.core.train.effective import shape
+
+    if not shape(preset).checkpointing:
+        return {}
+    fsdp_config["activation_checkpointing"] = True
+    try:
+        names = get_catalog(preset.trainer_type, preset.task).args
+    except Exception:
+        names = {"gradient_checkpointing": None}
+    return {name: False for name in ("activation_checkpointing", "gradient_checkpointing") if name in names}
 
 
 def _fsdp_takes_bool() -> bool:

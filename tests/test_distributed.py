@@ -138,9 +138,12 @@ def test_deepspeed_zero3_full_offload_on_cpu(tmp_path):
 def test_fsdp_full_shard_auto_wrap_on_gloo(tmp_path):
     plan, evs, text, _ = run_two_processes(tmp_path, "fsdp")
     assert plan.args_overrides["fsdp_config"]["transformer_layer_cls_to_wrap"] == ["LlamaDecoderLayer"]
+    # SFTConfig checkpoints activations by default: under FSDP that is FSDP's own checkpointing
+    # (fsdp_config["activation_checkpointing"]), which wraps each decoder layer in a CheckpointWrapper
+    assert plan.args_overrides["fsdp_config"]["activation_checkpointing"] is True
     for rank in (0, 1):
         line = next((ln for ln in text.splitlines() if f"hftui: rank {rank}: FSDP full shard" in ln), "")
-        assert "LlamaDecoderLayer" in line, text[-3000:]
+        assert "CheckpointWrapper" in line, text[-3000:]
     assert_trained_on_two_ranks(evs, text)
     from transformers import AutoModelForCausalLM
 

@@ -121,8 +121,11 @@ def test_command_is_torchrun_running_the_exported_script(preset_file, export_mai
     assert lines[0].startswith("# deepspeed: 2 processes")
     assert any("--to deepspeed > ds_config.json" in line for line in lines)
     words = shlex.split(lines[-1])
-    assert words[0] == "DS_ACCELERATOR=cpu" and words[1] == "torchrun" and words[-1] == "train.py"
+    assert words[0] == "torchrun" and words[-1] == "train.py"  # made for GPUs, even on this CPU box
     assert words[words.index("--nproc_per_node") + 1] == "2" and words[words.index("--master_port") + 1] == "29777"
+    cpu = export_main(preset_file(backend="deepspeed", num_processes=2, main_process_port=29777), "--to", "command", "--cpu")
+    words = shlex.split(cpu.stdout.strip().splitlines()[-1])
+    assert words[0] == "DS_ACCELERATOR=cpu" and words[1] == "torchrun"
 
 
 def test_single_process_command_is_plain_python(preset_file, export_main):

@@ -27,6 +27,7 @@ COMMANDS = {
     "doctor": "What this machine can do: GPUs, precision, CUDA/NCCL, DeepSpeed, versions.",
     "presets": "List the presets shipped with hftui (open one by name: hftui quickstart).",
     "compare": "Compare runs: preset keys that differ, metrics, speed, environment.",
+    "probe": "Measure which batch sizes fit: a few real steps each, peak memory and speed.",
     "serve": "Serve the wizard to a browser on 127.0.0.1 (textual-serve).",
 }
 

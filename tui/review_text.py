@@ -26,15 +26,43 @@ def run_validation(preset: Preset) -> list[Problem]:
         return list(exc.problems)
 
 
-def memory_text(preset: Preset) -> str:
-    from hftui.core.train.memory_estimate import estimate
-
+def memory_text(preset: Preset, target: str | None = None, gpus: list | None = None) -> str:
+    """The estimate for this machine's GPUs, or for `target` (a machine named like
+    `4xA100-80GB`): per-GPU memory, the backend `auto` picks there, any CPU offload (said
+    out loud: it is several times slower), whether it fits, and the settings behind it."""
     try:
-        return estimate(preset).text
+        from hftui.core.checks.machine import fit_for, visible_gpus
+
+        where = "this machine"
+        if target:
+            from hftui.core.gpus import UnknownMachine, machine_gpus
+
+            try:
+                gpus, where = machine_gpus(target), target
+            except UnknownMachine as exc:
+                return str(exc)
+        gpus = visible_gpus() if gpus is None else gpus
+        est = fit_for(preset, gpus)
     except PresetError as exc:
         return "; ".join(p.message for p in exc.problems)
     except Exception as exc:  # an estimate is advice: never let it break the review
         return f"(no estimate: {type(exc).__name__}: {exc})"
+    return estimate_lines(est, where if gpus else None)
+
+
+def estimate_lines(est: dict, where: str | None) -> str:
+    """`fit_for`'s answer as the review's lines."""
+    size = f"about {est['per_gpu_gib']:.1f} GiB per GPU" if est.get("per_gpu_gib") is not None else "no estimate"
+    if where is None:
+        head = f"{size} (no GPU here: `hftui validate PRESET --for 4xA100-80GB` estimates a named machine)"
+    else:
+        fits = {True: "fits", False: "does NOT fit", None: "nothing to compare with"}[est.get("fits")]
+        head = f"on {where}: {size}, {est.get('backend')}; {fits}"
+    lines = [head]
+    if est.get("offload") not in (None, "none"):
+        lines.append(f"CPU offload ({est['offload']}): several times slower than keeping everything on the GPU")
+    lines += [r for r in est.get("reasons", []) if not r.startswith("estimate:")]
+    return "\n".join(lines)
 
 
 def launch_text(preset: Preset, gpus: list) -> str:

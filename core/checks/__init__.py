@@ -21,7 +21,7 @@ from hftui.core.options.names import hint_budget
 from hftui.core.preset import Preset
 from hftui.core.problems import PresetError, Problem
 
-from hftui.core.checks import memory
+from hftui.core.checks import machine, memory
 from hftui.core.checks.args import check_args, check_training_rules
 from hftui.core.checks.data import check_dataset
 from hftui.core.checks.launch import check_launch, check_output_dir
@@ -32,13 +32,17 @@ from hftui.core.checks.secrets import check_secrets
 from hftui.core.checks.trainer import check_ppo, check_trainer
 
 
-def validate(preset: Preset, file: str | None = None, for_run: bool = False) -> list[Problem]:
+def validate(preset: Preset, file: str | None = None, for_run: bool = False, gpus: list | None = None) -> list[Problem]:
     """Every problem of a loaded preset (migration notices included), errors and warnings alike.
 
     `file` is the name to show for the preset (as the person typed it); by default its path.
     `for_run`: the preset is about to train, so what must exist by then (a reward model still to
-    be trained, say) is an error rather than a warning.
+    be trained, say) is an error rather than a warning. `gpus`: check for that machine (a named
+    one, `hftui validate --for`) instead of this one's GPUs.
     """
+    if gpus is not None:
+        with machine.checked_on(gpus):
+            return validate(preset, file, for_run)
     file = file or (str(preset.path) if preset.path else None)
     rep = Report(preset, file, for_run)
     if not preset.data and preset.source_text is not None and not preset.source_text.strip():
@@ -88,8 +92,9 @@ def _fold_unknown_keys(problems: list[Problem], file: str | None) -> list[Proble
     return out
 
 
-def validate_file(path: str | Path, overrides: Iterable[str] = (), for_run: bool = False) -> tuple[Preset | None, list[Problem]]:
-    """Load a preset, apply `--set` overrides, migrate and validate it.
+def validate_file(path: str | Path, overrides: Iterable[str] = (), for_run: bool = False,
+                  gpus: list | None = None) -> tuple[Preset | None, list[Problem]]:
+    """Load a preset, apply `--set` overrides, migrate and validate it (for `gpus`, when named).
 
     Returns the preset (None when the file cannot be read or parsed) and every problem found.
     """
@@ -113,7 +118,7 @@ def validate_file(path: str | Path, overrides: Iterable[str] = (), for_run: bool
                     preset = apply_overrides(preset, [item])
                 except PresetError:
                     pass
-    problems.extend(validate(preset, file=file, for_run=for_run))
+    problems.extend(validate(preset, file=file, for_run=for_run, gpus=gpus))
     return preset, problems
 
 

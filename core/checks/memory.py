@@ -3,8 +3,10 @@ not fit the GPUs it will run on (the numbers come from `hftui.core.train.memory_
 
 from __future__ import annotations
 
+from hftui.core.checks import machine
 from hftui.core.launch import choose_backend
 from hftui.core.problems import Problem
+from hftui.core.train import effective
 from hftui.core.train.memory_estimate import MemoryEstimate, estimate
 from hftui.core.train.model_facts import ModelFacts
 
@@ -18,9 +20,7 @@ def check(preset, gpus: list | None = None, facts: ModelFacts | None = None) -> 
     """
     try:
         if gpus is None:
-            from hftui.core import gpu as gpu_mod
-
-            gpus = gpu_mod.detect()
+            gpus = machine.visible_gpus()  # this machine's, or the one `--for` named
         if not gpus:
             return []
         backend = preset.get("launch.backend", "auto")
@@ -49,16 +49,16 @@ def warning_for(preset, est: MemoryEstimate) -> Problem | None:
 
 def _advice(preset, est: MemoryEstimate) -> str:
     tips = []
-    args = preset.section("args")
     if not preset.has("peft"):
         tips.append("train LoRA adapters ([peft] method = \"lora\")")
     if est.world_size > 1 and est.backend not in ("fsdp",) and not (est.backend == "deepspeed" and preset.get("launch.zero_stage", 2) == 3):
         tips.append("shard the model (launch.backend = \"fsdp\", or \"deepspeed\" with zero_stage = 3)")
-    if not (args.get("gradient_checkpointing") or args.get("activation_checkpointing")):
+    shape = effective.shape(preset)
+    if not shape.checkpointing:
         from hftui.core.options.catalog import checkpointing_option
 
         tips.append(f"turn on args.{checkpointing_option(preset.trainer_type)}")
-    if not (args.get("bf16") or args.get("fp16")):
+    if shape.mixed is None:
         tips.append("use args.bf16 = true")
     tips.append("lower args.per_device_train_batch_size or dataset.max_length")
     return "; or ".join(tips)

@@ -7,6 +7,10 @@ They fit together: `--to python` writes train.py (with the launch's [args] addit
 start the worker. The SLURM script carries train.py and the DeepSpeed config inside it, so one
 file submitted with sbatch is the whole run.
 
+Exports are made for the machine that runs them: GPUs unless `--cpu` asks for this machine's
+CPU variant (`DS_ACCELERATOR=cpu`, `use_cpu`, DeepSpeed without pinned memory); on a machine
+without GPUs they assume a cluster node's (`--for` names one).
+
 The preset's values reach these files only as quoted shell words, JSON/YAML strings, one-line
 comments or quoted heredocs (`literals`): nothing a preset holds runs when the artefact runs.
 """
@@ -109,110 +113,31 @@ def to_command(preset, gpus: list | None = None, source: str = "PRESET") -> str:
 
 # -- deepspeed --------------------------------------------------------------------------------
 def to_deepspeed(preset, gpus: list | None = None) -> str:
+    gpus = _cluster_gpus(preset) if gpus is None else gpus
     launch, _, ds = plan(preset, gpus)
     if ds is None:
-        gpus = gpu_mod.detect() if gpus is None else gpus
         ds = launch_mod.deepspeed_config(preset, on_cpu=not gpus)
     return json.dumps(ds, indent=2) + "\n"
 
 
 # -- accelerate -------------------------------------------------------------------------------
-_DISTRIBUTED_TYPE = {"single": "NO", "ddp": "MULTI_GPU", "fsdp": "FSDP", "deepspeed": "DEEPSPEED"}
-
-
-def accelerate_config(preset, gpus: list | None = None) -> dict:
-    """The config `accelerate launch --config_file` reads, matching the launch hftui would use."""
-    gpus = gpu_mod.detect() if gpus is None else gpus
-    launch, overrides, ds = plan(preset, gpus)
-    args = preset.section("args")
-    on_cpu = not gpus
-    kind = _DISTRIBUTED_TYPE[launch.backend]
-    mixed = "bf16" if args.get("bf16") else "fp16" if args.get("fp16") else "no"
-    settings = dict(preset.section("launch"))
-    config: dict = {
-        "compute_environment": "LOCAL_MACHINE",
-        "distributed_type": kind,
-        "num_processes": launch.world_size,  # accelerate counts every machine's processes
-        "num_machines": launch.num_machines,
-        "machine_rank": int(settings.get("machine_rank", 0) or 0) if launch.num_machines > 1 else 0,
-        "main_process_ip": str(settings.get("main_process_ip", "127.0.0.1")),
-        "main_process_port": int(settings.get("main_process_port", 29500) or 29500),
-        "rdzv_backend": "static",
-        "same_network": True,
-        "mixed_precision": mixed,
-        # Several CPU processes start through accelerate's torchrun launcher (its MULTI_CPU
-        # launcher needs MPI); the script's own use_cpu = True then puts them on gloo.
-        "use_cpu": on_cpu and launch.world_size == 1,
-        "gpu_ids": "all",
-        "downcast_bf16": "no",
-        "main_training_function": "main",
-        "enable_cpu_affinity": False,
-        "tpu_env": [],
-        "tpu_use_cluster": False,
-        "tpu_use_sudo": False,
-    }
-    if launch.backend == "fsdp":
-        fsdp = overrides.get("fsdp_config", {})
-        config["fsdp_config"] = {
-            "fsdp_version": int(fsdp.get("version", 2)),
-            "fsdp_auto_wrap_policy": fsdp.get("auto_wrap_policy", "TRANSFORMER_BASED_WRAP"),
-            "fsdp_transformer_layer_cls_to_wrap": ",".join(fsdp.get("transformer_layer_cls_to_wrap", [])),
-            "fsdp_reshard_after_forward": bool(fsdp.get("reshard_after_forward", True)),
-            "fsdp_offload_params": bool(fsdp.get("cpu_offload", False)),
-            "fsdp_state_dict_type": "FULL_STATE_DICT",
-            "fsdp_cpu_ram_efficient_loading": True,
-            "fsdp_activation_checkpointing": False,
-        }
-    if launch.backend == "deepspeed" and ds is not None:
-        config["deepspeed_config"] = {
-            "deepspeed_config_file": DS_CONFIG_FILE,
-            "zero3_init_flag": ds["zero_optimization"]["stage"] == 3,
-        }
-        config.pop("mixed_precision")  # the DeepSpeed file decides ("auto" follows [args])
-    return config
-
-
 def to_accelerate(preset, gpus: list | None = None, source: str = "PRESET") -> str:
-    gpus = gpu_mod.detect() if gpus is None else gpus
-    config = accelerate_config(preset, gpus)
-    launch, _, ds = plan(preset, gpus)
+    from hftui.core.export.accelerate_file import accelerate_yaml
+
+    launch, overrides, ds = plan(preset, gpus)
     env = "".join(f"{k}={shlex.quote(v)} " for k, v in sorted(launch.env.items()))
     lines = _header(launch, ds, source)
     lines.append(comment(f"start it: {env}accelerate launch --config_file {ACCELERATE_FILE} {SCRIPT}"))
-    lines += _yaml(config)
-    return "\n".join(lines) + "\n"
-
-
-def _yaml(data: dict, indent: int = 0) -> list[str]:
-    """Plain YAML for a flat-ish dict (what accelerate writes itself), without a YAML library."""
-    out = []
-    pad = "  " * indent
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.append(f"{pad}{key}:")
-            out += _yaml(value, indent + 1)
-        else:
-            out.append(f"{pad}{key}: {_scalar(value)}")
-    return out
-
-
-def _scalar(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_scalar(v) for v in value) + "]"
-    return json.dumps(str(value))  # a quoted string is valid YAML
+    return "\n".join(lines) + "\n" + accelerate_yaml(preset, launch, overrides, ds, on_cpu=not gpus)
 
 
 # -- slurm ------------------------------------------------------------------------------------
-def to_slurm(preset, source: str = "PRESET") -> str:
+def to_slurm(preset, source: str = "PRESET", gpus: list | None = None) -> str:
     """An sbatch script: every node runs torchrun, which meets the others through a c10d
     rendezvous on the job's first node (from SLURM's own variables)."""
     from hftui.core.export.script import export_python
 
-    gpus = _cluster_gpus(preset)
+    gpus = gpus or _cluster_gpus(preset)
     launch, overrides, ds = plan(preset, gpus)
     script = export_python(with_overrides(preset, overrides))
     nodes = launch.num_machines
@@ -258,8 +183,23 @@ def to_slurm(preset, source: str = "PRESET") -> str:
 
 
 # -- one entry --------------------------------------------------------------------------------
-def export(preset, target: str, source: str = "PRESET", gpus: list | None = None) -> str:
-    """The artefact `target` for `preset` as text; `source` names the preset in comments."""
+def target_gpus(preset, gpus: list | None = None, cpu: bool = False) -> list:
+    """The GPUs an artefact is made for: none with `cpu`, the named ones, this machine's, or on
+    a machine without GPUs the ones a cluster node is assumed to have (`_cluster_gpus`):
+    exports run elsewhere, so a CPU box never writes its CPU into them."""
+    if cpu:
+        return []
+    if gpus is not None:
+        return gpus
+    return _cluster_gpus(preset)
+
+
+def export(preset, target: str, source: str = "PRESET", gpus: list | None = None, cpu: bool = False) -> str:
+    """The artefact `target` for `preset` as text; `source` names the preset in comments.
+
+    Made for GPUs (`gpus`, else this machine's, else assumed ones) unless `cpu` asks for the
+    variant that runs on this machine's CPU."""
+    gpus = target_gpus(preset, gpus, cpu)
     if target == "python":
         return to_python(preset, gpus)
     if target == "command":
@@ -269,5 +209,5 @@ def export(preset, target: str, source: str = "PRESET", gpus: list | None = None
     if target == "deepspeed":
         return to_deepspeed(preset, gpus)
     if target == "slurm":
-        return to_slurm(preset, source)
+        return to_slurm(preset, source, gpus)
     raise ValueError(f"unknown export target {target!r}; choose one of {', '.join(TARGETS)}")

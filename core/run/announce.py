@@ -1,26 +1,53 @@
 """What a run says before its worker exists: the first lines of its events and its log.
 
 A preset that uploads with the person's own Hugging Face token must say so where the run is
-watched (the headless display prints notice events, the live pane shows the log), and before
+watched, and so must `backend = "auto"` when it chose CPU offload (several times slower), (the headless display prints notice events, the live pane shows the log), and before
 any model is loaded, so there is time to stop it. The start path writes these lines into the new
 run folder before it starts the supervisor, so nothing else writes to the files at that moment.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from hftui.core.checks.secrets import hub_upload_message
 from hftui.core.run.events import EventWriter
+from hftui.core.run.folder import DS_CONFIG_FILE
 
 
-def opening_notices(preset) -> list[str]:
-    """The warnings a run of `preset` (the resolved preset it will train) opens with."""
+def opening_notices(preset, run_dir=None, backend: str | None = None) -> list[str]:
+    """The warnings a run of `preset` (the resolved preset it will train) opens with; `run_dir`
+    and `backend` are the launch's, to tell an offload `auto` chose."""
+    notices = []
     upload = hub_upload_message(preset)
-    return [f"warning: {upload}"] if upload else []
+    if upload:
+        notices.append(f"warning: {upload}")
+    offload = auto_offload(preset, run_dir, backend)
+    if offload:
+        notices.append(f"warning: {offload}")
+    return notices
+
+
+def auto_offload(preset, run_dir, backend: str | None) -> str | None:
+    """The sentence for a CPU offload that `backend = "auto"` chose (None when it chose none)."""
+    if preset.get("launch.backend", "auto") != "auto" or backend != "deepspeed" or run_dir is None:
+        return None
+    try:
+        zero = json.loads((Path(run_dir) / DS_CONFIG_FILE).read_text(encoding="utf-8")).get("zero_optimization", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    moved = [what for key, what in (("offload_param", "the weights"), ("offload_optimizer", "the optimizer state")) if key in zero]
+    if not moved:
+        return None
+    return (f"backend = auto chose DeepSpeed ZeRO-{zero.get('stage')} with CPU offload: {' and '.join(moved)} live in CPU memory, "
+            "several times slower than on the GPU, because the model does not fit the GPUs otherwise; "
+            "set launch.backend (and launch.offload) to choose yourself")
 
 
 def announce(record, preset) -> None:
     """Write the opening notices as `notice` events and as log lines of the run."""
-    notices = opening_notices(preset)
+    notices = opening_notices(preset, getattr(record, "run_dir", None), getattr(record, "backend", None))
     if not notices:
         return
     writer = EventWriter(record.events_path)

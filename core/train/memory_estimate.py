@@ -1,10 +1,12 @@
-"""Will this run fit on the GPUs here? A rough per-GPU memory estimate from the preset alone.
+"""Will this run fit on the GPUs here (or on a named machine)? A per-GPU memory estimate.
 
 Parameters are counted on a model built from the config on the meta device (no weights are
 allocated, nothing is downloaded beyond the config), then multiplied by the bytes each
-precision and optimizer keeps per parameter and divided the way ZeRO or FSDP shard them. The
-activation term follows the usual transformer rule of thumb. It is an estimate meant to catch
-"this will never fit" before a run starts, not to predict the peak to the megabyte.
+precision and optimizer keeps per parameter and divided the way ZeRO or FSDP shard them.
+Precision, checkpointing, batch and sequence are the effective ones (`effective.shape`: the
+installed config class's defaults plus the preset); activations are counted per tensor
+(`activations`). Calibrated against measured peaks (benchmarks/README.md); it is meant to tell
+"fits" from "will not fit" before a run starts, not to predict the peak to the megabyte.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hftui.core.options.sections import SECTION_FIELDS
+from hftui.core.train import effective
+from hftui.core.train.activations import activation_bytes
 from hftui.core.train.model_facts import ModelFacts, model_facts
 
 GiB = 1024**3
 # What CUDA, the allocator and NCCL take before the first tensor: a fixed allowance.
 CUDA_OVERHEAD = int(0.75 * GiB)
-# Share of a GPU's memory a run may plan for; the rest absorbs fragmentation and spikes.
-USABLE_FRACTION = 0.92
+# Share of a GPU's memory a run may plan for. The estimate is calibrated against NVML's peak,
+# which already holds the allocator's cache; the rest absorbs the spread between runs.
+USABLE_FRACTION = 0.95
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 
@@ -35,6 +40,8 @@ class MemoryEstimate:
     total_params: int | None = None
     trainable_params: int | None = None
     model: ModelFacts | None = None
+    offload: str = "none"  # none | optimizer | all: what lives in CPU memory instead
+    reasons: tuple[str, ...] = ()  # the effective settings behind the figure, in words
 
     @property
     def per_gpu_gib(self) -> float | None:
@@ -98,10 +105,9 @@ def _optimizer_bytes(optim: str) -> float:
     return 8.0  # Adam/AdamW: two fp32 moments
 
 
-def _precision(preset, facts: ModelFacts) -> tuple[int, bool, str]:
+def _precision(preset, facts: ModelFacts, shape: effective.TrainingShape) -> tuple[int, bool, str]:
     """(bytes per stored weight, mixed precision on?, name of the weights' dtype)."""
-    args = preset.section("args")
-    mixed = bool(args.get("bf16")) or bool(args.get("fp16"))
+    mixed = shape.mixed is not None
     dtype = preset.get("model.dtype", "auto")
     if dtype in (None, "auto"):
         dtype = (facts.config_dtype if not preset.has("model.scratch") else None) or "float32"
@@ -144,14 +150,14 @@ def estimate(preset, gpus: list | None = None, backend: str | None = None, world
 
 
 def _estimate_from(preset, facts: ModelFacts, gpus: list, backend: str, world: int) -> MemoryEstimate:
-    args = preset.section("args")
     launch = preset.section("launch")
-    weight_bytes, mixed, dtype_name = _precision(preset, facts)
+    shape = effective.shape(preset)
+    weight_bytes, mixed, dtype_name = _precision(preset, facts, shape)
     total = facts.total_params
     peft = preset.section("peft") if preset.has("peft") else None
     trainable = lora_params(facts, peft) if peft is not None else total
     trainable_bytes = 4 if peft is not None else weight_bytes  # adapters are kept in fp32
-    optim_per_param = _optimizer_bytes(str(args.get("optim", "adamw_torch")))
+    optim_per_param = _optimizer_bytes(shape.optim)
     offload = launch.get("offload", "none")
 
     weights = total * weight_bytes + (trainable * trainable_bytes if peft is not None else 0)
@@ -191,7 +197,13 @@ def _estimate_from(preset, facts: ModelFacts, gpus: list, backend: str, world: i
         reference = 0 if peft is not None else total * weight_bytes
         value = total * (weight_bytes * 2 + optim_per_param)
         breakdown["ppo_models"] = int((reference + total * weight_bytes + value) / shards["params"])
-    breakdown["activations"] = int(_activations(preset, facts, mixed))
+    if backend == "ddp" and world > 1:
+        # DDP's all-reduce buckets: a second copy of the gradients (Trainer leaves
+        # gradient_as_bucket_view off)
+        breakdown["ddp_buckets"] = int(grads)
+    acts, logits = activation_bytes(facts, shape, weight_bytes, preset.trainer_type)
+    breakdown["activations"] = int(acts)
+    breakdown["logits"] = int(logits)
     breakdown["cuda_overhead"] = CUDA_OVERHEAD if gpus else 0
     per_gpu = sum(breakdown.values())
 
@@ -199,33 +211,26 @@ def _estimate_from(preset, facts: ModelFacts, gpus: list, backend: str, world: i
     fits = None if gpu_bytes is None else per_gpu <= gpu_bytes * USABLE_FRACTION
     parts = ", ".join(f"{k.replace('_', ' ')} {human(v)}" for k, v in breakdown.items() if v)
     where = f"{backend}" + (f" over {world} processes" if world > 1 else "")
-    text = f"about {human(per_gpu)} per GPU ({parts}); {count(total)} parameters, {count(trainable)} trainable, {dtype_name} weights{' + mixed precision' if mixed else ''}, {where}"
+    compute = f" + {shape.mixed} mixed precision" if mixed else ""
+    ckpt = ", activation checkpointing" if shape.checkpointing else ""
+    text = (f"about {human(per_gpu)} per GPU ({parts}); {count(total)} parameters, {count(trainable)} trainable, "
+            f"{dtype_name} weights{compute}{ckpt}, batch {shape.batch} x {shape.seq} tokens, {where}")
     if fits is True:
         text += f"; fits the {human(gpu_bytes)} GPU"
     elif fits is False:
         text += f"; does NOT fit the {human(gpu_bytes)} GPU"
-    return MemoryEstimate(per_gpu, breakdown, fits, text, gpu_bytes, backend, world, total, trainable, facts)
+    offloaded = offload if backend in ("deepspeed", "fsdp") and offload in ("optimizer", "all") else "none"
+    reasons = tuple(shape.reasons()) + tuple(_hardware_reasons(shape, gpus))
+    return MemoryEstimate(per_gpu, breakdown, fits, text, gpu_bytes, backend, world, total, trainable, facts, offloaded, reasons)
 
 
-def _activations(preset, facts: ModelFacts, mixed: bool) -> float:
-    """Activation memory of one micro-batch: about 34*s*b*h bytes per layer in 16-bit
-    (Korthikanti et al.), without the attention matrix that SDPA / flash attention never store."""
-    args = preset.section("args")
-    batch = args.get("per_device_train_batch_size", 8)
-    batch = batch if isinstance(batch, int) and batch > 0 else 8
-    seq = preset.get("dataset.max_length", 512)
-    seq = seq if isinstance(seq, int) and seq > 0 else 512
-    h, layers = max(facts.hidden_size, 1), max(facts.num_layers, 1)
-    per_layer = seq * batch * h * 34
-    if not mixed:
-        per_layer *= 2  # fp32 activations
-    checkpointing = bool(args.get("gradient_checkpointing") or args.get("activation_checkpointing"))
-    if checkpointing:
-        acts = layers * seq * batch * h * (2 if mixed else 4) + per_layer
-    else:
-        acts = layers * per_layer
-    logits = batch * seq * facts.vocab_size * 4 * 2  # fp32 logits and their gradient
-    return acts + logits
+def _hardware_reasons(shape: effective.TrainingShape, gpus: list) -> list[str]:
+    """What the GPUs cannot do that the settings ask for (bf16 before compute capability 8.0)."""
+    if shape.mixed == "bf16" and gpus and not all(g.supports_bf16 for g in gpus):
+        old = next(g for g in gpus if not g.supports_bf16)
+        return [f"bf16 needs compute capability 8.0 or newer and {old.name} has "
+                f"{'.'.join(map(str, old.compute_capability or ()))}: set args.bf16 = false and args.fp16 = true"]
+    return []
 
 
 def fits_one_gpu(preset, gpus: list) -> MemoryEstimate | None:

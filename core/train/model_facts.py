@@ -18,7 +18,7 @@ from hftui.core.fsutil import atomic_write_text, ensure_private_dir, state_dir
 from hftui.core.options.catalog import installed_versions
 from hftui.core.train import modeling
 
-FACTS_CACHE_FORMAT = 1
+FACTS_CACHE_FORMAT = 2
 REMEMBERED = 16  # model descriptions kept in memory by one process
 
 
@@ -37,7 +37,14 @@ class ModelFacts:
     # (qualified module name, in_features, out_features) of every nn.Linear, for LoRA counts
     linears: tuple[tuple[str, int, int], ...] = ()
     output_linear: str | None = None
+    intermediate_size: int = 0  # the MLP's inner width (0: unknown, taken as 4 x hidden)
+    num_kv_heads: int = 0  # key/value heads (grouped-query attention); 0: as num_heads
+    gated_mlp: bool = False  # SwiGLU/GeGLU: a gate and an up projection, twice the MLP activations
 
+
+# Linear layers that mark a gated MLP (Llama, Mistral, Qwen, Gemma: gate_proj; Phi-3: gate_up_proj;
+# T5 v1.1: wi_0; Mixtral experts: w1/w3).
+GATE_NAMES = frozenset({"gate_proj", "gate_up_proj", "wi_0", "w3"})
 
 _remembered: dict[str, ModelFacts | None] = {}
 
@@ -131,6 +138,9 @@ def facts_from_model(model, config=None) -> ModelFacts:
     layers = _first(text_config, "num_hidden_layers", "num_layers", "n_layer", "n_layers") or 0
     heads = _first(text_config, "num_attention_heads", "num_heads", "n_head") or 1
     vocab = _first(text_config, "vocab_size") or 0
+    inner = _first(text_config, "intermediate_size", "n_inner", "ffn_dim", "d_ff", "encoder_ffn_dim") or 4 * int(hidden)
+    kv_heads = _first(text_config, "num_key_value_heads", "num_kv_heads", "n_head_kv") or heads
+    gated = any(n.rsplit(".", 1)[-1] in GATE_NAMES for n, _, _ in linears)
     dtype = getattr(config, "dtype", None) if hasattr(config, "dtype") else getattr(config, "torch_dtype", None)
     dtype = str(dtype).replace("torch.", "") if dtype is not None else None
     no_split = tuple(sorted(getattr(model, "_no_split_modules", None) or ()))
@@ -145,6 +155,9 @@ def facts_from_model(model, config=None) -> ModelFacts:
         no_split_modules=no_split,
         linears=tuple(linears),
         output_linear=out,
+        intermediate_size=int(inner),
+        num_kv_heads=int(kv_heads),
+        gated_mlp=bool(gated),
     )
 
 

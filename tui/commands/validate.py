@@ -3,11 +3,16 @@
 Problems go to stderr (grouped by file, errors first, each with its key, line and fix); the
 verdicts go to stdout so scripts can read them. Exit 0 when every file is valid (warnings
 allowed), 2 when any is not.
+
+`--for 4xA100-80GB` checks for that machine instead of this one and adds the memory estimate
+there (backend, per-GPU memory, offload, fits, and why); `--json` prints one object per preset
+on stdout instead (`valid`, `problems`, `estimate`), for scripts.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from hftui.core.run.folder import EXIT_INVALID, EXIT_OK
@@ -18,6 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a value before checking, by dotted path (e.g. args.learning_rate=1e-4); repeatable")
     parser.add_argument("--quiet", "-q", action="store_true", help="show only errors and the verdicts")
+    parser.add_argument("--for", dest="machine", metavar="MACHINE",
+                        help="check for a named machine, COUNTxGPU, e.g. 4xA100-80GB, 1xH200, 8xRTX4090 "
+                             "(the estimate, the auto backend and GPU checks use it instead of this machine)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per preset on stdout: valid, problems, estimate")
 
 
 def _plural(n: int, word: str) -> str:
@@ -46,18 +56,70 @@ def _note_first_run() -> None:
         print("hftui: reading the options of the installed transformers and trl (once per version)...", file=sys.stderr, flush=True)
 
 
+def _machine(spec: str | None):
+    """(gpus, None) for --for, or (None, message) when the machine cannot be read."""
+    if spec is None:
+        return None, None
+    from hftui.core.gpus import UnknownMachine, machine_gpus
+
+    try:
+        return machine_gpus(spec), None
+    except UnknownMachine as exc:
+        return None, f"hftui validate: --for {exc}"
+
+
+def _estimate(preset, gpus) -> dict | None:
+    """The estimate for the named machine, or this one's GPUs; None when the preset has no model to read."""
+    from hftui.core.checks.machine import fit_for, visible_gpus
+
+    try:
+        return fit_for(preset, gpus if gpus is not None else visible_gpus())
+    except Exception as exc:  # an estimate is advice: say why there is none, never a traceback
+        return {"per_gpu_gib": None, "backend": None, "offload": None, "fits": None,
+                "reasons": [f"no estimate: {type(exc).__name__}: {exc}"]}
+
+
+def _print_estimate(spec: str | None, est: dict) -> None:
+    from hftui.tui.format import printable
+
+    where = spec or "this machine"
+    gib = est.get("per_gpu_gib")
+    size = f"about {gib:.1f} GiB per GPU" if gib is not None else "no estimate"
+    fits = {True: "fits", False: "does NOT fit", None: "nothing to compare with"}[est.get("fits")]
+    offload = f", CPU offload: {est['offload']}" if est.get("offload") not in (None, "none") else ""
+    print(printable(f"  on {where}: {size}, {est.get('backend')}{offload}; {fits}"))
+    for reason in est.get("reasons", []):
+        print(printable(f"    {reason}"))
+
+
+def _problem_json(p) -> dict:
+    return {"path": p.path, "severity": p.severity, "message": p.message, "hint": p.hint, "line": p.line, "file": p.file}
+
+
 def main(args: argparse.Namespace) -> int:
     from hftui.core.checks import validate_file
     from hftui.tui.errors import print_problems
     from hftui.tui.format import printable
 
-    _note_first_run()
+    gpus, bad = _machine(args.machine)
+    if bad:
+        print(printable(bad), file=sys.stderr)
+        return EXIT_INVALID
+    if not args.json:
+        _note_first_run()
     all_valid = True
     for name in args.presets:
-        _preset, problems = validate_file(name, args.overrides)
-        shown = [p for p in problems if p.severity == "error"] if args.quiet else problems
-        print_problems(shown, file=name)
+        preset, problems = validate_file(name, args.overrides, gpus=gpus)
         valid, words = verdict(problems)
         all_valid = all_valid and valid
+        if args.json:
+            est = _estimate(preset, gpus) if preset is not None else None
+            obj = {"file": name, "valid": valid, "problems": [_problem_json(p) for p in problems], "estimate": est}
+            print(json.dumps(obj), flush=True)
+            continue
+        shown = [p for p in problems if p.severity == "error"] if args.quiet else problems
+        print_problems(shown, file=name)
         print(f"{printable(name)}: {words}", file=sys.stdout, flush=True)
+        if args.machine and preset is not None:
+            _print_estimate(args.machine, _estimate(preset, gpus))
     return EXIT_OK if all_valid else EXIT_INVALID
