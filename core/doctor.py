@@ -1,8 +1,10 @@
-"""What this machine can do for training: GPUs, precision, CUDA/NCCL, DeepSpeed ops, versions.
+"""What this machine can do for training: GPUs, precision, CUDA/NCCL, DeepSpeed ops, versions,
+the extras and optional kernels installed, and what would break a first run here.
 
 `collect()` gathers plain facts (JSON-ready) for `hftui doctor`; each probe is guarded so a
 missing driver or library becomes an entry that says so, never an exception. Nothing is
-compiled: DeepSpeed's ops are reported as installed / compatible, like `ds_report`.
+compiled: DeepSpeed's ops are reported as installed / compatible, like `ds_report`. Whether an
+optional package is there is read from its metadata, never by importing it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import platform
 import sys
 
+from hftui.core import extras as extras_mod
 from hftui.core import gpu as gpu_mod
 
 # Distribution names of every library hftui drives, in the order people think of them.
@@ -22,17 +25,37 @@ LIBRARIES = (
 )
 
 
-def versions() -> dict[str, str | None]:
-    """Installed version of each library (None when it is not installed)."""
+def _version(name: str) -> str | None:
     from importlib import metadata  # ~20 ms: kept off the wizard's first frame
 
-    out: dict[str, str | None] = {}
-    for name in LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def versions() -> dict[str, str | None]:
+    """Installed version of each library (None when it is not installed)."""
+    return {name: _version(name) for name in LIBRARIES}
+
+
+def extras() -> dict[str, dict]:
+    """Each extra of pyproject.toml: installed here or not, what it unlocks, how to get it."""
+    return {name: {"installed": bool(present()), "unlocks": unlocks, "install": f"pip install 'hftui[{name}]'"}
+            for name, (unlocks, present) in extras_mod.EXTRAS.items()}
+
+
+def optional_packages() -> dict[str, dict]:
+    """Optional packages that make training faster or smaller: version (None: absent), what each unlocks."""
+    from hftui.core.checks import installed  # the checks stay off the wizard's first frame
+
+    unlocks = {
+        installed.ATTENTION_PACKAGES["flash_attention_2"][0]: 'model.attn_implementation = "flash_attention_2"',
+        "liger-kernel": "args.use_liger_kernel = true (fused Triton kernels: less memory per token)",
+        installed.HUB_KERNELS_PACKAGE[0]: 'attention kernels from the Hub (model.attn_implementation = "owner/name")',
+        installed.OPTIMIZER_PACKAGES["adamw_bnb_8bit"][1]: 'peft.method = "qlora" (a 4-bit base) and 8-bit optimizers (args.optim = "adamw_bnb_8bit")',
+    }
+    return {name: {"version": _version(name), "unlocks": text} for name, text in unlocks.items()}
 
 
 def precision_default(gpus: list) -> tuple[str, str]:
@@ -88,6 +111,9 @@ def _torch_facts() -> dict:
 def _deepspeed_facts(on_cpu: bool) -> dict:
     """DeepSpeed's op report (installed / JIT-compatible), without compiling anything."""
     facts: dict = {"available": False, "ops": {}}
+    if not extras_mod.deepspeed_installed():
+        facts["error"] = f"not installed ({extras_mod.EXTRAS['deepspeed'][0]}): pip install 'hftui[deepspeed]'"
+        return facts
     sink = io.StringIO()
     old = os.environ.get("DS_ACCELERATOR")
     try:
@@ -138,8 +164,11 @@ def auto_choice(gpus: list) -> dict:
     return {"backend": backend, "backend_reason": reason, "rule": rule, "precision": precision, "precision_reason": why}
 
 
-def collect(deepspeed: bool = True) -> dict:
-    """Every fact the doctor reports, as plain data."""
+def collect(deepspeed: bool = True, output_dir: str = ".", hub_probe=None) -> dict:
+    """Every fact the doctor reports, as plain data. `hub_probe(url)` -> None or why the Hub is
+    out of reach (default: a request with a short timeout, skipped when HF_HUB_OFFLINE is set)."""
+    from hftui.core import readiness
+
     gpus = gpu_mod.detect()
     report = {
         "host": platform.node(),
@@ -158,7 +187,10 @@ def collect(deepspeed: bool = True) -> dict:
         "auto": auto_choice(gpus),
     }
     report["deepspeed"] = _deepspeed_facts(on_cpu=not gpus) if deepspeed else {"available": None, "ops": {}}
-    report["summary"] = summary(report)
+    report["extras"] = extras()
+    report["optional"] = optional_packages()
+    report["ready"] = readiness.collect(output_dir, hub_probe or readiness.probe_hub)
+    report["summary"] = summary(report) + readiness.summary(report["ready"])
     return report
 
 

@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hftui.core import extras
 from hftui.core import gpu as gpu_mod
 from hftui.core.run.folder import DS_CONFIG_FILE
 
@@ -116,6 +117,11 @@ def choose_backend(preset, gpus: list) -> tuple[str, str, dict]:
             f" {memory.human(ds.per_gpu_bytes)} with ZeRO-3 CPU offload; activations {memory.human(ds.breakdown.get('activations'))}):"
             " FSDP full shard without offload; lower args.per_device_train_batch_size or the sequence length, or turn on activation checkpointing"
         ), {}
+    if not extras.deepspeed_installed():
+        return "fsdp", (
+            f"{world} GPUs and even FSDP needs {memory.human(fsdp.per_gpu_bytes)} per GPU: FSDP full shard with CPU offload"
+            " (DeepSpeed ZeRO-3, the choice here, is not installed: pip install 'hftui[deepspeed]')"
+        ), {"offload": "all"}
     return "deepspeed", (
         f"{world} GPUs and even FSDP needs {memory.human(fsdp.per_gpu_bytes)} per GPU: DeepSpeed ZeRO-3 with CPU offload"
         f" of the weights and optimizer state to CPU memory (about {memory.human(ds.per_gpu_bytes)} per GPU; several times slower than on the GPU)"
@@ -137,7 +143,8 @@ def auto_rule_summary(n_gpus: int) -> str:
         fits += f" and has under {LARGE_MODEL_PARAMS / 1e9:g}B parameters"
     return (
         f"backend = auto uses DDP over {n_gpus} processes while {fits}, else fsdp (full shard),"
-        " or deepspeed ZeRO-3 with CPU offload when even fsdp does not fit"
+        + (" or deepspeed ZeRO-3 with CPU offload when even fsdp does not fit" if extras.deepspeed_installed()
+           else " or fsdp with CPU offload when even that does not fit (DeepSpeed is not installed)")
     )
 
 

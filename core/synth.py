@@ -3,10 +3,13 @@
 `python -m hftui.core.synth [FOLDER]` (re)writes them, by default into presets/data/. The same
 seed always gives the same bytes, so the committed files can be checked against this code.
 
-- reverse.jsonl / reverse_eval.jsonl: "reverse: abc => cba" (SFT text; the quickstart)
+- reverse.jsonl / reverse_eval.jsonl: prompt "reverse: abc =>", completion " cba" (SFT on the
+  completion only; the quickstart)
 - chat.jsonl: chat `messages` asking for a word in capitals (SFT on chat data, LoRA)
 - sentiment.jsonl / sentiment_eval.jsonl: short reviews labelled positive/negative
-- preferences.jsonl: prompt, chosen (polite), rejected (rude) (reward model)
+- preferences.jsonl: prompt, chosen (polite), rejected (rude), each answer after its prompt (reward model)
+- answers.jsonl: prompt, then a polite (chosen) and a rude (rejected) answer alone (DPO)
+- colors.jsonl: prompt "sky:", solution "blue" (GRPO with the exact_match/similarity rewards)
 - prompts.jsonl: prompts for PPO
 - summaries.jsonl: a review -> "the <thing> was good|bad" (seq2seq)
 """
@@ -26,6 +29,7 @@ OPENERS = ["The", "This", "That", "Our", "My"]
 VERBS = ["was", "felt", "seemed", "turned out"]
 KIND = ["Thank you, that is very kind.", "Happy to help, have a nice day.", "Sure, here is a friendly answer.", "Of course, glad you asked."]
 RUDE = ["Go away.", "Figure it out yourself.", "That is a stupid question.", "Not my problem."]
+COLORS = [("sky", "blue"), ("grass", "green"), ("snow", "white"), ("coal", "black"), ("sun", "yellow"), ("blood", "red")]
 PROMPTS = ["Can you help me?", "Please answer kindly:", "A question for you:", "Say something to a friend:", "Could you explain this?", "Reply to the customer:"]
 
 
@@ -38,7 +42,7 @@ def reverse_rows(n: int, seed: int) -> list[dict]:
     rows = []
     for _ in range(n):
         w = _word(rng)
-        rows.append({"text": f"reverse: {w} => {w[::-1]}"})
+        rows.append({"prompt": f"reverse: {w} =>", "completion": f" {w[::-1]}"})
     return rows
 
 
@@ -67,6 +71,18 @@ def preference_rows(n: int, seed: int) -> list[dict]:
     return [{"prompt": p, "chosen": f"{p} {rng.choice(KIND)}", "rejected": f"{p} {rng.choice(RUDE)}"} for p in (rng.choice(PROMPTS) for _ in range(n))]
 
 
+def answer_rows(n: int, seed: int) -> list[dict]:
+    """A prompt and two answers to it: kind (chosen) and rude (rejected)."""
+    rng = random.Random(seed)
+    return [{"prompt": rng.choice(PROMPTS), "chosen": " " + rng.choice(KIND), "rejected": " " + rng.choice(RUDE)} for _ in range(n)]
+
+
+def color_rows(n: int, seed: int) -> list[dict]:
+    """What colour a thing is: a prompt and its one right answer."""
+    rng = random.Random(seed)
+    return [{"prompt": f"{thing}:", "solution": color} for thing, color in (rng.choice(COLORS) for _ in range(n))]
+
+
 def prompt_rows(n: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     return [{"prompt": rng.choice(PROMPTS)} for _ in range(n)]
@@ -92,6 +108,8 @@ FILES = {
     "sentiment.jsonl": lambda: sentiment_rows(600, 4),
     "sentiment_eval.jsonl": lambda: sentiment_rows(100, 5),
     "preferences.jsonl": lambda: preference_rows(400, 6),
+    "answers.jsonl": lambda: answer_rows(400, 9),
+    "colors.jsonl": lambda: color_rows(300, 10),
     "prompts.jsonl": lambda: prompt_rows(200, 7),
     "summaries.jsonl": lambda: summary_rows(800, 8),
 }

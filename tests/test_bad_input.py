@@ -117,7 +117,7 @@ CLI_CASES = [
     ("validate-set-without-value", ["validate", "good.toml", "--set"], ("argument --set: expected one argument",)),
     ("validate-missing-file", ["validate", "no_such_preset.toml"], ("no_such_preset.toml: error: no such file",)),
     ("validate-good-and-missing", ["validate", "good.toml", "no_such_preset.toml"], ("good.toml: valid", "no_such_preset.toml: invalid")),
-    ("run-no-preset", ["run"], ("the following arguments are required: preset",)),
+    ("run-no-preset", ["run"], ("give a preset file to train (hftui run PRESET), or a run to train again (hftui run --again RUN)",)),
     ("run-missing-file", ["run", "no_such_preset.toml"], ("no_such_preset.toml: error: no such file",)),
     ("run-directory", ["run", "a_directory.toml"], ("a_directory.toml: error: is a directory",)),
     ("run-invalid-preset", ["run", "conflict_fp16_bf16.toml"], ("conflict_fp16_bf16.toml:", "args.bf16", "both true")),

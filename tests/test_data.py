@@ -106,8 +106,9 @@ def test_sft_needs_text_or_messages(tmp_path):
         data_mod.prepare(p, byte_tokenizer())
     (problem,) = err.value.problems
     assert problem.path == "dataset.text_column"
-    assert problem.message == "the train data has neither a 'text' nor a 'messages' column"
-    assert problem.hint == "columns there: body; set dataset.text_column (plain text) or dataset.messages_column (chat)"
+    assert problem.message == "the train data has neither a 'text' nor a 'messages' nor a 'completion' column"
+    assert problem.hint == ("columns there: body; set dataset.text_column (plain text) or dataset.messages_column (chat) "
+                            "or dataset.completion_column (prompt/completion)")
 
 
 def test_byte_tokenizer_round_trip_and_chat_template():

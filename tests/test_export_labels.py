@@ -26,7 +26,7 @@ def _preset(name: str, out: Path, *sets: str):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, sets", [("quickstart", ["trainer.type=trainer"]), ("seq2seq", [])], ids=["causal-lm-trainer", "seq2seq"])
+@pytest.mark.parametrize("name, sets", [("quickstart", ["trainer.type=trainer", "dataset.text_column=prompt"]), ("seq2seq", [])], ids=["causal-lm-trainer", "seq2seq"])
 def test_exported_script_learns_the_same_labels(tmp_path, name, sets):
     assert train(_preset(name, tmp_path / "worker-out", *sets), tmp_path / "run") == "completed"
     worker = {e["step"]: e["loss"] for e in read_all(tmp_path / "run" / "events.jsonl").events if e["event"] == "log"}

@@ -207,7 +207,9 @@ async def test_failure_shows_the_error_and_the_log_around_it(tmp_path):
         assert failure.error == "ValueError: column 'text' not found in the dataset"
         assert traceback[-1] in failure.excerpt and "step 0 ok" not in failure.excerpt
         assert "FAILED" in progress_text(screen)
-        assert screen.check_action("resume", ()) and not screen.check_action("stop", ())
+        # it failed before saving a checkpoint: nothing to resume, so Resume is not offered
+        assert not screen.check_action("resume", ()) and not screen.check_action("stop", ())
+        assert not screen.query_one("#action-resume").display
         log = screen.query_one(RunLog)
         assert "ValueError: column 'text' not found in the dataset" in log.lines_seen
 
@@ -330,7 +332,8 @@ for step in range(start + 1, steps + 1):
     time.sleep(0.1 if start == 0 else 0.005)
     w.write("log", step, loss=1.0 / step)
     if (run_dir / "stop").exists():
-        (out / f"checkpoint-{step}").mkdir()
+        (out / f"checkpoint-{step}" / f"global_step{step}").mkdir(parents=True)  # sharded state, as DeepSpeed saves it
+        (out / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
         w.write("checkpoint", step, path=str(out / f"checkpoint-{step}"))
         w.write("end", step, status="stopped", error=None)
         sys.exit(130)

@@ -10,9 +10,10 @@ import pytest
 from hftui.core import preset as preset_mod
 from hftui.core.run.events import read_all
 from hftui.core.train.worker import train
+from ppo_world import needs_ppo
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
-SHIPPED = ("quickstart", "classification", "lora", "reward", "ppo", "seq2seq")
+SHIPPED = ("quickstart", "classification", "lora", "reward", "ppo", "seq2seq", "dpo", "grpo")
 QUICK = ["args.max_steps=3", "args.eval_steps=3", "args.logging_steps=1", "dataset.max_train_samples=96"]
 
 
@@ -82,6 +83,7 @@ def test_shipped_preset_trains(tmp_path, name):
 
 
 @pytest.mark.slow
+@needs_ppo
 def test_reward_then_ppo_with_that_reward_model(tmp_path):
     evts = run_preset("reward", tmp_path)
     (ev,) = [e for e in evts if e["event"] == "eval"]

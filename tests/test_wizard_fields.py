@@ -22,6 +22,7 @@ from hftui.tui.screens.search import SearchItem, rank
 from hftui.tui.widgets.dataset_preview import load_preview
 from hftui.tui.widgets.model_check import describe_local
 from hftui.tui.widgets.option_field import MISSING, OptionField, differs, field_id, parse_text
+from ppo_world import needs_ppo
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -74,14 +75,18 @@ def test_step_fields_follow_the_trainer_type_and_sections(catalog):
     assert [p for p, _ in step_fields("peft", blank, catalog)] == []
     lora = blank.with_value("peft", {"method": "lora"})
     assert "peft.r" in [p for p, _ in step_fields("peft", lora, catalog)]
-    ppo = blank.with_value("trainer.type", "ppo")
-    assert "ppo.reward_model" in [p for p, _ in step_fields("trainer", ppo, get_catalog("ppo"))]
     # every curated option sits in exactly one step, and advanced adds the rest
     basic = {p for s in STEPS for p, _ in step_fields(s, blank, catalog)}
     every = {p for s in STEPS for p, _ in step_fields(s, blank, catalog, advanced=True)}
     assert {"args.output_dir", "args.max_steps", "args.eval_strategy", "args.learning_rate", "args.bf16", "args.report_to"} <= basic
     assert "args.torch_compile_mode" in every - basic
     assert len(every) > 100
+
+
+@needs_ppo
+def test_step_fields_of_ppo_ask_for_the_reward_model():
+    ppo = Preset(data={"schema": 1, "trainer": {"type": "ppo"}})
+    assert "ppo.reward_model" in [p for p, _ in step_fields("trainer", ppo, get_catalog("ppo"))]
 
 
 def test_search_ranks_names_then_help(catalog):
@@ -223,6 +228,17 @@ async def test_controls_write_typed_values_into_the_preset(tmp_path, warm_catalo
         await pilot.press("ctrl+t")
         await pilot.pause()
         assert len(screen.query_one("#step-evaluation").paths) > before
+
+
+@needs_ppo
+async def test_choosing_ppo_offers_its_options(tmp_path, warm_catalog):
+    (tmp_path / "train.jsonl").write_text('{"prompt": "a"}\n')
+    path = tmp_path / "p.toml"
+    path.write_text('schema = 1\n[model.scratch]\narchitecture = "llama"\n[dataset]\npath = "json"\ndata_files = "train.jsonl"\n[trainer]\ntype = "sft"\n[args]\noutput_dir = "out"\n')
+    app = HftuiApp(preset_mod.load(path), gpus=[])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
         # the trainer type changes the options on offer
         screen.goto("trainer")
         await pilot.pause()

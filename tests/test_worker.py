@@ -202,11 +202,14 @@ def test_worker_process_fails_with_one_line_not_a_traceback(tmp_path):
     p = tiny_preset(tmp_path).with_value("dataset.text_column", "sentence")
     p = p.with_value("args.output_dir", str(tmp_path / "out")).with_value("dataset.data_files", {"train": str(tmp_path / "train.jsonl"), "eval": str(tmp_path / "eval.jsonl")})
     run_dir = tmp_path / "run"
-    _write_run(run_dir, p)
+    mine = str(tmp_path / "my-preset.toml")
+    _write_run(run_dir, p, preset_path=mine)
     proc = subprocess.run([sys.executable, "-m", "hftui.core.train.worker", str(run_dir)], capture_output=True, text=True, env=_worker_env(), timeout=180)
     assert proc.returncode == 1
     lines = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
     assert lines and "sentence" in lines[0] and "dataset.text_column" in lines[0]
+    # named in the person's preset file and key, never the run folder's resolved copy
+    assert f"{mine} dataset.text_column" in lines[0] and str(run_dir / "preset.toml") not in proc.stderr
     assert "Traceback" not in proc.stderr
     assert events(run_dir)[-1]["status"] == "failed"
 

@@ -8,10 +8,9 @@ edit. torch, transformers and datasets are never imported to draw the wizard.
 
 from __future__ import annotations
 
+import atexit
 import copy
-import os
-import subprocess
-import sys
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,20 @@ from textual.worker import Worker, WorkerState
 
 from hftui.core import gpu
 from hftui.core.doctor import precision_default
+from hftui.core.extras import trainer_missing
 from hftui.core.options import catalog as catalog_mod
+from hftui.core.options.steps import step_of
 from hftui.core.preset import Preset, is_shipped
 from hftui.core.problems import PresetError, Problem
 from hftui.tui import startup
 from hftui.tui.i18n import t
 from hftui.tui.review_text import launch_text, memory_text, run_validation
+from hftui.tui.catalog_flow import CatalogFlow
 from hftui.tui.save_flow import SaveFlow
 from hftui.tui.screens.confirm import ConfirmScreen
 from hftui.tui.screens.wizard import WizardScreen
+from hftui.tui.widgets.dataset_preview import in_daemon_thread
+from hftui.tui.widgets.dataset_verdict import DatasetVerdict, read_key
 from hftui.tui.widgets.option_field import MISSING
 from hftui.tui.wizard_state import HARDWARE_NOTES, WizardState, hardware_note
 
@@ -40,7 +44,7 @@ TRUST_QUESTION = (
 )
 
 
-class HftuiApp(SaveFlow, App):
+class HftuiApp(CatalogFlow, SaveFlow, App):
     """The wizard. `gpus` injects the hardware (tests, snapshots); None detects it in a thread."""
 
     CSS_PATH = "app.tcss"
@@ -64,11 +68,14 @@ class HftuiApp(SaveFlow, App):
         self.field_errors: dict[str, str] = {}
         self.taken: dict[str, int] = {}  # per key, the serial of the last field change taken in
         self.problems: list[Problem] = []
+        self.data_read: tuple[tuple, Problem] | None = None  # (read_key, problem): the data the preview could not read
         self.validated = False
         self.trust_confirmed = False
         self.last_run = None
         self.startup_line = ""
         self._catalogs: dict[str, Any] = {}
+        self._catalog_build = None  # the child building the catalog (catalog_build.CatalogBuild)
+        self._catalog_poll = None  # the timer that looks at it
         self._validate_timer = None
         self.initial_data = copy.deepcopy(preset.data)
 
@@ -99,7 +106,7 @@ class HftuiApp(SaveFlow, App):
             preset=self.preset,
             catalog=self.catalog(),
             field_errors=dict(self.field_errors),
-            problems=tuple(self.problems),
+            problems=tuple(self.problems) + self._data_read_problems(),
             validated=self.validated,
             dirty=self.dirty,
             shipped=self.shipped,
@@ -107,45 +114,28 @@ class HftuiApp(SaveFlow, App):
             taken=dict(self.taken),
         )
 
+    def _data_read_problems(self) -> tuple[Problem, ...]:
+        """The dataset preview's failure to read the data, while the preset names that data and
+        validation has found nothing wrong with the dataset itself (it would say it first)."""
+        if self.data_read is None or self.data_read[0] != read_key(self.preset):
+            return ()
+        if any(p.is_error and step_of(p.path) == "dataset" for p in self.problems):
+            return ()
+        return (self.data_read[1],)
+
+    def on_dataset_verdict_read(self, event: DatasetVerdict.Read) -> None:
+        self.data_read = None if event.problem is None else (event.key, event.problem)
+        self._announce()
+
     def _announce(self) -> None:
         screen = self.wizard
         if screen is not None:
             screen.update_state(self.state)
 
-    # -- the catalog -----------------------------------------------------------------------
-    def catalog(self, preset: Preset | None = None):
-        """The option catalog for the preset's trainer type, from the cache only (None: not built yet)."""
-        preset = preset or self.preset
-        key = catalog_mod.config_key(preset.trainer_type, preset.task)
-        if key not in self._catalogs or self._catalogs[key] is None:
-            try:
-                self._catalogs[key] = catalog_mod.cached_catalog(preset.trainer_type, preset.task)
-            except Exception:
-                self._catalogs[key] = None
-        return self._catalogs[key]
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="catalog", name="catalog")
-    def _build_catalog(self) -> None:
-        """Build every catalog in a child process, so this one never imports transformers."""
-        code = "from hftui.core.options.catalog import warm_all; warm_all()"
-        env = dict(os.environ, TRL_EXPERIMENTAL_SILENCE="1")
-        try:
-            subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        if catalog_mod.cached_catalog(self.preset.trainer_type, self.preset.task) is None:
-            catalog_mod.warm_all()  # no cache could be written: build it here, in this thread
-        self.call_from_thread(self._catalog_ready)
-
-    def _catalog_ready(self) -> None:
-        self._catalogs.clear()
-        self._announce()
-        self.schedule_validation(0)
-
     # -- hardware --------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, exit_on_error=False, group="gpu", name="gpu")
-    def _detect_gpus(self) -> None:
-        self.call_from_thread(self._gpus_ready, gpu.detect())
+    @work(exclusive=True, exit_on_error=False, group="gpu", name="gpu")
+    async def _detect_gpus(self) -> None:
+        self._gpus_ready(await in_daemon_thread(gpu.detect))  # a slow driver never holds up quitting
 
     def _gpus_ready(self, gpus: list) -> None:
         self.gpus = gpus
@@ -220,14 +210,14 @@ class HftuiApp(SaveFlow, App):
             self._validate()
 
     def _validate(self) -> None:
-        if self.catalog() is None:
+        if self.catalog() is None and not trainer_missing(self.preset.trainer_type):
             return  # validation reads the catalog; it runs again once the catalog is ready
         self._validate_worker(self.preset)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="validate", name="validate")
-    def _validate_worker(self, preset: Preset) -> None:
-        problems = run_validation(preset)
-        self.call_from_thread(self._validated, preset, problems)
+    @work(exclusive=True, exit_on_error=False, group="validate", name="validate")
+    async def _validate_worker(self, preset: Preset) -> None:
+        # a daemon thread: quitting never waits for a check that reads a model's shape
+        self._validated(preset, await in_daemon_thread(run_validation, preset))
 
     def _validated(self, preset: Preset, problems: list[Problem]) -> None:
         if preset is not self.preset:
@@ -237,7 +227,7 @@ class HftuiApp(SaveFlow, App):
         self._announce()
 
     def has_errors(self) -> bool:
-        return bool(self.field_errors) or any(p.is_error for p in self.problems)
+        return bool(self.field_errors) or any(p.is_error for p in self.problems + list(self._data_read_problems()))
 
     # -- what was typed comes first ----------------------------------------------------------
     def after_typing(self, then) -> None:
@@ -252,11 +242,12 @@ class HftuiApp(SaveFlow, App):
     def on_wizard_screen_review_extras_requested(self, event: WizardScreen.ReviewExtrasRequested) -> None:
         self._review_worker(self.preset, self.gpus or [])
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="review", name="review")
-    def _review_worker(self, preset: Preset, gpus: list) -> None:
-        memory = memory_text(preset)
-        launch = launch_text(preset, gpus)
-        self.call_from_thread(self._review_ready, preset, memory, launch)
+    @work(exclusive=True, exit_on_error=False, group="review", name="review")
+    async def _review_worker(self, preset: Preset, gpus: list) -> None:
+        # daemon threads: the estimate imports torch, and quitting must not wait for that
+        memory = await in_daemon_thread(memory_text, preset)
+        launch = await in_daemon_thread(launch_text, preset, gpus)
+        self._review_ready(preset, memory, launch)
 
     def _review_ready(self, preset: Preset, memory: str, launch: str) -> None:
         screen = self.wizard
@@ -342,11 +333,37 @@ class HftuiApp(SaveFlow, App):
 
     def _quit(self) -> None:
         if not self.needs_saving():
-            self.exit()
+            self._leave()
             return
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.exit()
+                self._leave()
 
         self.push_screen(ConfirmScreen(t("unsaved"), yes="Quit without saving", no="Stay"), answer)
+
+    def _leave(self) -> None:
+        # The process ends with the app: a last collection of every object the wizard made
+        # would only add a second or more between Ctrl+Q and the shell prompt.
+        atexit.register(gc.freeze)
+        self.exit(message=self.runs_going_on())
+
+    def runs_going_on(self) -> str | None:
+        """What to print in the terminal on leaving while a run started or watched here still
+        trains: it goes on without the wizard, and how to come back to it."""
+        dirs = [Path(self.last_run.run_dir)] if self.last_run is not None else []
+        dirs += [Path(d) for d in (getattr(s, "run_dir", None) for s in self.screen_stack) if d is not None]
+        if not dirs:
+            return None
+        from hftui.core.run.record import RunRecord  # only when a run was started or watched
+
+        live = []
+        for run_dir in dict.fromkeys(dirs):
+            try:
+                record = RunRecord.load(run_dir)
+            except Exception:
+                continue  # a folder gone or unreadable: nothing to come back to
+            if record.is_active and record.id not in live:
+                live.append(record.id)
+        return "\n".join(f"The run {run_id} goes on in the background. Come back to it with `hftui attach {run_id}`; "
+                         f"stop it with `hftui stop {run_id}`." for run_id in live) or None

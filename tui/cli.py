@@ -27,6 +27,10 @@ COMMANDS = {
     "doctor": "What this machine can do: GPUs, precision, CUDA/NCCL, DeepSpeed, versions.",
     "presets": "List the presets shipped with hftui (open one by name: hftui quickstart).",
     "compare": "Compare runs: preset keys that differ, metrics, speed, environment.",
+    "data": "A data report: rows, token lengths, truncation, padding, a sample as trained.",
+    "try": "Try a trained model: answer one prompt with a run's final model or a checkpoint.",
+    "eval": "Evaluate a run's model on a split with the preset's metrics.",
+    "predict": "Write a run's model's predictions for an input file as JSONL.",
     "probe": "Measure which batch sizes fit: a few real steps each, peak memory and speed.",
     "serve": "Serve the wizard to a browser on 127.0.0.1 (textual-serve).",
 }
@@ -56,7 +60,7 @@ def _unknown_command(argv: list[str]) -> str | None:
 
     if shipped_by_name(argv[0]):  # `hftui quickstart`: a shipped preset by name
         return None
-    close = difflib.get_close_matches(argv[0], COMMANDS, n=2, cutoff=0.5)
+    close = difflib.get_close_matches(argv[0], COMMANDS, n=1, cutoff=0.5)  # the closest, not a list to choose from
     if not close and not any(not a.startswith("-") for a in argv[1:]):
         return None
     hint = f"did you mean {' or '.join(close)}? " if close else ""

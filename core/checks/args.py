@@ -7,6 +7,7 @@ import difflib
 import math
 from typing import Any
 
+from hftui.core import extras
 from hftui.core.options import sections as schema
 from hftui.core.options.names import suggest_key
 from hftui.core.options.sections import EVAL_SPLIT_NAMES
@@ -14,6 +15,7 @@ from hftui.core.preset import Preset
 
 from hftui.core.checks import installed, machine
 from hftui.core.checks.data_size import check_data_size
+from hftui.core.checks.mismatch import check_mismatches
 from hftui.core.checks.report import Report
 from hftui.core.checks.secrets import SECRET_KEYS
 from hftui.core.checks.values import check_value, num, show
@@ -25,6 +27,8 @@ def check_args(rep: Report, preset: Preset):
     ttype = preset.get("trainer.type", "sft")
     if not isinstance(args, dict) or not isinstance(ttype, str) or ttype not in schema.TRAINER_TYPES:
         return None
+    if extras.trainer_missing(ttype):
+        return None  # check_trainer says why, in one line
     from hftui.core.options.catalog import get_catalog
 
     try:
@@ -76,6 +80,7 @@ def check_training_rules(rep: Report, preset: Preset, cat) -> None:
     _check_schedule(rep, preset, args, a)
     _check_run_length(rep, preset, args, a)
     check_data_size(rep, preset, a)
+    check_mismatches(rep, preset, a)
     if a("dataloader_prefetch_factor") is not None and a("dataloader_num_workers") == 0 and "dataloader_prefetch_factor" in args:
         rep.error("args.dataloader_prefetch_factor", "dataloader_prefetch_factor only works with dataloader_num_workers > 0",
                   "set dataloader_num_workers = 2, or remove dataloader_prefetch_factor")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hftui.core.options.paths import looks_local
-from hftui.core.options.sections import BUILDERS, DATA_EXTENSIONS, column_name, column_needs
+from hftui.core.options.sections import BUILDERS, DATA_EXTENSIONS, PAIRED_COLUMNS, column_name, column_needs
 from hftui.core.preset import Preset
 from hftui.core.regular_file import check_regular
 
@@ -215,18 +215,33 @@ def _shown(preset: Preset, p: Path) -> str:
 
 
 def _missing_columns(preset: Preset, columns: list[str]) -> list[str]:
-    """The dataset keys whose columns a file lacks."""
-    return [ds_key for ds_key, names in required_columns(preset) if not any(n in columns for n in names)]
+    """The dataset keys whose columns a file lacks (with the partner of a paired column it has:
+    SFT's prompt beside its completion)."""
+    ds = preset.section("dataset")
+    missing = []
+    for keys in column_needs(preset.trainer_type, preset.task):
+        found = next((k for k in keys if column_name(ds, k) in columns), None)
+        if found is None:
+            missing.append(f"dataset.{keys[0]}")
+        elif found in PAIRED_COLUMNS and column_name(ds, PAIRED_COLUMNS[found]) not in columns:
+            missing.append(f"dataset.{PAIRED_COLUMNS[found]}")
+    return missing
 
 
 def _report_missing(rep: Report, preset: Preset, ds_key: str, split: str, where: list[tuple[str, list[str]]]) -> None:
     shown, columns = where[0]
-    names = dict(required_columns(preset))[ds_key]
-    wanted = " or ".join(repr(n) for n in names)
     setting = ds_key.rpartition(".")[2]
-    close = difflib.get_close_matches(names[0], columns, n=1, cutoff=0.5)
-    hint = f"set {setting} = {show(close[0] if close else columns[0])} (columns there: {', '.join(columns[:12])})"
+    names = dict(required_columns(preset)).get(ds_key) or [column_name(preset.section("dataset"), setting)]
+    wanted = " or ".join(repr(n) for n in names)
+    # a column another need already reads is no candidate (SFT's completion is not its prompt)
+    ds = preset.section("dataset")
+    taken = {column_name(ds, k) for keys in column_needs(preset.trainer_type, preset.task) for k in keys} - set(names)
+    free = [c for c in columns if c not in taken] or columns
+    close = difflib.get_close_matches(names[0], free, n=1, cutoff=0.5)
+    hint = f"set {setting} = {show(close[0] if close else free[0])} (columns there: {', '.join(columns[:12])})"
     if ds_key == "dataset.text_column" and preset.trainer_type == "sft":
-        hint += "; for chat data set messages_column"
+        hint += "; for chat data set messages_column, for prompt/completion data completion_column"
+    if setting in PAIRED_COLUMNS.values():
+        hint += f"; it goes with the {', '.join(k.removesuffix('_column') for k, v in PAIRED_COLUMNS.items() if v == setting)} column"
     more = f" (nor do {len(where) - 1:,} more files)" if len(where) > 1 else ""
     rep.error(ds_key, f"the {split} file {shown} has no column {wanted}{more}", hint)

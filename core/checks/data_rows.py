@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hftui.core.checks.values import kind
-from hftui.core.options.sections import column_name, column_needs
+from hftui.core.options.sections import PAIRED_COLUMNS, column_name, column_needs
 
 # How much of one file a scan reads before it calls the rest a sample.
 SCAN_ROWS = 100_000
@@ -27,8 +27,11 @@ SCAN_SECONDS = 5.0
 MAX_RECORD = 16 << 20  # a line longer than this ends the scan: a sample up to there
 
 # What each [dataset] column must hold, as core/train/data.py and the TRL trainers read it.
-COLUMN_KINDS = {"text_column": "text", "target_column": "text", "prompt_column": "text", "label_column": "class",
-                "messages_column": "chat", "chosen_column": "text_or_chat", "rejected_column": "text_or_chat"}
+COLUMN_KINDS = {"text_column": "text", "target_column": "text", "prompt_column": "text_or_chat", "label_column": "class",
+                "messages_column": "chat", "chosen_column": "text_or_chat", "rejected_column": "text_or_chat",
+                "completion_column": "text_or_chat"}
+# Trainer types that read a column as something narrower than COLUMN_KINDS says.
+KIND_BY_TYPE = {("ppo", "prompt_column"): "text"}
 
 # Cells the csv reader (pandas, under datasets) reads as no value.
 CSV_MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
@@ -44,6 +47,7 @@ class Need:
     column: str
     kind: str  # text | class | number | chat | text_or_chat
     num_labels: int | None = None
+    partner: "Need | None" = None  # a column read together with this one (SFT's prompt beside its completion)
 
 
 @dataclass(frozen=True)
@@ -60,9 +64,20 @@ def needs_for(preset) -> tuple[tuple[Need, ...], ...]:
     n = preset.get("model.num_labels")
     n = n if isinstance(n, int) and not isinstance(n, bool) else None
     groups = []
-    for group in column_needs(preset.trainer_type, preset.task):
-        kinds = ((key, "number" if key == "label_column" and n == 1 else COLUMN_KINDS.get(key, "text")) for key in group)
-        groups.append(tuple(Need(f"dataset.{key}", column_name(ds, key), kind, n) for key, kind in kinds))
+    ttype = preset.trainer_type
+
+    def kind_of(key: str) -> str:
+        if key == "label_column" and n == 1:
+            return "number"
+        return KIND_BY_TYPE.get((ttype, key)) or COLUMN_KINDS.get(key, "text")
+
+    for group in column_needs(ttype, preset.task):
+        needs = []
+        for key in group:
+            partner = PAIRED_COLUMNS.get(key)
+            paired = Need(f"dataset.{partner}", column_name(ds, partner), kind_of(partner), n) if partner else None
+            needs.append(Need(f"dataset.{key}", column_name(ds, key), kind_of(key), n, paired))
+        groups.append(tuple(needs))
     return tuple(groups)
 
 
@@ -100,7 +115,9 @@ class RowChecks:
         self.csv_later: dict[tuple, tuple[str, str, str, str]] = {}  # problems that hold only for a numeric column
 
     def start(self, columns) -> None:
-        self.active = tuple(next(n for n in g if n.column in columns) for g in self.groups if any(n.column in columns for n in g))
+        active = [next(n for n in g if n.column in columns) for g in self.groups if any(n.column in columns for n in g)]
+        active += [n.partner for n in active if n.partner is not None and n.partner.column in columns]
+        self.active = tuple(active)
 
     def full(self) -> bool:
         if self.rows >= self.max_rows or self.bytes >= SCAN_BYTES or (self.rows % 1000 == 0 and time.monotonic() > self.deadline):
@@ -184,9 +201,9 @@ class RowChecks:
 
     def finish(self) -> None:
         """Problems that depend on a whole csv column: they hold only when every cell is a number."""
-        for (kind, col), (key, text, hint, severity) in self.csv_later.items():
+        for (which, col), (key, text, hint, severity) in self.csv_later.items():
             if self.csv_numeric.get(col):
-                self.found.add((kind, col), key, text, hint, severity)
+                self.found.add((which, col), key, text, hint, severity)
 
 
 def _is_float(cell: str) -> bool:

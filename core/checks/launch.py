@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from hftui.core import extras
 from hftui.core.launch import process_limit
 from hftui.core.preset import Preset
 
@@ -40,6 +41,9 @@ def check_launch(rep: Report, preset: Preset) -> None:
         rep.warning("launch.main_process_ip", f"num_machines = {machines} but main_process_ip is {ip}: the other machines cannot reach it",
                     "set main_process_ip to machine 0's address on the network (e.g. 10.0.0.1)")
     _check_sharding(rep, preset, backend)
+    missing = extras.backend_missing(backend)
+    if missing:
+        rep.error("launch.backend", *missing)
     offload = launch.get("offload", "none")
     if isinstance(offload, str) and offload != "none" and backend not in ("deepspeed", "fsdp"):
         rep.warning("launch.offload", f'offload = {show(offload)} only applies with backend = "deepspeed" (or "fsdp"); backend is {show(backend)}',

@@ -59,7 +59,7 @@ def check_model_ref(rep: Report, preset: Preset, key: str, value: str, what: str
             rep.error(key, f"{what} folder {p} has no config.json: it is not a saved model",
                       "point it at a folder written by save_pretrained (the output_dir of a finished run)")
         return
-    if looks_local(value) or (key.startswith("ppo.") and beside_output_dir(preset.get("args.output_dir"), value)):
+    if looks_local(value) or (key.startswith(("ppo.", "grpo.")) and beside_output_dir(preset.get("args.output_dir"), value)):
         rep.add(key, missing_severity, f"{what} folder not found: {p}", missing_hint or "check the path (relative paths start at the preset's folder), or train it first")
         return
     if not hub.is_hub_id(value):

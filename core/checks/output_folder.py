@@ -21,7 +21,7 @@ import shutil
 import struct
 from pathlib import Path
 
-from hftui.core.run.folder import RUNS_SUBDIR
+from hftui.core.run.folder import MERGED_SUBDIR, RUNS_SUBDIR
 
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 TRAINER_STATE = "trainer_state.json"
@@ -44,7 +44,7 @@ _RUN_FILE_PATTERNS = (
 )
 # Folders a run writes there: its record, TensorBoard's `runs`, what loggers drop in the run's
 # working folder (the output folder), DeepSpeed and FSDP state.
-_RUN_FOLDERS = (RUNS_SUBDIR, "runs", "wandb", "mlruns", "global_step*", "pytorch_model_fsdp_*", "checkpoint-*")
+_RUN_FOLDERS = (RUNS_SUBDIR, MERGED_SUBDIR, "runs", "wandb", "mlruns", "global_step*", "pytorch_model_fsdp_*", "checkpoint-*")
 # Left by the system, not by a person: never a reason to refuse a folder.
 _NEUTRAL = (".DS_Store", "Thumbs.db", "desktop.ini", "lost+found", ".hftui-write-test-*")
 # Files whose name a person's project may share: judged by their content.

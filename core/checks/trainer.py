@@ -1,12 +1,17 @@
-"""[trainer] and [ppo]: a trainer type that can learn the model's task, metrics that mean
-something for it, and the reward and value models PPO needs."""
+"""[trainer], [grpo] and [ppo]: a trainer type that can learn the model's task, metrics that mean
+something for it, the rewards GRPO and RLOO score answers with, and the reward and value models
+PPO needs."""
 
 from __future__ import annotations
 
 import difflib
 
+from hftui.core import extras
 from hftui.core.options import sections as schema
 from hftui.core.preset import Preset
+
+from hftui.core.train.modeling import GENERATING_TRAINER_TYPES
+from hftui.core.train.rewards import NEEDS_SOLUTION, REWARD_FUNCTIONS
 
 from hftui.core.checks.model import check_model_ref
 from hftui.core.checks.report import Report
@@ -19,8 +24,11 @@ _TRAIN_REWARD_FIRST = ('train it before this run: a preset with trainer.type = "
 def check_trainer(rep: Report, preset: Preset) -> None:
     ttype = preset.get("trainer.type", "sft")
     task = preset.get("model.task", "causal-lm")
+    missing = extras.trainer_missing(ttype)
+    if missing:
+        rep.error("trainer.type", missing)
     if isinstance(ttype, str) and isinstance(task, str) and task in schema.TASKS:
-        if ttype in ("sft", "ppo") and task != "causal-lm":
+        if ttype in ("sft", *GENERATING_TRAINER_TYPES) and task != "causal-lm":
             rep.error("trainer.type", f"trainer.type = {show(ttype)} trains causal language models, but model.task = {show(task)}",
                       'use trainer.type = "trainer" for this task, or model.task = "causal-lm"')
         if ttype == "reward" and task == "seq2seq-lm":
@@ -31,6 +39,7 @@ def check_trainer(rep: Report, preset: Preset) -> None:
         if isinstance(label, str) and not label.strip():
             rep.error("dataset.label_column", "sequence-classification needs a label column, but label_column is empty",
                       'set label_column = "label" (the column with the class of each row)')
+    check_grpo(rep, preset)
     metrics = preset.get("trainer.metrics")
     if isinstance(metrics, list):
         _check_metrics(rep, metrics, ttype, task)
@@ -52,8 +61,8 @@ def _check_metrics(rep: Report, metrics: list, ttype: object, task: object) -> N
         elif isinstance(task, str) and m not in schema.METRICS_BY_TASK.get(task, schema.METRIC_NAMES):
             rep.warning("trainer.metrics", f"metric {m!r} does not mean much for {task}",
                         f"for {task} use: {', '.join(schema.METRICS_BY_TASK.get(task, ()))}")
-    if metrics and ttype in ("ppo",):
-        rep.warning("trainer.metrics", "PPO does not run compute_metrics: the metrics are ignored", "remove metrics")
+    if metrics and ttype in GENERATING_TRAINER_TYPES:
+        rep.warning("trainer.metrics", f"{str(ttype).upper()} logs its own measures (rewards, margins): the metrics are ignored", "remove metrics")
     if metrics and ttype == "sft" and any(m != "perplexity" for m in metrics if isinstance(m, str)):
         rep.warning("trainer.metrics", "SFT logs its own eval_mean_token_accuracy and hftui adds eval_perplexity; other metrics are ignored",
                     'remove metrics, or use trainer.type = "trainer" for task metrics')
@@ -75,3 +84,81 @@ def check_ppo(rep: Report, preset: Preset) -> None:
             check_model_ref(rep, preset, "ppo.value_model", value, "value model", missing_severity=missing, missing_hint=_TRAIN_REWARD_FIRST)
     elif isinstance(ppo, dict) and ppo:
         rep.warning("ppo", f"[ppo] is ignored: trainer.type is {show(ttype or 'sft')}", 'remove [ppo], or set trainer.type = "ppo"')
+
+
+def check_grpo(rep: Report, preset: Preset) -> None:
+    """[grpo]: at least one reward, known function names, a reward model that is there, and a
+    batch that holds whole groups of generated answers."""
+    grpo = preset.get("grpo")
+    ttype = preset.get("trainer.type")
+    if ttype not in schema.REWARD_TRAINER_TYPES:
+        if isinstance(grpo, dict) and grpo:
+            rep.warning("grpo", f"[grpo] is ignored: trainer.type is {show(ttype or 'sft')}", 'remove [grpo], or set trainer.type = "grpo"')
+        return
+    grpo = grpo if isinstance(grpo, dict) else {}
+    reward = grpo.get("reward_model")
+    names = grpo.get("reward_functions") or []
+    names = [names] if isinstance(names, str) else names
+    if not reward and not names:
+        rep.error("grpo", f"{ttype} scores the answers it writes, but [grpo] names no reward_model and no reward_functions",
+                  f'add [grpo] with reward_functions = ["{next(iter(REWARD_FUNCTIONS))}"] (shipped: {", ".join(REWARD_FUNCTIONS)}) '
+                  'and/or reward_model = "runs/reward" (a folder trained with trainer.type = "reward")')
+    if isinstance(reward, str) and reward:
+        missing = "error" if rep.for_run else "warning"
+        check_model_ref(rep, preset, "grpo.reward_model", reward, "reward model", missing_severity=missing, missing_hint=_TRAIN_REWARD_FIRST)
+        folder = preset.resolve(reward)
+        if (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
+            rep.error("grpo.reward_model", f"reward model folder {folder} holds only LoRA adapters",
+                      "train the reward model with [peft] merge = true and point reward_model at its merged folder")
+    if isinstance(names, list):
+        for name in names:
+            if isinstance(name, str) and name in REWARD_FUNCTIONS:
+                continue
+            close = difflib.get_close_matches(str(name), list(REWARD_FUNCTIONS), n=1, cutoff=0.5)
+            rep.error("grpo.reward_functions", f"unknown reward function {show(name)}",
+                      (f"did you mean {close[0]!r}? " if close else "") + f"hftui ships: {', '.join(REWARD_FUNCTIONS)}")
+        if any(n in NEEDS_SOLUTION for n in names):
+            _check_solution_column(rep, preset, [n for n in names if n in NEEDS_SOLUTION])
+    _check_groups(rep, preset, str(ttype))
+
+
+def _check_solution_column(rep: Report, preset: Preset, names: list) -> None:
+    """The first record of each local data file holds the solution column the functions read."""
+    from hftui.core.checks.data import first_record
+    from hftui.core.train.data import resolve_data_files, solution_column
+
+    column = solution_column(preset)
+    files, _ = resolve_data_files(preset)
+    entries = files.items() if isinstance(files, dict) else [("train", files)] if files else []
+    for split, value in entries:
+        for path in (value if isinstance(value, list) else [value]):
+            p = preset.resolve(str(path))
+            if not p.is_file():
+                continue
+            columns, _problem = first_record(p)
+            if columns is not None and column not in columns:
+                rep.error("grpo.solution_column", f"the {split} file {p.name} has no column {column!r}, which {', '.join(names)} compare the answers with",
+                          f"set grpo.solution_column to the column with the right answers (columns there: {', '.join(columns[:12])})")
+
+
+def _check_groups(rep: Report, preset: Preset, ttype: str) -> None:
+    """GRPO/RLOO compare num_generations answers per prompt: a batch must hold whole groups."""
+    from hftui.core.options.catalog import cached_catalog
+
+    cat = cached_catalog(ttype, preset.task)
+    args = preset.section("args")
+
+    def arg(name: str):
+        value = args.get(name)
+        if value is None and cat is not None and name in cat.args:
+            value = cat.args[name].default
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    gens, batch, gas = arg("num_generations"), arg("per_device_train_batch_size"), arg("gradient_accumulation_steps") or 1
+    if gens is None or batch is None:
+        return
+    if gens < 2:
+        rep.error("args.num_generations", f"num_generations = {gens}: {ttype} compares answers to the same prompt, so it needs at least 2", "set num_generations = 4 or more")
+    elif (batch * gas) % gens:
+        rep.error("args.num_generations", f"per_device_train_batch_size × gradient_accumulation_steps = {batch * gas} is not a multiple of num_generations = {gens}: "
+                  "every batch must hold whole groups of answers to one prompt", f"set per_device_train_batch_size to a multiple of {gens} (e.g. {gens * max(1, batch // gens)})")

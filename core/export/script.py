@@ -15,6 +15,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from hftui.core.export.literals import literal, pretty
+from hftui.core.export import trl_script
+from hftui.core.export.metrics_source import metrics_source
 from hftui.core.options.catalog import CONFIG_CLASSES, config_key
 from hftui.core.options.sections import EVAL_SPLIT_NAMES, column_name
 from hftui.core.train import data as data_mod
@@ -93,6 +95,9 @@ def export_python(preset) -> str:
     for fn in helpers:
         w("")
         w(_src(fn))
+    for source in trl_script.helper_sources(preset):
+        w("")
+        w(source)
 
     # -- tokenizer -----------------------------------------------------------------------------
     w("")
@@ -195,7 +200,7 @@ def export_python(preset) -> str:
 
     if metrics:
         w("")
-        w(_metrics_source(task, metrics))
+        w(metrics_source(task, metrics))
 
     # -- main ------------------------------------------------------------------------------------
     w("")
@@ -203,15 +208,11 @@ def export_python(preset) -> str:
     w("    tokenizer = load_tokenizer()")
     w("    train, evald = load_splits()")
     num_labels_expr = "None"
-    if ttype == "sft":
-        text, msgs = column_name(d, "text_column"), column_name(d, "messages_column")
-        w(f"    keep = {{{_r(text)}: 'text'}} if {_r(text)} in train.column_names else {{{_r(msgs)}: 'messages'}}")
-        w("    train, evald = select_rename(train, keep), select_rename(evald, keep)")
-    elif ttype == "reward":
-        keep = {column_name(d, "chosen_column"): "chosen", column_name(d, "rejected_column"): "rejected"}
-        w(f"    keep = {_r(keep)}")
-        w("    train, evald = select_rename(train, keep), select_rename(evald, keep)")
-        num_labels_expr = "1"  # a reward model outputs one score
+    if ttype in trl_script.TRL_TYPES:
+        for line in trl_script.data_lines(preset):
+            w(line)
+        if ttype == "reward":
+            num_labels_expr = "1"  # a reward model outputs one score
     elif ttype == "ppo":
         w(f"    fn = lambda batch: tokenize_prompts(batch, tokenizer, {_r(column_name(d, 'prompt_column'))}, MAX_LENGTH)")
         w("    train, evald = process(train, fn), process(evald, fn)")
@@ -260,17 +261,14 @@ def export_python(preset) -> str:
             w("    names = [str(k) for k, _ in sorted(label2id.items(), key=lambda kv: kv[1])]")
             w("    model.config.id2label = dict(enumerate(names))")
             w("    model.config.label2id = {n: i for i, n in enumerate(names)}")
-        if lora:
+        if lora and ttype not in trl_script.TRL_TYPES:  # TRL's trainers take LoRA as peft_config=
             w("    from peft import LoraConfig, get_peft_model")
             w(f"    model = get_peft_model(model, LoraConfig(**{_r(lora)}))")
             w("    model.print_trainable_parameters()")
         common = "args=args, train_dataset=train, eval_dataset=evald, processing_class=tokenizer"
-        if ttype == "sft":
-            w("    from trl import SFTTrainer")
-            w(f"    trainer = SFTTrainer(model=model, {common})")
-        elif ttype == "reward":
-            w("    from trl import RewardTrainer")
-            w(f"    trainer = RewardTrainer(model=model, {common})")
+        if ttype in trl_script.TRL_TYPES:
+            for line in trl_script.trainer_lines(preset, lora):
+                w(line)
         elif task == "seq2seq-lm":
             w("    collator = transformers.DataCollatorForSeq2Seq(tokenizer, model=model)")
             cm = ", compute_metrics=make_compute_metrics(tokenizer)" if metrics else ""
@@ -283,6 +281,8 @@ def export_python(preset) -> str:
             w(f"    trainer = transformers.Trainer(model=model, data_collator=transformers.DataCollatorForSeq2Seq(tokenizer){cm}, {common})")
     w("    trainer.train()")
     w("    trainer.save_model(args.output_dir)")
+    for line in trl_script.merge_lines(preset):
+        w(line)
     w("    trainer.save_state()  # trainer_state.json: every logged loss and metric\n")
     w("")
     w("def _find(modules, name):")
@@ -299,90 +299,6 @@ def export_python(preset) -> str:
     w('if __name__ == "__main__":')
     w("    main()")
     return "\n".join(out) + "\n"
-
-
-def _metrics_source(task: str, metrics: list[str]) -> str:
-    """compute_metrics written out with scikit-learn / sacrebleu / jiwer (evaluate needs the Hub)."""
-    if task == "sequence-classification":
-        return textwrap.dedent(
-            f'''
-            def make_compute_metrics(num_labels):
-                import numpy as np
-                from sklearn import metrics as skm
-
-                wanted = {metrics!r}
-
-                def compute(eval_pred):
-                    logits, labels = eval_pred.predictions, np.asarray(eval_pred.label_ids).reshape(-1)
-                    logits = np.asarray(logits[0] if isinstance(logits, tuple) else logits)
-                    preds = logits.argmax(-1)
-                    average = "binary" if num_labels == 2 else "macro"
-                    shifted = logits - logits.max(-1, keepdims=True)
-                    probs = np.exp(shifted) / np.exp(shifted).sum(-1, keepdims=True)
-                    out = {{}}
-                    if "accuracy" in wanted:
-                        out["accuracy"] = float(skm.accuracy_score(labels, preds))
-                    for name, fn in (("f1", skm.f1_score), ("precision", skm.precision_score), ("recall", skm.recall_score)):
-                        if name in wanted:
-                            out[name] = float(fn(labels, preds, average=average, zero_division=0))
-                    if "roc_auc" in wanted and len(set(labels.tolist())) > 1:
-                        scores = probs[:, 1] if num_labels == 2 else probs
-                        out["roc_auc"] = float(skm.roc_auc_score(labels, scores, multi_class="raise" if num_labels == 2 else "ovr", labels=None if num_labels == 2 else list(range(num_labels))))
-                    if "mse" in wanted:
-                        out["mse"] = float(skm.mean_squared_error(labels.astype(float), preds.astype(float)))
-                    return out
-
-                return compute
-            '''
-        ).strip() + "\n"
-    if task == "seq2seq-lm":
-        return textwrap.dedent(
-            f'''
-            def make_compute_metrics(tokenizer):
-                import numpy as np
-
-                wanted = {metrics!r}
-
-                def compute(eval_pred):
-                    preds, labels = eval_pred.predictions, eval_pred.label_ids
-                    preds = np.asarray(preds[0] if isinstance(preds, tuple) else preds)
-                    if preds.ndim == 3:
-                        preds = preds.argmax(-1)
-                    pad = tokenizer.pad_token_id
-                    preds = np.where(preds < 0, pad, preds)
-                    labels = np.where(np.asarray(labels) < 0, pad, labels)
-                    pred_text = [t.strip() for t in tokenizer.batch_decode(preds, skip_special_tokens=True)]
-                    ref_text = [t.strip() for t in tokenizer.batch_decode(labels, skip_special_tokens=True)]
-                    out = {{}}
-                    if "bleu" in wanted:
-                        import sacrebleu
-
-                        out["bleu"] = float(sacrebleu.corpus_bleu(pred_text, [ref_text]).score)
-                    if "wer" in wanted:
-                        import jiwer
-
-                        out["wer"] = float(jiwer.wer([r if r else " " for r in ref_text], pred_text))
-                    if "accuracy" in wanted:
-                        out["accuracy"] = float(np.mean([p == r for p, r in zip(pred_text, ref_text)])) if ref_text else 0.0
-                    return out
-
-                return compute
-            '''
-        ).strip() + "\n"
-    return textwrap.dedent(
-        '''
-        def make_compute_metrics():
-            import numpy as np
-
-            def compute(eval_pred):
-                preds, labels = np.asarray(eval_pred.predictions), np.asarray(eval_pred.label_ids)
-                preds, labels = preds[:, :-1].reshape(-1), labels[:, 1:].reshape(-1)
-                mask = labels != -100
-                return {"accuracy": float((preds[mask] == labels[mask]).mean())}
-
-            return compute
-        '''
-    ).strip() + "\n"
 
 
 def write_python(preset, path: str | Path) -> Path:

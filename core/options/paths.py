@@ -18,11 +18,12 @@ PATH_KEYS = (
     "ppo.reward_model",
     "ppo.value_model",
     "ppo.sft_model_path",
+    "grpo.reward_model",
     "args.deepspeed",
     "args.resume_from_checkpoint",
 )
 # Keys that name a model another preset may still have to train (not there yet).
-MODEL_OUTPUT_KEYS = ("ppo.reward_model", "ppo.value_model", "ppo.sft_model_path")
+MODEL_OUTPUT_KEYS = ("ppo.reward_model", "ppo.value_model", "ppo.sft_model_path", "grpo.reward_model")
 
 
 def looks_local(value: str) -> bool:

@@ -13,7 +13,27 @@ from typing import Any
 SCHEMA_VERSION = 1
 
 TASKS = ("causal-lm", "sequence-classification", "seq2seq-lm")
-TRAINER_TYPES = ("trainer", "sft", "reward", "ppo")
+TRAINER_TYPES = ("trainer", "sft", "reward", "dpo", "grpo", "rloo", "ppo")
+# Trainer types that generate completions and score them with rewards ([grpo] names them).
+REWARD_TRAINER_TYPES = ("grpo", "rloo")
+
+# Each trainer type in plain words: what it does, and which data it needs (the wizard's trainer step).
+TRAINER_TYPE_HELP: dict[str, tuple[str, str]] = {
+    "trainer": ("transformers Trainer: plain training for the model's task (text, labels or targets).",
+                "transformers Trainer: 모델 작업에 맞는 기본 학습(텍스트, 레이블 또는 목표 텍스트)."),
+    "sft": ("TRL SFT: teach a language model to write answers; data is text, chat messages, or prompt + completion (loss on the completion only).",
+            "TRL SFT: 언어 모델에 답을 쓰도록 가르칩니다. 데이터: 텍스트, 대화 메시지, 또는 prompt + completion(completion에만 손실)."),
+    "reward": ("TRL reward model: learn to score a chosen answer above a rejected one; data has chosen and rejected columns.",
+               "TRL 보상 모델: 선택된 답을 거절된 답보다 높게 점수 매기도록 학습합니다. 데이터: chosen, rejected 열."),
+    "dpo": ("TRL DPO: prefer the chosen answer over the rejected one directly, no reward model; data has prompt, chosen and rejected (text or chat).",
+            "TRL DPO: 보상 모델 없이 선택된 답을 거절된 답보다 선호하도록 학습합니다. 데이터: prompt, chosen, rejected(텍스트 또는 대화)."),
+    "grpo": ("TRL GRPO: the model writes several answers per prompt and learns from their rewards ([grpo]: a reward model and/or reward functions); data has prompts.",
+             "TRL GRPO: 프롬프트마다 여러 답을 생성하고 보상으로 학습합니다([grpo]: 보상 모델 및/또는 보상 함수). 데이터: 프롬프트."),
+    "rloo": ("TRL RLOO: like GRPO (prompts, rewards from [grpo]) with a leave-one-out baseline.",
+             "TRL RLOO: GRPO와 같지만(프롬프트, [grpo]의 보상) leave-one-out 기준선을 씁니다."),
+    "ppo": ("TRL PPO (needs hftui[ppo]): a policy, a value model and a reward model; data has prompts.",
+            "TRL PPO(hftui[ppo] 필요): 정책, 가치 모델, 보상 모델로 학습합니다. 데이터: 프롬프트."),
+}
 BACKENDS = ("auto", "single", "ddp", "fsdp", "deepspeed")
 OFFLOADS = ("none", "optimizer", "all")
 TOKENIZERS = ("byte",)
@@ -94,16 +114,18 @@ _section("dataset", "dataset", [
     _f("dataset", "label_column", "str", "label", "Column with the class label (sequence-classification).", "분류 레이블 열입니다."),
     _f("dataset", "target_column", "str", "target", "Column with the target text (seq2seq-lm).", "목표 텍스트 열입니다(seq2seq-lm)."),
     _f("dataset", "messages_column", "str", "messages", "Column with chat messages (sft on chat data).", "대화 메시지 열입니다(sft 대화 데이터)."),
-    _f("dataset", "prompt_column", "str", "prompt", "Column with prompts (ppo, reward).", "프롬프트 열입니다(ppo, reward)."),
-    _f("dataset", "chosen_column", "str", "chosen", "Column with the preferred answer (reward).", "선호 응답 열입니다(reward)."),
-    _f("dataset", "rejected_column", "str", "rejected", "Column with the rejected answer (reward).", "거절 응답 열입니다(reward)."),
-    _f("dataset", "max_length", "int", 512, "Longest sequence in tokens; longer inputs are truncated.", "최대 시퀀스 길이(토큰)입니다. 더 길면 잘립니다.", minimum=8, star=True),
+    _f("dataset", "prompt_column", "str", "prompt", "Column with prompts (sft prompt/completion, dpo, grpo, rloo, ppo).", "프롬프트 열입니다(sft prompt/completion, dpo, grpo, rloo, ppo)."),
+    _f("dataset", "completion_column", "str", "completion", "Column with the answer to each prompt (sft prompt/completion: only the answer is trained).", "각 프롬프트의 답 열입니다(sft prompt/completion: 답에만 손실)."),
+    _f("dataset", "chosen_column", "str", "chosen", "Column with the preferred answer (reward, dpo).", "선호 응답 열입니다(reward, dpo)."),
+    _f("dataset", "rejected_column", "str", "rejected", "Column with the rejected answer (reward, dpo).", "거절 응답 열입니다(reward, dpo)."),
+    _f("dataset", "max_length", "int", 512, "Longest sequence in tokens; longer inputs are truncated (SFT, DPO and reward get it as their max_length).", "최대 시퀀스 길이(토큰)입니다. 더 길면 잘립니다(SFT, DPO, reward의 max_length로 전달).", minimum=8, star=True),
     _f("dataset", "max_train_samples", "int", None, "Use only the first N training rows (quick experiments).", "앞의 N개 학습 행만 사용합니다(빠른 실험).", minimum=1, advanced=True),
     _f("dataset", "max_eval_samples", "int", None, "Use only the first N evaluation rows.", "앞의 N개 평가 행만 사용합니다.", minimum=1, advanced=True),
 ])
 
 _section("trainer", "trainer", [
-    _f("trainer", "type", "str", "sft", "Which trainer runs: transformers Trainer, TRL SFT, TRL reward model or TRL PPO.", "실행할 트레이너: transformers Trainer, TRL SFT, TRL 보상 모델, TRL PPO.", choices=TRAINER_TYPES, star=True),
+    _f("trainer", "type", "str", "sft", "Which trainer runs. " + " ".join(f"{k}: {v[0]}" for k, v in TRAINER_TYPE_HELP.items()),
+       "실행할 트레이너. " + " ".join(f"{k}: {v[1]}" for k, v in TRAINER_TYPE_HELP.items()), choices=TRAINER_TYPES, star=True),
     _f("trainer", "metrics", "list", [], "Evaluation metrics: accuracy, f1, precision, recall, roc_auc, bleu, wer, mse, perplexity.", "평가 지표: accuracy, f1, precision, recall, roc_auc, bleu, wer, mse, perplexity.", step="evaluation"),
 ])
 
@@ -114,12 +136,20 @@ _section("peft", "peft", [
     _f("peft", "lora_dropout", "float", 0.05, "Dropout on the LoRA path.", "LoRA 경로의 드롭아웃입니다.", minimum=0.0, maximum=1.0),
     _f("peft", "target_modules", "str_or_list", "all-linear", "Which layers get adapters: all-linear or a list of module names.", "어댑터를 붙일 레이어: all-linear 또는 모듈 이름 목록.", star=True),
     _f("peft", "bias", "str", "none", "Which biases train: none, all or lora_only.", "학습할 바이어스: none, all, lora_only.", choices=("none", "all", "lora_only")),
+    _f("peft", "merge", "bool", False, "Also save the model with the adapters merged in, in <output_dir>/merged (a LoRA reward model can then feed GRPO or PPO).", "어댑터를 합친 모델도 <output_dir>/merged에 저장합니다(LoRA 보상 모델을 GRPO/PPO에 쓸 수 있음).", advanced=True),
     _f("peft", "modules_to_save", "list", None, "Modules trained fully and saved besides the adapters (e.g. a classifier head).", "어댑터 외에 전체 학습·저장할 모듈(예: 분류 헤드).", advanced=True),
 ])
 
 _section("ppo", "trainer", [
     _f("ppo", "reward_model", "str", "", "The reward model: a folder trained with trainer.type = reward, or a Hub id.", "보상 모델: trainer.type = reward로 학습한 폴더 또는 허브 ID.", star=True),
     _f("ppo", "value_model", "str", None, "The value model; defaults to the reward model.", "가치 모델입니다. 기본값은 보상 모델입니다."),
+])
+
+_section("grpo", "trainer", [
+    _f("grpo", "reward_model", "str", "", "A reward model scoring each answer: a folder trained with trainer.type = \"reward\", or a Hub id.", "각 답의 점수를 매기는 보상 모델: trainer.type = \"reward\"로 학습한 폴더 또는 허브 ID.", star=True),
+    _f("grpo", "reward_functions", "list", [], "Reward functions shipped with hftui, by name: exact_match (the answer equals the solution column), similarity (how close it is to the solution), letters (the share of plain letters), short (shorter answers score higher).",
+       "hftui에 포함된 보상 함수 이름: exact_match(답이 solution 열과 같음), similarity(solution과 얼마나 비슷한지), letters(영문자 비율), short(짧을수록 높음).", star=True),
+    _f("grpo", "solution_column", "str", "solution", "The column with each prompt's right answer, for exact_match and similarity.", "exact_match와 similarity가 쓰는 정답 열입니다."),
 ])
 
 _section("launch", "distribution", [
@@ -166,11 +196,16 @@ COLUMN_NEEDS: dict[tuple[str, str | None], tuple[tuple[str, ...], ...]] = {
     ("trainer", "causal-lm"): (("text_column",),),
     ("trainer", "sequence-classification"): (("text_column",), ("label_column",)),
     ("trainer", "seq2seq-lm"): (("text_column",), ("target_column",)),
-    ("sft", None): (("text_column", "messages_column"),),
+    ("sft", None): (("text_column", "messages_column", "completion_column"),),
     ("reward", None): (("chosen_column",), ("rejected_column",)),
+    ("dpo", None): (("prompt_column",), ("chosen_column",), ("rejected_column",)),
+    ("grpo", None): (("prompt_column",),),
+    ("rloo", None): (("prompt_column",),),
     ("ppo", None): (("prompt_column",),),
 }
-COLUMN_KEYS = ("text_column", "label_column", "target_column", "messages_column", "prompt_column", "chosen_column", "rejected_column")
+COLUMN_KEYS = ("text_column", "label_column", "target_column", "messages_column", "prompt_column", "completion_column", "chosen_column", "rejected_column")
+# A column that is read only together with another: SFT's completion goes with its prompt.
+PAIRED_COLUMNS = {"completion_column": "prompt_column"}
 
 
 def column_needs(trainer_type: str, task: str | None) -> tuple[tuple[str, ...], ...]:
@@ -185,7 +220,7 @@ def column_name(dataset: dict, key: str) -> str:
     return value if isinstance(value, str) and value else str(SECTION_FIELDS["dataset"][key].default)
 
 
-KNOWN_SECTIONS = ("model", "dataset", "trainer", "args", "peft", "ppo", "launch")
+KNOWN_SECTIONS = ("model", "dataset", "trainer", "args", "peft", "grpo", "ppo", "launch")
 
 # Metric names hftui wires into compute_metrics, each working offline (core/metrics).
 METRIC_NAMES = ("accuracy", "f1", "precision", "recall", "roc_auc", "bleu", "wer", "mse", "perplexity")

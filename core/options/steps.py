@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 
-from hftui.core.options.sections import COLUMN_KEYS, SCRATCH_CONFIG_FIELDS, SECTION_FIELDS, TOP_FIELDS, Field, column_needs, field_for
+from hftui.core.options.sections import COLUMN_KEYS, PAIRED_COLUMNS, REWARD_TRAINER_TYPES, SCRATCH_CONFIG_FIELDS, SECTION_FIELDS, TOP_FIELDS, Field, column_needs, field_for
 
 STEPS = (
     "model",
@@ -58,6 +58,7 @@ SECTIONS_ASKED = (
     ("model.scratch", lambda preset: preset.has("model.scratch")),
     ("dataset", lambda preset: True),
     ("trainer", lambda preset: True),
+    ("grpo", lambda preset: preset.trainer_type in REWARD_TRAINER_TYPES),
     ("ppo", lambda preset: preset.trainer_type == "ppo"),
     ("launch", lambda preset: True),
     ("peft", lambda preset: preset.has("peft")),
@@ -68,6 +69,9 @@ SWITCHED_SECTIONS = {"model": "model.scratch", "peft": "peft"}
 
 # Old [args] names the installed library still accepts next to the new one: asked only when set.
 ALIASES = {"gradient_checkpointing": "activation_checkpointing"}
+# [args] options that one of the preset's own keys already sets (train/trainer_config passes
+# dataset.max_length on as SFT/DPO/reward's max_length): one concept, one field; asked only when set.
+SET_BY_OWN_KEYS = {"max_length": "dataset.max_length"}
 
 # A scratch model switched on in the wizard is a smoke-test size, so it builds and trains at once.
 SMOKE_TEST_MODEL = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4}
@@ -81,8 +85,10 @@ def guess_step(name: str) -> str:
 
 
 def needed_columns(preset) -> tuple[str, ...]:
-    """The [dataset] *_column keys the preset's trainer type reads (any one of a one-of need)."""
-    return tuple(key for need in column_needs(preset.trainer_type, preset.task) for key in need)
+    """The [dataset] *_column keys the preset's trainer type reads (any one of a one-of need, and
+    the column a paired one goes with: SFT's prompt beside its completion)."""
+    keys = [key for need in column_needs(preset.trainer_type, preset.task) for key in need]
+    return tuple(dict.fromkeys(keys + [PAIRED_COLUMNS[k] for k in keys if k in PAIRED_COLUMNS]))
 
 
 def _section_fields(section: str) -> list[Field]:
@@ -118,6 +124,8 @@ def step_fields(step: str, preset, catalog, advanced: bool = False) -> list[tupl
             if f.extra.get("deprecated") and not set_here:
                 continue
             if ALIASES.get(f.name) in catalog.args and not set_here:
+                continue
+            if f.name in SET_BY_OWN_KEYS and not set_here:
                 continue
             out.append((f"args.{f.name}", f))
     return out

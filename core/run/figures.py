@@ -59,6 +59,8 @@ class RunFigures:
         self.loss = Series(series_points)
         self.learning_rate = Series(series_points)
         self.grad_norm = Series(series_points)
+        self.reward = Series(series_points)  # GRPO/RLOO reward, DPO margin (series.REWARD_KEYS)
+        self.reward_key: str | None = None  # which of REWARD_KEYS the run logs
         self._latest_log_event: dict = {}
 
         self.metrics: dict[str, MetricSummary] = {}

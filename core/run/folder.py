@@ -13,6 +13,8 @@ EVENTS_FILE = "events.jsonl"  # what the run did, one JSON object a line
 STOP_FILE = "stop"  # its presence asks the run to stop
 DS_CONFIG_FILE = "ds_config.json"  # DeepSpeed runs only
 ENVIRONMENT_FILE = "environment.json"  # what the run ran on: versions, GPUs, data hashes, seed
+MERGED_SUBDIR = "merged"  # in the output folder: the LoRA adapter merged into its base ([peft] merge = true)
+PREDICTIONS_FILE = "predictions.jsonl"  # `hftui predict` writes here unless --output says otherwise
 LOCK_FILE = ".lock"  # held while run.json changes (in RUNS_SUBDIR: while a run starts)
 INDEX_SUBDIR = "runs"  # HFTUI_HOME/runs/<run id>.json lists the runs of this machine
 

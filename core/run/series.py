@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SERIES_POINTS = 2000
+# The log keys that carry a run's reward, first found wins: GRPO/RLOO's mean reward, DPO's margin
+# between the chosen and the rejected answer, PPO's reward-model score.
+REWARD_KEYS = ("reward", "rewards/margins", "objective/scores")
 _LOWER_IS_BETTER = ("loss", "perplexity", "ppl", "wer", "cer", "mse", "mae", "rmse", "error",
                     "ter", "entropy")
 
@@ -47,6 +50,22 @@ def as_number(value: Any) -> float | None:
             return float(value)
         except ValueError:
             return None
+    return None
+
+
+def as_timestamp(value: Any) -> float | None:
+    """run.json times may be unix seconds or ISO 8601 strings."""
+    num = as_number(value)
+    if num is not None:
+        return num
+    if isinstance(value, str) and value:
+        from datetime import datetime
+
+        try:
+            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return dt.timestamp()
     return None
 
 

@@ -9,16 +9,18 @@ are, so a reader tails the file by offset and never re-reads it (see `core.run.f
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Iterable
 
 from hftui.core.run.figures import LOG_SKIP, PHASES, RunFigures
 from hftui.core.run.folder import ACTIVE_STATUSES, COMPLETED, FAILED, FINAL_STATUSES, RUNNING, STARTING
 from hftui.core.run.series import (
+    REWARD_KEYS,
     SERIES_POINTS,
     GpuDevice,
     MetricSummary,
     Series,
     as_number,
+    as_timestamp,
     lower_is_better,
     metric_label,
 )
@@ -32,6 +34,8 @@ _EVAL_BOOKKEEPING = ("runtime", "samples_per_second", "steps_per_second", "epoch
 # `apply_lines` may count without parsing; compact separators are accepted too.
 _LOG_PREFIXES = (b'{"event": "log",', b'{"event":"log",')
 _GPU_PREFIXES = (b'{"event": "gpu",', b'{"event":"gpu",')
+# A log line holding one of these is always parsed: its reward has a series of its own.
+_REWARD_MARKS = tuple(f'"{k}"'.encode() for k in REWARD_KEYS)
 
 
 def _whole(raw: bytes) -> bool:
@@ -99,7 +103,7 @@ class RunState(RunFigures):
         for i, raw in enumerate(lines):
             if raw.startswith(_LOG_PREFIXES):
                 if (log_budget > 0 and i != last_log and b'"loss"' in raw and b'"learning_rate"' in raw
-                        and b'"grad_norm"' in raw and _whole(raw)):
+                        and b'"grad_norm"' in raw and not any(m in raw for m in _REWARD_MARKS) and _whole(raw)):
                     log_budget -= 1
                     log_skipped += 1
                     continue
@@ -170,11 +174,11 @@ class RunState(RunFigures):
             self.error = str(info["error"])
             self._changes.add("progress")
         for key, attr in (("started", "start_time"), ("ended", "end_time")):
-            value = _timestamp(info.get(key))
+            value = as_timestamp(info.get(key))
             if value is not None and getattr(self, attr) is None:
                 setattr(self, attr, value)
         if status in FINAL_STATUSES and self.end_time is None:
-            self.end_time = _timestamp(info.get("ended"))
+            self.end_time = as_timestamp(info.get("ended"))
 
     def set_stop_requested(self, requested: bool) -> None:
         if requested != self.stop_requested:
@@ -241,6 +245,13 @@ class RunState(RunFigures):
         gn = as_number(ev.get("grad_norm"))
         if gn is not None:
             self.grad_norm.add(step, gn)
+        for key in REWARD_KEYS:
+            reward = as_number(ev.get(key))
+            if reward is not None:
+                self.reward.add(step, reward)
+                self.reward_key = self.reward_key or key
+                self._changes.add("loss")
+                break
         self._latest_log_event = ev
         get = ev.get
         sps = get("samples_per_second", get("train_samples_per_second"))
@@ -371,22 +382,6 @@ class RunState(RunFigures):
         if t is not None and ev.get("event") == "log" and step > 0:
             if not self._rate_window or step > self._rate_window[-1][1]:
                 self._rate_window.append((t, step))
-
-def _timestamp(value: Any) -> float | None:
-    """run.json times may be unix seconds or ISO 8601 strings."""
-    num = as_number(value)
-    if num is not None:
-        return num
-    if isinstance(value, str) and value:
-        from datetime import datetime
-
-        try:
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return dt.timestamp()
-    return None
-
 
 def fold(events: Iterable[dict], run_info: dict | None = None) -> RunState:
     """A RunState from a whole list of events (tests, post-mortems)."""

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from hftui.core.options.sections import BUILDERS, DATA_EXTENSIONS, EVAL_SPLIT_NAMES, column_name, column_needs
+from hftui.core.options.sections import BUILDERS, DATA_EXTENSIONS, EVAL_SPLIT_NAMES, PAIRED_COLUMNS, REWARD_TRAINER_TYPES, SECTION_FIELDS, column_name, column_needs
 from hftui.core.problems import PresetError, Problem
 
 # What a column holds, for the hint when the data has none of the columns a need accepts.
-COLUMN_KINDS = {"text_column": "plain text", "messages_column": "chat"}
+COLUMN_KINDS = {"text_column": "plain text", "messages_column": "chat", "completion_column": "prompt/completion"}
 
 
 @dataclass
@@ -227,7 +227,13 @@ def check_columns(preset, train, evald) -> None:
             continue
         have = list(ds.column_names)
         for need in required_columns(preset):
-            if any(column in have for column in need.values()):
+            found = next((key for key, column in need.items() if column in have), None)
+            partner = PAIRED_COLUMNS.get(found or "")
+            if partner and column_name(preset.section("dataset"), partner) not in have:
+                column = column_name(preset.section("dataset"), partner)
+                problems.append(_err(f"dataset.{partner}", f"the {split} data has a {need[found]!r} column but no {column!r} column to go with it",
+                                     f"columns there: {', '.join(have)}; set dataset.{partner} to the column holding the prompts"))
+            if found:
                 continue
             (key, column), *others = need.items()
             if not others:
@@ -236,7 +242,31 @@ def check_columns(preset, train, evald) -> None:
             names = " nor a ".join(repr(c) for c in need.values())
             keys = " or ".join(f"dataset.{k} ({COLUMN_KINDS[k]})" if k in COLUMN_KINDS else f"dataset.{k}" for k in need)
             problems.append(_err(f"dataset.{key}", f"the {split} data has neither a {names} column", f"columns there: {', '.join(have)}; set {keys}"))
+    if preset.trainer_type in REWARD_TRAINER_TYPES and needs_solution(preset):
+        column = solution_column(preset)
+        for split, ds in (("train", train), ("eval", evald)):
+            if ds is not None and column not in ds.column_names:
+                problems.append(_err("grpo.solution_column", f"the {split} data has no column {column!r}, which the reward functions {', '.join(needs_solution(preset))} compare answers with",
+                                     f"columns there: {', '.join(ds.column_names)}; set grpo.solution_column to the column with the right answers"))
     _raise(problems, preset)
+
+
+def reward_function_names(preset) -> list[str]:
+    """The names in [grpo] reward_functions (a single name counts as a list of one)."""
+    names = preset.get("grpo.reward_functions") or []
+    return [names] if isinstance(names, str) else [str(n) for n in names]
+
+
+def needs_solution(preset) -> list[str]:
+    """The chosen reward functions that compare answers with the solution column."""
+    from hftui.core.train.rewards import NEEDS_SOLUTION
+
+    return [n for n in reward_function_names(preset) if n in NEEDS_SOLUTION]
+
+
+def solution_column(preset) -> str:
+    value = preset.get("grpo.solution_column")
+    return value if isinstance(value, str) and value else str(SECTION_FIELDS["grpo"]["solution_column"].default)
 
 
 def max_length(preset) -> int:
@@ -252,8 +282,15 @@ def prepare(preset, tokenizer) -> Prepared:
     n = max_length(preset)
     if ttype == "sft":
         return _prepare_sft(preset, train, evald)
-    if ttype == "reward":
+    if ttype in ("reward", "dpo"):
         keep = {column_name(d, "chosen_column"): "chosen", column_name(d, "rejected_column"): "rejected"}
+        if ttype == "dpo":
+            keep = {column_name(d, "prompt_column"): "prompt", **keep}
+        return Prepared(_select_rename(train, keep), _select_rename(evald, keep))
+    if ttype in REWARD_TRAINER_TYPES:
+        keep = {column_name(d, "prompt_column"): "prompt"}
+        if needs_solution(preset):
+            keep[solution_column(preset)] = "solution"
         return Prepared(_select_rename(train, keep), _select_rename(evald, keep))
     if ttype == "ppo":
         prompt = column_name(d, "prompt_column")
@@ -298,12 +335,19 @@ def prepare(preset, tokenizer) -> Prepared:
 
 def _prepare_sft(preset, train, evald) -> Prepared:
     d = preset.section("dataset")
-    text, msgs = column_name(d, "text_column"), column_name(d, "messages_column")
-    if text in train.column_names:
-        keep = {text: "text"}
-    else:
-        keep = {msgs: "messages"}
+    keep = sft_columns(d, train.column_names)
     return Prepared(_select_rename(train, keep), _select_rename(evald, keep), config_updates={"dataset_text_field": "text"})
+
+
+def sft_columns(d: dict, columns) -> dict:
+    """The columns SFT reads, renamed to TRL's names: text, chat messages, or prompt and completion
+    (TRL then computes the loss on the completion only)."""
+    text, msgs, completion = (column_name(d, k) for k in ("text_column", "messages_column", "completion_column"))
+    if text in columns:
+        return {text: "text"}
+    if msgs in columns:
+        return {msgs: "messages"}
+    return {column_name(d, "prompt_column"): "prompt", completion: "completion"}
 
 
 def _select_rename(ds, mapping: dict):

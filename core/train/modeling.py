@@ -17,6 +17,7 @@ from typing import Any
 from hftui.core.options.paths import looks_local
 from hftui.core.options.sections import SECTION_FIELDS
 from hftui.core.problems import PresetError, Problem
+from hftui.core.run.folder import MERGED_SUBDIR
 
 # Keys of [model.scratch] that are hftui's own (architecture, tokenizer), not config fields.
 SCRATCH_OWN_KEYS = tuple(SECTION_FIELDS["model.scratch"])
@@ -145,6 +146,9 @@ def _trust(preset, allowed: bool) -> bool:
     return wanted
 
 
+# Trainer types whose model is a language model that writes answers.
+GENERATING_TRAINER_TYPES = ("dpo", "grpo", "rloo", "ppo")
+
 AUTO_CLASSES = {
     "causal-lm": "AutoModelForCausalLM",
     "sequence-classification": "AutoModelForSequenceClassification",
@@ -153,10 +157,11 @@ AUTO_CLASSES = {
 
 
 def model_task(trainer_type: str, task: str) -> str:
-    """The task of the model a trainer type trains: a reward model scores, a PPO policy generates."""
+    """The task of the model a trainer type trains: a reward model scores, a policy (DPO, GRPO,
+    RLOO, PPO) generates."""
     if trainer_type == "reward":
         return "sequence-classification"
-    if trainer_type == "ppo":
+    if trainer_type in GENERATING_TRAINER_TYPES:
         return "causal-lm"
     return task
 
@@ -269,11 +274,13 @@ def load_model(preset, tokenizer, task: str | None = None, num_labels: int | Non
 
 PEFT_TASK_TYPES = {"causal-lm": "CAUSAL_LM", "sequence-classification": "SEQ_CLS", "seq2seq-lm": "SEQ_2_SEQ_LM"}
 LORA_DEFAULTED = ("r", "lora_alpha", "lora_dropout", "target_modules")
+# Keys of [peft] that are hftui's own, not LoraConfig fields.
+PEFT_OWN_KEYS = ("method", "merge")
 
 
 def lora_kwargs(preset, task: str) -> dict:
     """peft.LoraConfig's fields from [peft], with [peft]'s documented defaults where it is silent."""
-    kwargs = {k: v for k, v in preset.section("peft").items() if k != "method"}
+    kwargs = {k: v for k, v in preset.section("peft").items() if k not in PEFT_OWN_KEYS}
     for name in LORA_DEFAULTED:
         kwargs.setdefault(name, SECTION_FIELDS["peft"][name].default)
     kwargs["task_type"] = PEFT_TASK_TYPES.get(task, "CAUSAL_LM")
@@ -296,13 +303,30 @@ def lora_config(preset, task: str | None = None):
 
 
 def apply_peft(model, preset, task: str | None = None):
-    """Wrap `model` with LoRA adapters when [peft] is present; returns the model either way."""
+    """Wrap `model` with LoRA adapters when [peft] is present; returns the model either way.
+    For the transformers Trainer only: TRL's trainers take the LoraConfig as `peft_config=`."""
     config = lora_config(preset, task)
     if config is None:
         return model
     from peft import get_peft_model
 
     return get_peft_model(model, config)
+
+
+def save_merged(model, tokenizer, output_dir: str, is_main: bool = True):
+    """Save the LoRA model with its adapters merged in, to `output_dir/merged`: a plain model
+    folder that GRPO, PPO or `from_pretrained` load like any other. Returns the folder."""
+    import os
+
+    folder = os.path.join(str(output_dir), MERGED_SUBDIR)
+    if not hasattr(model, "merge_and_unload"):
+        return None
+    merged = copy.deepcopy(model).merge_and_unload()
+    if is_main:
+        merged.save_pretrained(folder)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(folder)
+    return folder
 
 
 def count_params(model) -> tuple[int, int]:
@@ -322,6 +346,22 @@ def reference_copy(model):
     for p in ref.parameters():
         p.requires_grad_(False)
     return ref.eval()
+
+
+def pin_reference(model) -> None:
+    """GRPO and RLOO load their frozen reference from the model's name; a model built from
+    [model.scratch] has none, so its starting weights are saved to a temporary folder (removed
+    at exit) and named there."""
+    if getattr(model.config, "_name_or_path", ""):
+        return
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="hftui-reference-")
+    atexit.register(shutil.rmtree, folder, True)
+    model.save_pretrained(folder)
+    model.config._name_or_path = folder
 
 
 def model_label(preset) -> str:

@@ -1,17 +1,17 @@
 """PPO's trainer: a policy, a frozen reference, a reward model and a value model.
 
-TRL's PPOTrainer wants all four models at once and has moved between `trl` and
-`trl.experimental.ppo` across versions, so it gets its own builder.
+TRL's PPOTrainer wants all four models at once, so it gets its own builder. PPO lives in
+`trl.experimental.ppo` up to TRL 1.12 and was removed in 1.13: it comes with the `ppo` extra
+(`pip install 'hftui[ppo]'`), and without it the run stops with the same one line as `validate`.
 """
 
 from __future__ import annotations
 
 import importlib
 
+from hftui.core.extras import PPO_MODULE, ppo_missing
 from hftui.core.problems import PresetError, Problem
 from hftui.core.train import modeling
-
-PPO_MODULES = ("trl", "trl.experimental.ppo")  # where the installed trl may keep PPOTrainer
 
 
 def build_ppo(preset, tokenizer, prepared, config, callbacks, trust_remote_code_allowed: bool = False):
@@ -27,7 +27,7 @@ def build_ppo(preset, tokenizer, prepared, config, callbacks, trust_remote_code_
     value = modeling.load_model(preset, tokenizer, "sequence-classification", num_labels=1, source=str(value_path), key="ppo.value_model" if ppo.get("value_model") else "ppo.reward_model")
     peft_config = modeling.lora_config(preset, "causal-lm")
     ref = None if peft_config is not None else modeling.reference_copy(policy)
-    trainer_cls = _ppo_trainer_class()
+    trainer_cls = ppo_trainer_class(preset)
     evald = prepared.eval if prepared.eval is not None else prepared.train
     trainer = trainer_cls(
         args=config,
@@ -47,12 +47,13 @@ def build_ppo(preset, tokenizer, prepared, config, callbacks, trust_remote_code_
     return trainer, trainer.policy_model, info
 
 
-def _ppo_trainer_class():
-    for module in PPO_MODULES:
-        try:
-            found = getattr(importlib.import_module(module), "PPOTrainer", None)
-        except ImportError:
-            found = None
+def ppo_trainer_class(preset=None) -> type:
+    """The installed PPOTrainer; a PresetError with `validate`'s message when PPO is not installed."""
+    missing = ppo_missing()
+    if missing is None:
+        found = getattr(importlib.import_module(PPO_MODULE), "PPOTrainer", None)
         if found is not None:
             return found
-    raise ImportError(f"PPOTrainer not found in the installed trl (tried {' and '.join(PPO_MODULES)})")
+        missing = f"the installed trl has no PPOTrainer in {PPO_MODULE}"
+    file = str(preset.path) if preset is not None and preset.path else None
+    raise PresetError([Problem("trainer.type", "error", missing)], file)

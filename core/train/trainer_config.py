@@ -1,4 +1,4 @@
-"""The trainer's config object (TrainingArguments, SFTConfig, PPOConfig, ...) for a preset.
+"""The trainer's config object (TrainingArguments, SFTConfig, DPOConfig, GRPOConfig, ...) for a preset.
 
 [args] as written, plus the defaults hftui chooses where the preset is silent. The worker and
 the exported script both start from `config_kwargs`, so they train with the same values.
@@ -30,7 +30,7 @@ def config_kwargs(preset, prepared=None, auto_cpu: bool = True) -> dict:
     args.setdefault("report_to", "none")
     if auto_cpu and "use_cpu" not in args and not _cuda_available():
         args["use_cpu"] = True  # what the launcher sets too; lets SFTConfig's bf16 default work on CPU
-    if ttype in ("sft", "reward"):
+    if ttype in ("sft", "reward", "dpo"):
         args.setdefault("max_length", data_mod.max_length(preset))
     if ttype == "sft" and prepared is not None:
         for k, v in prepared.config_updates.items():

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,12 @@ from hftui.core.train import data as data_mod
 from hftui.core.train import modeling
 from hftui.core.train.gpu_sampler import GpuSampler
 from hftui.core.train.memory_estimate import estimate
-from hftui.core.train.metrics import build_compute_metrics, preprocess_logits_for_metrics
 from hftui.core.train.model_facts import facts_from_model
-from hftui.core.train.ppo import build_ppo
+from hftui.core.train.ppo import build_ppo, ppo_trainer_class
 from hftui.core.train.summary import error_summary, train_summary
 from hftui.core.train.trainer_config import make_config, world_size
+from hftui.core.train.trainers import make_trainer
+
 
 
 @dataclass
@@ -67,6 +68,7 @@ def build(preset, events_callback=None, stop_callback=None, trust_remote_code_al
     seed = int(preset.get("args.seed", 42) or 42)
     tokenizer = modeling.load_tokenizer(preset, trust_remote_code_allowed)
     if ttype == "ppo":
+        ppo_trainer_class(preset)  # PPO not installed: validate's one line, before the data is read
         tokenizer.padding_side = "left"
     prepared = data_mod.prepare(preset, tokenizer)
     config = make_config(preset, prepared)
@@ -84,11 +86,11 @@ def build(preset, events_callback=None, stop_callback=None, trust_remote_code_al
         model.config.id2label = dict(enumerate(prepared.label_names))
         model.config.label2id = {n: i for i, n in enumerate(prepared.label_names)}
     facts = _model_facts(model)
-    model = modeling.apply_peft(model, preset, model_task)
+    trainer = make_trainer(preset, model, tokenizer, prepared, config, callbacks, trust_remote_code_allowed)
+    model = trainer.model
     trainable, total = modeling.count_params(model)
     info = {"trainable_params": trainable, "total_params": total, "perplexity": task == "causal-lm" and ttype in ("trainer", "sft"),
             "model_facts": facts}
-    trainer = _make_trainer(preset, model, tokenizer, prepared, config, callbacks)
     return Built(trainer, tokenizer, model, config, info)
 
 
@@ -110,31 +112,6 @@ def memory_warning(preset, facts, gpus: list, backend: str | None = None):
     except Exception:
         return None
     return warning_for(preset, est)
-
-
-def _make_trainer(preset, model, tokenizer, prepared, config, callbacks):
-    ttype, task = preset.trainer_type, preset.task
-    common = dict(args=config, train_dataset=prepared.train, eval_dataset=prepared.eval, processing_class=tokenizer, callbacks=callbacks)
-    if ttype == "sft":
-        from trl import SFTTrainer
-
-        return SFTTrainer(model=model, **common)
-    if ttype == "reward":
-        from trl import RewardTrainer
-
-        return RewardTrainer(model=model, **common)
-    compute = build_compute_metrics(preset, tokenizer, prepared.num_labels)
-    if task == "seq2seq-lm":
-        from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer
-
-        collator = DataCollatorForSeq2Seq(tokenizer, model=model)
-        return Seq2SeqTrainer(model=model, data_collator=collator, compute_metrics=compute, **common)
-    from transformers import Trainer
-
-    extra = {}
-    if task == "causal-lm" and compute is not None:
-        extra["preprocess_logits_for_metrics"] = preprocess_logits_for_metrics
-    return Trainer(model=model, data_collator=prepared.collator, compute_metrics=compute, **common, **extra)
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -245,6 +222,8 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
             status = STOPPED
         else:
             built.trainer.save_model(built.config.output_dir)
+            if preset.get("peft.merge") and preset.has("peft"):
+                modeling.save_merged(built.trainer.model, built.tokenizer, built.config.output_dir, is_main=rank() == 0)
             status = COMPLETED
         return status
     except BaseException as exc:
@@ -293,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     run_dir = Path(argv[0]).resolve()
     liveness.die_with_launcher(run_dir)  # a rank never trains on once its launcher is gone
+    run: dict = {}
     try:
         run = _read_run_json(run_dir)
         preset = preset_mod.load(run_dir / PRESET_FILE)
@@ -304,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             run_id=run.get("id"),
         )
     except PresetError as exc:
+        exc = _in_the_persons_words(exc, run_dir, run.get("preset_path"))
         print(f"error: {error_summary(exc)}", file=sys.stderr)
         for problem in exc.problems:
             print(problem.format(), file=sys.stderr)
@@ -318,6 +299,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         _close_process_group()
     return exit_code_of(status)
+
+
+def _in_the_persons_words(exc: PresetError, run_dir: Path, preset_path: str | None) -> PresetError:
+    """Problems of the run's resolved copy (`RUN_DIR/preset.toml`) named in the person's own preset
+    file: its key, without the copy's line numbers, which are not theirs."""
+    copy = str(run_dir / PRESET_FILE)
+    if not preset_path:
+        return exc
+    moved = [replace(p, file=preset_path, line=None) if p.file in (copy, None, "") else p for p in exc.problems]
+    return PresetError(moved, preset_path)
 
 
 def _close_process_group() -> None:

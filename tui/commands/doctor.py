@@ -1,4 +1,6 @@
-"""`hftui doctor [--json]`: what this machine can do for training, in plain words.
+"""`hftui doctor [--json]`: what this machine can do for training, in plain words: GPUs, PyTorch,
+DeepSpeed, the extras and optional kernels installed, and what would break a first run here
+(the Hub, a token, free disk).
 
 Always exits 0: a machine without GPUs is an answer, not an error.
 """
@@ -12,12 +14,13 @@ import sys
 def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the facts as JSON (for scripts and bug reports)")
     parser.add_argument("--no-deepspeed", action="store_true", help="skip DeepSpeed's op report (it imports DeepSpeed, which takes a few seconds)")
+    parser.add_argument("--output-dir", default=".", metavar="DIR", help="the folder runs will write to, for the free-disk check (default: this folder)")
 
 
 def main(args) -> int:
     from hftui.core import doctor
 
-    report = doctor.collect(deepspeed=not args.no_deepspeed)
+    report = doctor.collect(deepspeed=not args.no_deepspeed, output_dir=args.output_dir)
     if args.json:
         json.dump(report, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
@@ -89,6 +92,9 @@ def render(report: dict, console=None) -> None:
         out.print(f"[bold]DeepSpeed:[/] not usable: {escape(str(ds.get('error', 'not installed')))}")
     out.print()
 
+    render_extras(report, out)
+    render_ready(report["ready"], out)
+
     table = Table(title="Libraries", title_justify="left", show_header=False)
     table.add_column("library")
     table.add_column("version")
@@ -101,3 +107,45 @@ def render(report: dict, console=None) -> None:
     out.print(f"[bold]backend = \"auto\"[/] -> [bold]{escape(auto['backend'])}[/]: {escape(auto['backend_reason'])}")
     out.print(f"  [dim]rule of thumb: {escape(auto['rule'])}[/]")
     out.print(f"[bold]precision default[/] -> [bold]{escape(auto['precision'])}[/]: {escape(auto['precision_reason'])}")
+
+
+def render_extras(report: dict, out) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Extras and optional packages", title_justify="left")
+    for col in ("package", "installed", "unlocks"):
+        table.add_column(col)
+    for name, extra in report["extras"].items():
+        have = "[green]yes[/]" if extra["installed"] else f"[yellow]no[/]: {escape(extra['install'])}"
+        table.add_row(f"hftui\\[{escape(name)}]", have, escape(extra["unlocks"]))
+    for name, pkg in report["optional"].items():
+        table.add_row(escape(name), f"[green]{escape(pkg['version'])}[/]" if pkg["version"] else "[dim]no[/]", escape(pkg["unlocks"]))
+    out.print(table)
+    out.print()
+
+
+def render_ready(ready: dict, out) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Before a first run", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("state")
+    hub = ready["hub"]
+    if hub["offline"]:
+        state = f"[yellow]offline[/]: {escape(hub['offline'])} is set"
+    elif hub["reachable"]:
+        state = f"[green]reachable[/] ({escape(hub['endpoint'])})"
+    else:
+        state = f"[red]out of reach[/] ({escape(hub['endpoint'])}: {escape(str(hub['error']))})"
+    table.add_row("Hugging Face Hub", state)
+    table.add_row("token", f"[green]yes[/], from {escape(ready['token'])}" if ready["token"] else "[yellow]none[/] (gated models and pushing need one)")
+    for disk in ready["disks"]:
+        if disk["free"] is None:
+            state = f"[dim]unknown[/] ({escape(str(disk['error']))})"
+        else:
+            state = f"{'[red]' if disk['low'] else '[green]'}{disk['free'] / (1 << 30):.1f} GiB free[/] of {disk['total'] / (1 << 30):.0f} GiB"
+        table.add_row(f"disk: {escape(disk['what'])}", f"{state} - {escape(disk['path'])}")
+    out.print(table)
+    out.print()

@@ -26,6 +26,7 @@ from textual.worker import Worker, get_current_worker
 
 from hftui.core.problems import PresetError
 from hftui.core.run.figures import EVALUATING, SAVING
+from hftui.core.checks.output_folder import last_complete_checkpoint
 from hftui.core.run.folder import (
     EVENTS_FILE,
     FAILED,
@@ -41,7 +42,9 @@ from hftui.core.run.record import RunRecord
 from hftui.core.run.start import resume_run
 from hftui.core.run.state import RunState
 from hftui.core.run.stop import request_stop
+from hftui.core.train.infer import model_sources
 from hftui.tui.screens.confirm import ConfirmScreen
+from hftui.tui.screens.try_model import TryModelScreen
 from hftui.tui.widgets.run_actions import RunActions
 from hftui.tui.widgets.run_curves import RunCurves
 from hftui.tui.widgets.run_eval_table import RunEvalTable
@@ -113,6 +116,7 @@ class MonitorScreen(Screen[None]):
         Binding("r", "resume", "Resume", id="monitor.resume", tooltip="Continue a stopped or failed run from its last checkpoint"),
         Binding("c", "copy_output", "Copy output dir", id="monitor.copy", tooltip="Copy the output directory to the clipboard"),
         Binding("l", "focus_log", "Log", id="monitor.log", tooltip="Scroll the log with the arrow keys"),
+        Binding("t", "try_model", "Try", id="monitor.try", tooltip="Type an input and read the trained model's answer"),
         Binding("escape", "close", "Back", id="monitor.close", tooltip="Leave this pane; the run keeps going"),
     ]
 
@@ -131,6 +135,8 @@ class MonitorScreen(Screen[None]):
         self._last_curves = 0.0
         self._last_status: str | None = None
         self._tail_worker: Worker | None = None
+        self._has_model = False  # a finished run that saved a model (final or checkpoint): Try
+        self._resumable = False  # a stopped or failed run with a complete checkpoint: Resume
 
     # ------------------------------------------------------------------ layout
 
@@ -222,12 +228,15 @@ class MonitorScreen(Screen[None]):
         status = state.status
         if status != self._last_status or (lines and status in FINAL_STATUSES) or "info" in changes:
             self._last_status = status
+            self._has_model = status in FINAL_STATUSES and bool(model_sources(self._output_dir()))
+            self._resumable = status in (STOPPED, FAILED) and last_complete_checkpoint(Path(self._output_dir()))[0] is not None
             self._show_ending(status)
             self.query_one(RunGpu).show(state)
             self.refresh_bindings()
         self._show_notices()
         self.query_one(RunActions).show(self._output_dir(), can_stop=self._can_stop(),
-                                        can_resume=status in (STOPPED, FAILED))
+                                        can_resume=self._resumable and not self.gone,
+                                        can_try=self._has_model and not self.gone)
 
     def _show_ending(self, status: str) -> None:
         summary, failure = self.query_one(RunSummary), self.query_one(RunFailure)
@@ -281,11 +290,14 @@ class MonitorScreen(Screen[None]):
         if action == "stop":
             return self._can_stop()
         if action == "resume":
-            return self.state.status in (STOPPED, FAILED) and not self.gone
+            return self._resumable and not self.gone
+        if action == "try_model":
+            return self._has_model and not self.gone
         return True
 
     def on_run_actions_pressed(self, message: RunActions.Pressed) -> None:
-        {"stop": self.action_stop, "resume": self.action_resume, "copy": self.action_copy_output}.get(
+        {"stop": self.action_stop, "resume": self.action_resume, "copy": self.action_copy_output,
+         "try": self.action_try_model}.get(
             message.action, lambda: None)()
 
     def action_stop(self) -> None:
@@ -316,6 +328,10 @@ class MonitorScreen(Screen[None]):
     def action_resume(self) -> None:
         if self.state.status not in (STOPPED, FAILED):
             self.notify("only a stopped or failed run can be resumed", severity="warning")
+            return
+        if not self._resumable:
+            self.notify("this run saved no complete checkpoint to continue from; start it again with Run in the wizard",
+                        title="nothing to resume", severity="warning", timeout=8)
             return
         self._resume()
 
@@ -352,6 +368,12 @@ class MonitorScreen(Screen[None]):
         path = self._output_dir()
         self.app.copy_to_clipboard(path)
         self.notify(f"copied {path}")
+
+    def action_try_model(self) -> None:
+        if not self._has_model:
+            self.notify("the run has no saved model to try yet", severity="warning")
+            return
+        self.app.push_screen(TryModelScreen(self.run_dir))
 
     def action_focus_log(self) -> None:
         self.query_one(RunLog).focus()

@@ -30,6 +30,7 @@ from hftui.tui.format import STATUS_STYLE, printable
 from hftui.tui.screens.compare import CompareScreen
 from hftui.tui.screens.confirm import ConfirmScreen
 from hftui.tui.screens.monitor import MonitorScreen, stop_question
+from hftui.tui.screens.try_model import TryModelScreen
 
 REFRESH_S = 3.0
 STOPPABLE = (STARTING, RUNNING, DELETED)  # a run whose folder was deleted still trains: stoppable
@@ -82,6 +83,7 @@ class RunsScreen(Screen[None]):
         Binding("enter", "attach", "Attach", show=False, id="runs.attach-enter"),
         Binding("s", "stop", "Stop", id="runs.stop", tooltip="Ask the selected run to checkpoint and end"),
         Binding("r", "resume", "Resume", id="runs.resume", tooltip="Continue a stopped or failed run"),
+        Binding("t", "try_model", "Try", id="runs.try", tooltip="Try the selected run's trained model: type an input, read the answer"),
         Binding("space,m", "mark", "Mark", id="runs.mark", key_display="space/m",
                 tooltip="Mark or unmark the selected run for comparison"),
         Binding("c", "compare", "Compare", id="runs.compare",
@@ -216,6 +218,12 @@ class RunsScreen(Screen[None]):
             self.notify("mark two or more runs first (space), then press c", severity="warning")
             return
         self.app.push_screen(CompareScreen(list(self.marked)))
+
+    def action_try_model(self) -> None:
+        row = self.selected_run()
+        if row is None:
+            return
+        self.app.push_screen(TryModelScreen(Path(row.run_dir)))
 
     def action_filter(self) -> None:
         self.query_one("#runs-filter", Input).focus()

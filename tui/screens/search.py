@@ -1,7 +1,8 @@
-"""`/`: a fuzzy search over every option of every step (name and help), then jump to it."""
+"""Ctrl+F (or F3, or `/` outside a text field): a search over every option of every step (name and help), then jump to it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -28,24 +29,33 @@ class SearchItem:
 
 
 def rank(items: list[SearchItem], query: str) -> list[SearchItem]:
-    """Items best first: a match in the key counts more than one in the help text."""
-    query = query.strip()
+    """Items best first: an option named exactly so, then names that start with the query, then
+    names that hold it, then help texts that hold every word, then loose (fuzzy) name matches.
+    Within each kind the options a step shows by default come before the advanced ones."""
+    query = query.strip().lower()
     if not query:
         return items[:LIMIT]
-    matcher = Matcher(query.replace(" ", ""))  # keys have no spaces: "lr sched" finds lr_scheduler_type
-    words = query.lower().split()
+    key = "_".join(query.split())  # "learning rate" finds learning_rate
+    matcher = Matcher(key.replace("_", ""))  # "lrsched" finds lr_scheduler_type
+    words = [re.compile(r"\b" + re.escape(w)) for w in query.split()]  # each word starts a word of the help
     scored = []
-    for item in items:
-        # Fuzzy on the (short) key; plain words on the help text, which can be long.
-        score = matcher.match(item.path) * 2
-        if query.lower() in item.field.name.lower():
-            score += 1
-        text = help_text(item.field).lower()
-        if words and all(w in text for w in words):
-            score += 0.5
-        if score > 0:
-            scored.append((score + (0 if item.advanced else 0.25), item))
-    scored.sort(key=lambda pair: -pair[0])
+    for order, item in enumerate(items):
+        name, path = item.field.name.lower(), item.path.lower()
+        if key in (name, path):
+            tier, loose = 0, 0.0
+        elif name.startswith(key) or path.startswith(key):
+            tier, loose = 1, 0.0
+        elif key in name or key in path:
+            tier, loose = 2, 0.0
+        elif all(w.search(help_text(item.field).lower()) for w in words):
+            tier, loose = 3, 0.0
+        else:
+            loose = matcher.match(name)
+            if not loose:
+                continue
+            tier = 4
+        scored.append(((tier, item.advanced, -loose, len(name), order), item))
+    scored.sort(key=lambda pair: pair[0])
     return [item for _, item in scored[:LIMIT]]
 
 

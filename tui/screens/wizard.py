@@ -16,13 +16,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, Footer, Header, Label, OptionList
+from textual.widgets import Button, ContentSwitcher, Footer, Header, Label, OptionList, Switch
 
+from hftui.core.extras import trainer_missing
 from hftui.core.options.steps import STEPS, section_default, step_fields
 from hftui.tui.format import printable
 from hftui.tui.i18n import step_title, t
 from hftui.tui.screens.search import SearchItem, SearchScreen
 from hftui.tui.widgets.dataset_preview import DatasetPreview
+from hftui.tui.widgets.dataset_verdict import DatasetVerdict
 from hftui.tui.widgets.model_check import ModelCheck
 from hftui.tui.widgets.option_field import MISSING, OptionField, differs, field_id, show
 from hftui.tui.widgets.quick_picks import QuickPicks
@@ -44,7 +46,10 @@ class WizardScreen(Screen):
     BINDINGS = [
         Binding("ctrl+n,f8", "next_step", "Next", id="wizard.next", tooltip="Go to the next step"),
         Binding("ctrl+b,f7", "previous_step", "Back", id="wizard.back", tooltip="Go to the previous step"),
-        Binding("slash,f3", "search", "Search", id="wizard.search", tooltip="Search every option of every step (name and help)"),
+        # priority: ctrl+f works while a text field has focus (the field would take it otherwise);
+        # "/" only where nothing is typed, so paths keep their slashes
+        Binding("ctrl+f,f3", "search", "Search", id="wizard.search", tooltip="Search every option of every step (name and help)", priority=True),
+        Binding("slash", "search", "Search", id="wizard.search-slash", show=False),
         Binding("ctrl+t,f6", "toggle_advanced", "Advanced", id="wizard.advanced", tooltip="Show or hide every other option of this step"),
         Binding("ctrl+s,f2", "save", "Save", id="wizard.save", tooltip="Save the preset (asks for a file name when needed)"),
         Binding("ctrl+r,f5", "run", "Run", id="wizard.run", tooltip="Save, then start training in the background"),
@@ -106,7 +111,7 @@ class WizardScreen(Screen):
         model_form.mount(QuickPicks("models", id="model-picks"), after="#model-check")
         data_form = self.query_one("#step-dataset", StepForm)
         data_form.mount(QuickPicks("datasets", id="dataset-picks"), after=data_form.query_one(".step-note"))
-        data_form.mount(DatasetPreview(id="dataset-preview"), after="#dataset-picks")
+        data_form.mount(DatasetVerdict(id="dataset-preview"), after="#dataset-picks")
         self.refresh_all()
         self.goto(self.step)
 
@@ -123,17 +128,32 @@ class WizardScreen(Screen):
         self.query_one("#nav-back", Button).disabled = i == 0
         self.query_one("#nav-next", Button).disabled = i == len(STEPS) - 1
         self._sync_step(step)
+        self._show_step_problems(step)
         self.refresh_states()
 
     def action_next_step(self) -> None:
         i = STEPS.index(self.step)
         if i < len(STEPS) - 1:
             self.goto(STEPS[i + 1])
+            self.call_after_refresh(self.focus_first_field)
 
     def action_previous_step(self) -> None:
         i = STEPS.index(self.step)
         if i > 0:
             self.goto(STEPS[i - 1])
+            self.call_after_refresh(self.focus_first_field)
+
+    def focus_first_field(self) -> None:
+        """Next and Back take the focus to the step's first question, not the sidebar."""
+        if self.step == "review":
+            self.query_one("#review-problems").focus()
+            return
+        form = self.query_one(f"#step-{self.step}", StepForm)
+        shown = [w for w in form.query(OptionField) if w.display]
+        if shown:
+            shown[0].focus_control()
+        else:
+            form.query_one(Switch).focus()  # a step whose fields are behind its switch (LoRA)
 
     def action_go_review(self) -> None:
         self.goto("review")
@@ -264,10 +284,10 @@ class WizardScreen(Screen):
             else:
                 self.set_timer(0.02, check)
 
-        if self.focused is not None:
-            self.focused.call_later(self.call_later, check)
+        if self.focused is None or isinstance(self.focused, StepSidebar):
+            check()  # no key for the preset can wait in the sidebar: no need to queue behind it
         else:
-            check()
+            self.focused.call_later(self.call_later, check)
 
     # -- drawing the app's state -----------------------------------------------------------
     def update_state(self, state: WizardState) -> None:
@@ -284,6 +304,8 @@ class WizardScreen(Screen):
         self.refresh_title()
         if self.step == "review":
             self.refresh_review()
+        else:
+            self._show_step_problems(self.step)
 
     def refresh_all(self) -> None:
         """Redraw the visible step, mark the rest for redrawing when shown."""
@@ -314,9 +336,16 @@ class WizardScreen(Screen):
         elif step == "dataset":
             self.query_one("#dataset-preview", DatasetPreview).load(preset)
 
+    def _show_step_problems(self, step: str) -> None:
+        if step != "review":
+            self.query_one(f"#step-{step}", StepForm).show_problems(self.state)
+
     def _note_for(self, step: str) -> str:
         notes = []
-        if self.state.catalog is None and step not in NO_CATALOG_STEPS:
+        missing = trainer_missing(self.state.preset.trainer_type)
+        if missing:
+            notes.append(missing)
+        elif self.state.catalog is None and step not in NO_CATALOG_STEPS:
             notes.append(t("loading_catalog"))
         if step in self.state.notes:
             notes.append(self.state.notes[step])

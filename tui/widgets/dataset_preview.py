@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 from hftui.core.options.sections import BUILDERS, column_name, column_needs
 from hftui.core.preset import Preset
 from hftui.core.regular_file import check_regular
+from hftui.tui.widgets.data_report_panel import DataReportPanel
 
 PREVIEW_ROWS = 5
 
@@ -124,7 +125,7 @@ async def in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Any:
 
 
 class DatasetPreview(Vertical):
-    """Summary line, column-mapping check and a small table of the first rows."""
+    """Summary line, column-mapping check, a small table of the first rows, and the data report."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -136,9 +137,12 @@ class DatasetPreview(Vertical):
         yield Static("", id="dataset-summary", markup=False)
         yield Static("", id="dataset-mapping", markup=False)
         yield DataTable(id="dataset-rows", show_cursor=False, zebra_stripes=True)
+        yield DataReportPanel(id="data-report")
 
     def load(self, preset: Preset) -> None:
-        """(Re)load when the data source changed; re-check the column mapping either way."""
+        """(Re)load when the data source changed; re-check the column mapping either way. The
+        data report follows every change (the tokenizer, max_length and batch size count too)."""
+        self.query_one("#data-report", DataReportPanel).load(preset)
         dataset = preset.section("dataset")
         self._needs = tuple(tuple((key, column_name(dataset, key)) for key in need) for need in column_needs(preset.trainer_type, preset.task))
         key = (preset.get("dataset.path"), repr(preset.get("dataset.data_files")), preset.get("dataset.name"), preset.get("dataset.train_split"), str(preset.base_dir))

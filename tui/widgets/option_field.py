@@ -18,6 +18,8 @@ from textual.widgets import Input, Label, Select, SelectionList, Static, Switch
 
 from hftui.core.options.rules import out_of_range
 from hftui.core.options.sections import Field
+from hftui.core.problems import Problem
+from hftui.tui.format import printable
 from hftui.tui.i18n import help_text, t
 from hftui.tui.widgets.typed_input import TypedInput
 
@@ -121,6 +123,7 @@ class OptionField(Vertical):
         self.path = path
         self.value = value
         self.error: str | None = None
+        self.problems: list[Problem] = []  # validation's problems of this key
         self.sent = 0  # changes posted so far (the serial of the last one)
         self._accounted = ""  # the text the last change posted, or the value shown, stands for
 
@@ -152,7 +155,10 @@ class OptionField(Vertical):
         current = self.value
         control_id = "control"
         if kind == "switch":
-            yield Switch(value=bool(f.default if current is MISSING else current), id=control_id, tooltip=f.name)
+            on = bool(f.default if current is MISSING else current)
+            with Horizontal(classes="switch-row"):
+                yield Switch(value=on, id=control_id, tooltip=f.name)
+                yield Label(_on_off(on), classes="switch-state")  # the state in words, not only in colour
         elif kind == "select":
             options = [(show(c), c) for c in self._choices()]
             value = current if current is not MISSING and current in self._choices() else Select.NULL
@@ -291,15 +297,30 @@ class OptionField(Vertical):
                         control.select(c)
         self._update_mark()
 
+    def show_problems(self, problems: list[Problem]) -> None:
+        """What validation says about this key (the same words as Review and `hftui validate`)."""
+        problems = list(problems)
+        if problems == self.problems:
+            return
+        self.problems = problems
+        self._update_mark()
+
     def _update_mark(self) -> None:
         if not self.is_mounted:
             return
         changed = differs(self.field, self.value)
+        # typed text that is not a value comes first: the preset's problems are about the last value
+        problems = [] if self.error is not None else self.problems
+        invalid = self.error is not None or any(p.is_error for p in problems)
         self.set_class(changed, "-changed")
-        self.set_class(self.error is not None, "-invalid")
+        self.set_class(invalid, "-invalid")
+        self.set_class(not invalid and bool(problems), "-warned")
+        lines = [f"✗ {self.error}"] if self.error is not None else [problem_line(p) for p in problems]
         try:
+            for state in self.query(".switch-state").results(Label):
+                state.update(_on_off(self.query_one("#control", Switch).value))
             self.query_one(".field-mark", Label).update("● " + t("changed") if changed else "")
-            self.query_one(".field-error", Static).update(f"✗ {self.error}" if self.error else "")
+            self.query_one(".field-error", Static).update("\n".join(lines))
         except Exception:
             pass
 
@@ -308,6 +329,19 @@ class OptionField(Vertical):
             self.query_one("#control").focus()
         except Exception:
             pass
+
+
+MARK = {"error": "✗", "warning": "!", "notice": "·"}
+
+
+def problem_line(p: Problem) -> str:
+    """A problem as a field shows it: its mark, its words, what to write instead."""
+    text = f"{MARK.get(p.severity, '!')} {printable(p.message)}"
+    return text + (f" — {printable(p.hint)}" if p.hint else "")
+
+
+def _on_off(on: bool) -> str:
+    return "on (true)" if on else "off (false)"
 
 
 def _placeholder(default: Any) -> str:

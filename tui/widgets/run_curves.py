@@ -1,4 +1,5 @@
-"""Training curves: loss (raw and smoothed), every eval metric, and the learning rate."""
+"""Training curves: loss (raw and smoothed), every eval metric, the learning rate, and the reward
+of the runs that log one (GRPO/RLOO reward, DPO margin; its tab appears with its first point)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hftui.core.run.state import RunState
 
 
 Points = tuple[list[float], list[float]]
-Line = tuple[str, "Series | Points", str]  # label, series (or its points), colour
+Line = tuple[str, Series | Points, str]  # label, series (or its points), colour
 
 _COLORS = ("cyan", "magenta", "yellow", "blue", "red", "green", "white")
 
@@ -46,7 +47,8 @@ class RunCurves(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         # What each plot shows, by line label: the points last drawn (tests and views read it).
-        self.drawn: dict[str, dict[str, Points]] = {"loss": {}, "eval": {}, "lr": {}}
+        self.drawn: dict[str, dict[str, Points]] = {"loss": {}, "eval": {}, "lr": {}, "reward": {}}
+        self._reward_plot: PlotextPlot | None = None  # made when the run logs its first reward
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="curve-tabs"):
@@ -76,6 +78,8 @@ class RunCurves(Widget):
                 ("smoothed", state.smoothed_loss(), "orange"),
             ] + ([("eval loss", state.metrics["eval_loss"].history, "cyan")] if "eval_loss" in state.metrics else []))
             self._draw("lr", "learning rate", [("learning rate", state.learning_rate, "green")])
+            if state.reward:
+                self._show_reward(state)
         if "eval" in parts:
             grid = self.query_one("#eval-grid", Grid)
             keys = list(state.metrics)
@@ -95,6 +99,13 @@ class RunCurves(Widget):
                 drawn.update(self._draw_on(plot, f"{summary.label} ({arrow})",
                                            [(summary.label, summary.history, color)], markers=True))
             self.drawn["eval"] = drawn
+
+    def _show_reward(self, state: RunState) -> None:
+        if self._reward_plot is None:
+            self._reward_plot = PlotextPlot(id="plot-reward")
+            self.query_one("#curve-tabs", TabbedContent).add_pane(TabPane("Reward", self._reward_plot, id="tab-reward"))
+        label = state.reward_key or "reward"
+        self.drawn["reward"] = self._draw_on(self._reward_plot, f"{label} (higher is better)", [(label, state.reward, "green")])
 
     def _draw(self, which: str, title: str, lines: list[Line], markers: bool = False) -> None:
         self.drawn[which] = self._draw_on(self.query_one(f"#plot-{which}", PlotextPlot), title, lines, markers)

@@ -15,13 +15,25 @@ from textual.widgets import Label, Static, Switch
 
 from hftui.core.options.steps import SWITCHED_SECTIONS, step_fields
 from hftui.core.preset import Preset
+from hftui.core.problems import Problem
+from hftui.tui.format import printable
 from hftui.tui.i18n import step_title, t
-from hftui.tui.widgets.option_field import MISSING, OptionField
+from hftui.tui.widgets.option_field import MISSING, OptionField, problem_line
 from hftui.tui.wizard_state import WizardState
 
 
 def field_value(preset: Preset, path: str) -> Any:
     return preset.get(path, MISSING)
+
+
+def field_of(path: str, fields) -> str | None:
+    """The shown field a problem's key belongs to: the key itself, or the table holding it
+    (dataset.data_files.train is said at dataset.data_files)."""
+    while path:
+        if path in fields:
+            return path
+        path = path.rpartition(".")[0]
+    return None
 
 
 class StepForm(VerticalScroll):
@@ -51,6 +63,7 @@ class StepForm(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Label(step_title(self.step), classes="step-title")
         yield Static("", classes="step-note -empty", id=f"note-{self.step}", markup=False)
+        yield Static("", classes="step-problems -empty", id=f"problems-{self.step}", markup=False)
         section = SWITCHED_SECTIONS.get(self.step)
         if section:
             yield self._section_switch(section, t(f"enable_{section}"))
@@ -117,6 +130,31 @@ class StepForm(VerticalScroll):
             if widget.field != f:
                 widget.set_field(f)
             widget.show_value(field_value(preset, path), state.taken.get(path, 0), path in state.field_errors)
+        self.show_problems(state)
+
+    def show_problems(self, state: WizardState) -> None:
+        """Each problem of this step at its field; those of a key with no field shown here (an
+        advanced option while they are hidden, a whole section) in a list under the title."""
+        fields = {w.path: w for w in self.query(OptionField) if w.display}
+        at: dict[str, list[Problem]] = {path: [] for path in fields}
+        elsewhere: list[Problem] = []
+        for problem, step in state.all_problems():
+            if step != self.step or problem.path in state.field_errors:
+                continue  # typed text that is not a value shows at its field already
+            home = field_of(problem.path, fields)
+            if home is None:
+                elsewhere.append(problem)
+            else:
+                at[home].append(problem)
+        for path, widget in fields.items():
+            widget.show_problems(at[path])
+        try:
+            box = self.query_one(f"#problems-{self.step}", Static)
+        except Exception:
+            return
+        box.update("\n".join(f"{printable(p.path) + ': ' if p.path else ''}{problem_line(p)}" for p in elsewhere))
+        box.set_class(not elsewhere, "-empty")
+        box.set_class(any(p.is_error for p in elsewhere), "-errors")
 
     @property
     def paths(self) -> list[str]:
