@@ -84,12 +84,15 @@ def test_validating_a_shipped_preset_imports_no_heavy_library(hftui_home):
     preset = PRESETS / "quickstart.toml"
     if not preset.exists():
         preset = sorted(PRESETS.glob("*.toml"))[0]
-    loaded = _modules_after(
-        "from hftui.core.checks import validate_file\n"
-        f"p, problems = validate_file({str(preset)!r})\n"
-        "assert p is not None and not [x for x in problems if x.severity == 'error'], problems\n"
-    )
-    assert not loaded & set(HEAVY), f"validation imported {sorted(loaded & set(HEAVY))}"
+    code = ("from hftui.core.checks import validate_file\n"
+            f"p, problems = validate_file({str(preset)!r})\n"
+            "assert p is not None and not [x for x in problems if x.severity == 'error'], problems\n")
+    loaded = _modules_after(code)
+    if loaded & set(HEAVY):  # say who imported it
+        who = subprocess.run([sys.executable, "-c", WHO_IMPORTS.replace("HEAVY", repr(HEAVY)) + code],
+                             capture_output=True, text=True, timeout=120, cwd=REPO).stderr[-3000:]
+        raise AssertionError(f"validation imported {sorted(loaded & set(HEAVY))}:\n{who}")
+
     assert "textual" not in loaded
 
 
@@ -129,3 +132,16 @@ def test_import_linter_contracts_hold(tmp_path):
     (pkg / "core" / "problems.py").write_text((pkg / "core" / "problems.py").read_text(encoding="utf-8") + "\nimport textual  # noqa\n", encoding="utf-8")
     out = subprocess.run([lint, "--no-cache", "--no-logo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0 and "hftui.core.problems -> textual" in out.stdout, out.stdout
+
+
+# Prepended to a script: prints the stack of its first import of a heavy library.
+WHO_IMPORTS = """
+import builtins, sys, traceback
+_real = builtins.__import__
+def _hook(name, *a, **k):
+    if name.split(".")[0] in HEAVY and name.split(".")[0] not in sys.modules:
+        builtins.__import__ = _real
+        sys.stderr.write("first heavy import: " + name + "\\n" + "".join(traceback.format_stack(limit=14)))
+    return _real(name, *a, **k)
+builtins.__import__ = _hook
+"""

@@ -309,3 +309,12 @@ def test_smoothing_spans_the_same_steps_however_thinned():
     # both have settled at the new level well before the end, neither jumps straight to it
     assert ys[-1] == pytest.approx(1.0, abs=1e-3) and tys[-1] == pytest.approx(1.0, abs=1e-2)
     assert 1.0 < ys[xs.index(5001)] < 2.0
+
+
+def test_a_downloads_progress_keeps_one_notice_and_the_warnings_before_it():
+    state = RunState()
+    state.apply([{"event": "notice", "step": 0, "message": "this run pushes to the Hub as you"}])
+    state.apply([{"event": "notice", "step": 0, "message": f"downloading 2 files, {i} MiB of 480 MiB"} for i in range(100)])
+    state.apply([{"event": "notice", "step": 0, "message": "downloaded 2 files, 480.0 MiB"}])
+    assert list(state.notices) == ["this run pushes to the Hub as you", "downloading 2 files, 99 MiB of 480 MiB",
+                             "downloaded 2 files, 480.0 MiB"]

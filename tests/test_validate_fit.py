@@ -265,9 +265,11 @@ def _save(folder: Path, changes: dict) -> Path:
 
 
 def test_validating_the_shipped_presets_builds_no_model(warm_catalog):
-    code = ("import sys, glob\nfrom hftui.core.checks import validate_file\n"
+    code = ("import sys, glob\nfrom hftui.core.checks import validate_file\nfrom hftui.core.extras import trainer_missing\n"
             f"for path in sorted(glob.glob({str(PRESETS / '*.toml')!r})):\n"
             "    p, problems = validate_file(path)\n"
+            "    if trainer_missing(p.trainer_type):\n"
+            "        continue  # ppo without its extra: one error, tested in test_extras\n"
             "    assert p is not None and not [x for x in problems if x.severity == 'error'], problems\n"
             "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -28,6 +28,7 @@ from hftui.core.run.record import RunRecord
 from hftui.core.run.redact import redact
 from hftui.core.run.series import metric_label
 from hftui.tui.format import STATUS_STYLE, fmt_duration, fmt_short, printable, shown, status_label
+from hftui.tui.speed_text import event_speed_parts, speed_parts
 
 POLL_S = 0.25
 # After an end event, how long the supervisor may take to write its final word in run.json
@@ -125,6 +126,7 @@ class HeadlessDisplay:
             for key in ("loss", "learning_rate", "grad_norm"):
                 if isinstance(event.get(key), (int, float)):
                     parts.append(f"{key} {fmt_short(event[key])}")
+            parts.extend(event_speed_parts(event))
             eta = self.state.eta(time.time())
             if eta is not None:
                 parts.append(f"ETA {fmt_duration(eta)}")
@@ -160,9 +162,9 @@ class HeadlessDisplay:
         line.add_row(bar, progress)
         grid.add_row("progress", line)
         timing = f"elapsed {fmt_duration(s.elapsed(now))}  ETA {fmt_duration(s.eta(now))}"
-        rate = s.throughput()
-        if rate:
-            timing += f"  {rate[0]:.3g} {rate[1]}"
+        speed = speed_parts(s)
+        if speed:
+            timing += "  " + "  ".join(speed)
         grid.add_row("time", timing)
         latest = s.latest_log
         if latest:

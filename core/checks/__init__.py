@@ -29,6 +29,7 @@ from hftui.core.checks.layout import check_layout
 from hftui.core.checks.model import check_model, check_scratch
 from hftui.core.checks.report import Report
 from hftui.core.checks.secrets import check_secrets
+from hftui.core.checks.speed import check_speed
 from hftui.core.checks.trainer import check_ppo, check_trainer
 
 
@@ -54,6 +55,7 @@ def validate(preset: Preset, file: str | None = None, for_run: bool = False, gpu
         check_scratch(rep, preset)
         catalog = check_args(rep, preset)
     check_model(rep, preset)
+    check_speed(rep, preset)
     check_dataset(rep, preset)
     check_trainer(rep, preset)
     check_training_rules(rep, preset, catalog)

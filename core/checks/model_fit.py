@@ -1,6 +1,6 @@
-"""[model] against what the run will feed it and run it with: a vocabulary as large as the
-tokenizer, a position table as long as max_length, an attention kernel that is installed, LoRA
-target_modules that name layers of this model, and a [model.scratch] that says how big it is.
+"""[model] against what the run will feed it: a vocabulary as large as the tokenizer, a position
+table as long as max_length, LoRA target_modules that name layers of this model, and a
+[model.scratch] that says how big it is (the attention kernel is checked in `speed`).
 Each of these is otherwise a traceback minutes into the run, or an out-of-memory kill.
 
 What the preset states is compared directly; the model on the meta device (`meta_model`) is
@@ -17,7 +17,7 @@ from hftui.core.options import sections as schema
 from hftui.core.preset import Preset
 from hftui.core.train import modeling
 
-from hftui.core.checks import hub, installed, machine
+from hftui.core.checks import hub, installed
 from hftui.core.checks.meta_model import ModelShape, model_shape
 from hftui.core.checks.report import Report
 from hftui.core.checks.values import show
@@ -28,7 +28,6 @@ SIZE_KEYS = ("hidden_size", "n_embd", "d_model", "dim", "num_hidden_layers", "n_
 POSITION_KEYS = ("max_position_embeddings", "n_positions")
 # A fresh model this big from a [model.scratch] that sets no size is a mistake, not a plan.
 BIG_DEFAULT_PARAMS = 1_000_000_000
-ATTENTION_NAMES = ("eager", "sdpa", "flex_attention", *installed.ATTENTION_PACKAGES)
 _SMALL_MODEL = "set hidden_size, num_hidden_layers, num_attention_heads and intermediate_size (64, 2, 4 and 192 in presets/quickstart.toml)"
 
 
@@ -39,7 +38,6 @@ def check_model_fit(rep: Report, preset: Preset) -> None:
         return
     scratch = model.get("scratch") if isinstance(model.get("scratch"), dict) else None
     if scratch is not None:
-        _check_attention(rep, scratch)
         _check_vocab(rep, preset, scratch)
     task = modeling.model_task(ttype, preset.task)
     built: list[ModelShape | None] = []
@@ -79,31 +77,6 @@ def _buildable(preset: Preset, scratch: dict | None, task: str) -> bool:
     if (preset.resolve(name) / "config.json").is_file():
         return True
     return not name.startswith((".", "/", "~")) and hub.is_hub_id(name) and hub.in_hub_cache("models", name)
-
-
-def _check_attention(rep: Report, scratch: dict) -> None:
-    value = scratch.get("attn_implementation")
-    if not isinstance(value, str):
-        return
-    key = "model.scratch.attn_implementation"
-    name = value.removeprefix("paged|")
-    if "/" in name:
-        module, install = installed.HUB_KERNELS_PACKAGE
-        if installed.missing_package(module):
-            rep.error(key, f"attn_implementation = {show(value)} is a Hub kernel, which needs the {module} package, and it is not installed",
-                      f'{install}, or use attn_implementation = "sdpa" (built into PyTorch)')
-    elif name in installed.ATTENTION_PACKAGES:
-        dist, install = installed.ATTENTION_PACKAGES[name]
-        if installed.missing_distribution(dist):
-            rep.error(key, f"attn_implementation = {show(value)} needs the {dist} package, which is not installed",
-                      f'{install} (on a machine with CUDA), or use attn_implementation = "sdpa" (built into PyTorch)')
-        elif not machine.visible_gpus():
-            rep.add(key, "error" if rep.for_run else "warning", f"attn_implementation = {show(value)} runs on CUDA GPUs only, and this machine has none",
-                    'use attn_implementation = "sdpa" for runs on this machine')
-    elif name not in ATTENTION_NAMES:
-        close = difflib.get_close_matches(name, ATTENTION_NAMES, n=1, cutoff=0.5)
-        rep.error(key, f"unknown attn_implementation {show(value)}",
-                  (f"did you mean {show(close[0])}? " if close else "") + f"choose one of: {', '.join(ATTENTION_NAMES)}")
 
 
 def tokenizer_size(preset: Preset, spec: str) -> int | None:

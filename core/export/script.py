@@ -20,7 +20,7 @@ from hftui.core.export.metrics_source import metrics_source
 from hftui.core.options.catalog import CONFIG_CLASSES, config_key
 from hftui.core.options.sections import EVAL_SPLIT_NAMES, column_name
 from hftui.core.train import data as data_mod
-from hftui.core.train import modeling
+from hftui.core.train import modeling, quantize
 from hftui.core.train.metrics import wanted_metrics
 from hftui.core.train.trainer_config import config_kwargs
 
@@ -166,6 +166,8 @@ def export_python(preset) -> str:
     auto = modeling.AUTO_CLASSES[model_task]
     w("")
     w("def load_model(tokenizer, num_labels=None):")
+    kernel = modeling.attn_implementation(preset)
+    attention = f", attn_implementation={_r(kernel)}" if kernel else ""
     if scratch:
         arch = modeling.scratch_setting(scratch, "architecture")
         extra = {k: v for k, v in scratch.items() if k not in modeling.SCRATCH_OWN_KEYS}
@@ -180,20 +182,33 @@ def export_python(preset) -> str:
         w("    if num_labels is not None:")
         w('        extra["num_labels"] = num_labels')
         w(f"    config = transformers.AutoConfig.for_model({_r(arch)}, **extra)")
-        w(f"    return transformers.{auto}.from_config(config)\n")
+        w(f"    return transformers.{auto}.from_config(config{attention})\n")
     else:
         path = modeling.local_or_hub(preset, str(preset.get("model.name_or_path")), "model.name_or_path")
         kw = {"trust_remote_code": bool(preset.get("model.trust_remote_code", False))}
         if preset.get("model.revision"):
             kw["revision"] = preset.get("model.revision")
         dtype = preset.get("model.dtype", "auto") or "auto"
+        qlora = quantize.is_qlora(preset)
+        if kernel:
+            kw["attn_implementation"] = kernel
         w(f"    kwargs = {_r(kw)}")
         w(f"    kwargs['dtype'] = {_r(dtype)} if {_r(dtype)} == 'auto' else getattr(torch, {_r(dtype)})")
         w("    if num_labels is not None:")
         w('        kwargs["num_labels"] = num_labels')
+        if qlora:  # QLoRA: the base in 4 bits (NF4), computing in bf16 where the GPU has it
+            w("    compute = torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float16")
+            w(f"    kwargs['quantization_config'] = transformers.BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type={_r(quantize.QUANT_TYPE)}, "
+              f"bnb_4bit_use_double_quant={_r(quantize.DOUBLE_QUANT)}, bnb_4bit_compute_dtype=compute, bnb_4bit_quant_storage=compute)")
+            w("    kwargs['dtype'] = compute")
+            w("    kwargs['device_map'] = {'': int(os.environ.get('LOCAL_RANK', '0'))}  # each process holds a whole 4-bit copy")
         w(f"    model = transformers.{auto}.from_pretrained({_r(path)}, **kwargs)")
         w("    if getattr(model.config, 'pad_token_id', None) is None:")
         w("        model.config.pad_token_id = tokenizer.pad_token_id")
+        if qlora:
+            w("    from peft import prepare_model_for_kbit_training")
+            w("    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)")
+            w("    model.enable_input_require_grads()")
         w("    return model\n")
 
     lora = modeling.lora_kwargs(preset, model_task) if preset.has("peft") else None

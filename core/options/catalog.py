@@ -28,7 +28,7 @@ from hftui.core.options.rules import arg_limits
 from hftui.core.options.sections import Field
 from hftui.core.options.steps import guess_step
 
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 
 # trainer type -> (import locations tried in order, class name)
 CONFIG_CLASSES: dict[str, tuple[tuple[str, ...], str]] = {

@@ -42,6 +42,18 @@ BUILDERS = ("json", "csv", "parquet", "text", "arrow", "pandas")
 # The builder a data file's extension implies.
 DATA_EXTENSIONS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text", ".arrow": "arrow"}
 EVAL_SPLIT_NAMES = ("eval", "validation", "valid", "test")
+PEFT_METHODS = ("lora", "qlora")
+# The attention kernels built into transformers and PyTorch; flash_attention_* and Hub kernels
+# (owner/name) need a package (core/checks/installed.ATTENTION_PACKAGES, HUB_KERNELS_PACKAGE).
+BUILTIN_ATTENTION = ("sdpa", "eager", "flex_attention")
+ATTENTION_HELP = (
+    "The attention kernel: sdpa (PyTorch's fused attention, the default), eager (plain maths, slow; stores the scores), "
+    "flash_attention_2 / flash_attention_3 (CUDA, needs the flash-attn package; fastest, and what padding_free needs), "
+    "or a Hub kernel such as kernels-community/flash-attn (needs the kernels package).",
+    "어텐션 커널: sdpa(PyTorch 융합 어텐션, 기본값), eager(단순 계산, 느리고 점수를 저장), "
+    "flash_attention_2 / flash_attention_3(CUDA, flash-attn 패키지 필요; 가장 빠르고 padding_free에 필요), "
+    "또는 kernels-community/flash-attn 같은 허브 커널(kernels 패키지 필요).",
+)
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,7 @@ _section("model", "model", [
     _f("model", "num_labels", "int", None, "Number of classes for sequence-classification; inferred from the label column when not set.", "분류 클래스 수입니다. 비워 두면 레이블 열에서 추론합니다.", minimum=1),
     _f("model", "dtype", "str", "auto", "Weights dtype when loading: auto, float32, bfloat16 or float16.", "불러올 때 가중치 자료형: auto, float32, bfloat16, float16.", choices=("auto", "float32", "bfloat16", "float16")),
     _f("model", "trust_remote_code", "bool", False, "Run Python code shipped with a Hub model. Replaying such a preset needs --trust-remote-code.", "허브 모델에 포함된 파이썬 코드를 실행합니다. 재실행에는 --trust-remote-code가 필요합니다."),
+    _f("model", "attn_implementation", "str", "sdpa", ATTENTION_HELP[0], ATTENTION_HELP[1]),
     _f("model", "revision", "str", None, "A Hub branch, tag or commit to pin the model to.", "모델을 고정할 허브 브랜치, 태그 또는 커밋입니다.", advanced=True),
 ])
 
@@ -130,7 +143,8 @@ _section("trainer", "trainer", [
 ])
 
 _section("peft", "peft", [
-    _f("peft", "method", "str", "lora", "Parameter-efficient method; only lora for now.", "파라미터 효율적 학습 방식입니다. 현재 lora만 지원합니다.", choices=("lora",), star=True),
+    _f("peft", "method", "str", "lora", "lora: adapters on the model as loaded. qlora: the base model loaded in 4 bits (bitsandbytes NF4, CUDA only) with LoRA adapters on top, so a 7B model fine-tunes on one 24 GB card; needs a Hub or local model, not [model.scratch].",
+       "lora: 불러온 모델에 어댑터를 붙입니다. qlora: 기본 모델을 4비트(bitsandbytes NF4, CUDA 전용)로 불러오고 그 위에 LoRA 어댑터를 붙여 7B 모델을 24 GB GPU 한 장에서 파인튜닝합니다. [model.scratch]가 아닌 허브/로컬 모델이 필요합니다.", choices=PEFT_METHODS, star=True),
     _f("peft", "r", "int", 16, "LoRA rank: size of the low-rank update. 8-64 is common.", "LoRA 랭크(저랭크 업데이트 크기). 보통 8-64.", minimum=1, star=True),
     _f("peft", "lora_alpha", "int", 32, "LoRA scaling; often twice r.", "LoRA 스케일링 값. 보통 r의 두 배.", minimum=1, star=True),
     _f("peft", "lora_dropout", "float", 0.05, "Dropout on the LoRA path.", "LoRA 경로의 드롭아웃입니다.", minimum=0.0, maximum=1.0),

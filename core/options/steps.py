@@ -11,6 +11,7 @@ while the installed library's options have not been read yet).
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 from hftui.core.options.sections import COLUMN_KEYS, PAIRED_COLUMNS, REWARD_TRAINER_TYPES, SCRATCH_CONFIG_FIELDS, SECTION_FIELDS, TOP_FIELDS, Field, column_needs, field_for
 
@@ -47,7 +48,7 @@ STEP_WORDS = (
     ("evaluation", ("eval", "logging", "log_", "save", "metric_for_best", "greater_is_better", "load_best", "include_", "prediction", "hub_strategy")),
     ("optimizer", ("learning_rate", "lr_", "adam", "optim", "weight_decay", "warmup", "max_grad_norm", "scheduler")),
     ("precision", ("fp16", "bf16", "tf32", "half_", "fp8")),
-    ("distribution", ("ddp", "fsdp", "deepspeed", "local_rank", "parallel", "accelerator", "use_cpu", "tpu", "torch_compile", "dispatch")),
+    ("distribution", ("ddp", "fsdp", "deepspeed", "local_rank", "parallel", "accelerator", "use_cpu", "tpu", "dispatch")),
     ("integrations", ("report_to", "run_name", "hub", "push_to", "project", "trackio", "wandb")),
 )
 
@@ -108,8 +109,26 @@ def _asked(f: Field, preset, needed: tuple[str, ...], advanced: bool) -> bool:
     return advanced or not f.advanced
 
 
-def step_fields(step: str, preset, catalog, advanced: bool = False) -> list[tuple[str, Field]]:
-    """(preset path, Field) pairs a step asks, in order; advanced adds every other option."""
+def _ampere_or_newer(gpus: list) -> bool:
+    return bool(gpus) and all(g.supports_bf16 for g in gpus)  # compute capability 8.0 and up
+
+
+# [args] options whose ★ depends on the machine: name -> whether these GPUs earn it.
+HARDWARE_STARS = {"tf32": _ampere_or_newer}
+
+
+def with_hardware_star(f: Field, gpus: list | None) -> Field:
+    """`f` with its ★ decided by the GPUs (None: not known yet, the curated ★ stands)."""
+    decide = HARDWARE_STARS.get(f.name) if f.section == "args" else None
+    if decide is None or gpus is None:
+        return f
+    star = decide(gpus)
+    return f if star == f.star else dataclasses.replace(f, star=star)
+
+
+def step_fields(step: str, preset, catalog, advanced: bool = False, gpus: list | None = None) -> list[tuple[str, Field]]:
+    """(preset path, Field) pairs a step asks, in order; advanced adds every other option.
+    `gpus`: the machine's GPUs, which decide the ★ of HARDWARE_STARS (None: not known)."""
     needed = needed_columns(preset)
     out = [
         (f.path if f.section else f.name, f)
@@ -127,7 +146,7 @@ def step_fields(step: str, preset, catalog, advanced: bool = False) -> list[tupl
                 continue
             if f.name in SET_BY_OWN_KEYS and not set_here:
                 continue
-            out.append((f"args.{f.name}", f))
+            out.append((f"args.{f.name}", with_hardware_star(f, gpus)))
     return out
 
 

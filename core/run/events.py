@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 KINDS = ("start", "log", "eval", "checkpoint", "gpu", "end", "notice")
+# How a `notice` about the Hub's downloads begins, while they run and once they are done.
+DOWNLOADING, DOWNLOADED = "downloading ", "downloaded "
 # The end of a file is read this far back for its last event or step.
 TAIL_WINDOW = 65536
 

@@ -54,6 +54,12 @@ class RunFigures:
 
         self.samples_per_second: float | None = None
         self.tokens_per_second: float | None = None
+        self.tokens_estimated = False  # tokens/s is samples/s x mean row length, not a count
+        self.mfu: float | None = None  # share of the GPUs' peak FLOP/s (only where the peak is known)
+        # Where this run's training began: a resumed run's latest start (time, step, progress).
+        self.segment_time: float | None = None
+        self.segment_step = 0
+        self.segment_progress: float | None = None
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=20)  # (time, step) of recent logs
 
         self.loss = Series(series_points)
@@ -65,7 +71,8 @@ class RunFigures:
 
         self.metrics: dict[str, MetricSummary] = {}
         self.eval_count = 0
-        self.checkpoints: deque[tuple[int, str]] = deque(maxlen=200)
+        self.checkpoints: deque[tuple[int, str]] = deque(maxlen=200)  # every save, as events tell
+        self.kept_checkpoints: list[int] = []  # the steps whose folders are on disk (after rotation)
         self.checkpoint_count = 0
 
         self.gpus: dict[int, GpuDevice] = {}
@@ -139,7 +146,11 @@ class RunFigures:
         return None
 
     def eta(self, now: float | None = None) -> float | None:
-        """Seconds left, from the recent step rate; None when unknown or finished."""
+        """Seconds left, from the recent step rate; None when unknown or finished.
+
+        Only steps this run trained count: after a resume, neither the steps done before it nor
+        the time the run stood still (the rate window restarts at each `start`).
+        """
         if self.finished:
             return None
         rate = self.steps_per_second
@@ -148,11 +159,12 @@ class RunFigures:
             if self.last_time is not None and now is not None:
                 left = max(0.0, left - max(0.0, now - self.last_time))
             return left
-        frac = self.progress
-        elapsed = self.elapsed(now)
-        if frac and elapsed and 0 < frac < 1:
-            return elapsed * (1 - frac) / frac
-        return None
+        frac, since = self.progress, self.segment_progress or 0.0
+        began = self.segment_time if self.segment_time is not None else self.start_time
+        if frac is None or began is None or not 0 < frac < 1 or frac <= since:
+            return None
+        elapsed = max(0.0, (now if now is not None else time.time()) - began)
+        return elapsed * (1 - frac) / (frac - since) if elapsed else None
 
     def throughput(self) -> tuple[float, str] | None:
         """The most telling rate available: tokens/s, else samples/s, else steps/s."""
@@ -197,6 +209,18 @@ class RunFigures:
     @property
     def latest_loss(self) -> float | None:
         return self.loss.last[1] if self.loss.last else None
+
+    def _keep_checkpoints(self, kept, saved: int | None) -> None:
+        """The checkpoints on disk: the writer's list where it gives one (what save_total_limit
+        kept), else every step saved so far (older events have no list)."""
+        if isinstance(kept, list):
+            steps = {int(k) for k in kept if isinstance(k, (int, float)) and not isinstance(k, bool)}
+        elif saved is not None:
+            steps = set(self.kept_checkpoints) | {saved}
+        else:
+            return
+        self.kept_checkpoints = sorted(steps)
+        self.checkpoint_count = len(steps)
 
     @property
     def latest_checkpoint(self) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
+from hftui.core.run.events import DOWNLOADING
 from hftui.core.run.figures import LOG_SKIP, PHASES, RunFigures
 from hftui.core.run.folder import ACTIVE_STATUSES, COMPLETED, FAILED, FINAL_STATUSES, RUNNING, STARTING
 from hftui.core.run.series import (
@@ -228,6 +229,8 @@ class RunState(RunFigures):
         self._rate_window.clear()
         if t is not None:
             self._rate_window.append((t, step))
+        self.segment_time, self.segment_step, self.segment_progress = t, step, self.progress
+        self._keep_checkpoints(ev.get("kept"), None)
         self.ended, self.end_status, self.phase = False, None, None
         self._changes.update(("progress", "info"))
 
@@ -260,6 +263,10 @@ class RunState(RunFigures):
         tps = get("tokens_per_second", get("train_tokens_per_second"))
         if tps is not None:
             self.tokens_per_second = as_number(tps) or self.tokens_per_second
+            self.tokens_estimated = get("tokens_estimated") is True
+        mfu = as_number(get("mfu"))
+        if mfu is not None and mfu > 0:
+            self.mfu = mfu
         runtime = get("train_runtime")
         if runtime is not None:
             self.runtime = as_number(runtime)
@@ -292,7 +299,7 @@ class RunState(RunFigures):
         step = int(ev.get("step") or 0)
         self._advance(step, ev)
         self.checkpoints.append((step, str(ev.get("path") or "")))
-        self.checkpoint_count += 1
+        self._keep_checkpoints(ev.get("kept"), step)
         self.phase = None
         self._changes.update(("progress", "info"))
 
@@ -330,7 +337,10 @@ class RunState(RunFigures):
             self.phase = phase
             self._changes.add("progress")
         if message:
-            self.notices.append(message)
+            if message.startswith(DOWNLOADING) and self.notices and self.notices[-1].startswith(DOWNLOADING):
+                self.notices[-1] = message  # a download's progress: only the newest counts
+            else:
+                self.notices.append(message)
             if message.lower().startswith("no gpu") and not self.gpus:
                 self.no_gpu = True
                 self._changes.add("gpu")

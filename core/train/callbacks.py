@@ -6,10 +6,10 @@ transformers.
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 from hftui.core.run.events import EventWriter
+from hftui.core.train.speed import SpeedMeter
 
 # PPO logs its own keys; these map them onto the names every reader plots.
 PPO_LOG_ALIASES = {"loss/policy_avg": "loss", "lr": "learning_rate"}
@@ -30,20 +30,16 @@ def make_events_callback(writer: EventWriter | None, run_info: dict):
         def __init__(self) -> None:
             self.writer = writer
             self.info = dict(run_info)
-            self.last_time: float | None = None
-            self.last_step = 0
-            self.last_tokens: float | None = 0
+            self.speed = SpeedMeter(self.info)
             self.train_summary: dict = {}
 
         def _on(self, state) -> bool:
             return self.writer is not None and state.is_world_process_zero
 
         def on_train_begin(self, args, state, control, **kwargs):
-            self.last_time, self.last_step = time.time(), state.global_step
-            # a resumed run's running token count starts high: measure from its first log on
-            self.last_tokens = (getattr(state, "num_input_tokens_seen", 0) or 0) if state.global_step == 0 else None
             if not self._on(state):
                 return
+            self.speed.begin(args, state, kwargs.get("model"), kwargs.get("train_dataloader"))
             device = getattr(getattr(args, "device", None), "type", None) or "cpu"
             self.writer.write(
                 "start",
@@ -59,6 +55,7 @@ def make_events_callback(writer: EventWriter | None, run_info: dict):
                 total_params=self.info.get("total_params"),
                 device=device,
                 resumed_from=self.info.get("resumed_from"),
+                kept=_kept(args.output_dir),
             )
 
         def on_log(self, args, state, control, logs=None, **kwargs):
@@ -66,7 +63,8 @@ def make_events_callback(writer: EventWriter | None, run_info: dict):
                 return
             if any(k.startswith("eval_") for k in logs):
                 return  # written by on_evaluate, with every metric
-            if "train_runtime" in logs:
+            if "train_runtime" in logs and "train_steps_per_second" in logs:
+                # the closing summary (a log with include_num_input_tokens_seen has a runtime too)
                 self.train_summary = dict(logs)
                 return
             fields = {}
@@ -77,18 +75,11 @@ def make_events_callback(writer: EventWriter | None, run_info: dict):
             for old, new in PPO_LOG_ALIASES.items():
                 if old in fields and new not in fields:
                     fields[new] = fields[old]
-            now = time.time()
-            steps = state.global_step - self.last_step
-            if self.last_time is not None and steps > 0 and now > self.last_time:
-                dt = now - self.last_time
-                per_step = int(getattr(args, "per_device_train_batch_size", 1) or 1) * int(getattr(args, "gradient_accumulation_steps", 1) or 1) * int(getattr(args, "world_size", 1) or 1)
-                fields.setdefault("samples_per_second", round(steps * per_step / dt, 3))
-                # SFT logs a running token count; the Trainer counts only when asked to
-                tokens = fields.get("num_tokens") or getattr(state, "num_input_tokens_seen", 0) or 0
-                if self.last_tokens is not None and tokens > self.last_tokens:
-                    fields.setdefault("tokens_per_second", round((tokens - self.last_tokens) / dt, 3))
-                self.last_tokens = tokens
-            self.last_time, self.last_step = now, state.global_step
+            speed = self.speed.measure(args, state, fields)
+            if "tokens_per_second" in fields:  # the trainer's own measure wins over an estimate
+                speed.pop("tokens_estimated", None)
+            for key, value in speed.items():
+                fields.setdefault(key, value)
             self.writer.write("log", state.global_step, **fields)
 
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
@@ -106,11 +97,16 @@ def make_events_callback(writer: EventWriter | None, run_info: dict):
             if control.should_save:  # the checkpoint of this step comes next
                 self.writer.write("notice", state.global_step, phase="saving", message="")
 
+        def on_step_begin(self, args, state, control, **kwargs):
+            self.speed.resume()
+
         def on_step_end(self, args, state, control, **kwargs):
             # The Trainer evaluates and saves right after this hook: say so, so the live pane
             # can show "evaluating" / "saving" while it lasts (the eval/checkpoint event ends it).
             if not self._on(state):
                 return
+            if control.should_evaluate or control.should_save:
+                self.speed.pause()  # not training time: the rate leaves it out
             if control.should_evaluate:
                 self.writer.write("notice", state.global_step, phase="evaluating", message="")
             elif control.should_save:
@@ -120,9 +116,19 @@ def make_events_callback(writer: EventWriter | None, run_info: dict):
             if not self._on(state):
                 return
             path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
-            self.writer.write("checkpoint", state.global_step, path=os.path.abspath(path))
+            # the Trainer has already deleted what save_total_limit rotates out: say what is kept
+            self.writer.write("checkpoint", state.global_step, path=os.path.abspath(path), kept=_kept(args.output_dir))
 
     return EventsCallback()
+
+
+def _kept(output_dir) -> list[int]:
+    """The steps of the checkpoint folders on disk in the output folder, oldest first."""
+    from pathlib import Path
+
+    from hftui.core.checks.output_folder import CHECKPOINT, checkpoints
+
+    return [int(CHECKPOINT.match(p.name).group(1)) for p in checkpoints(Path(output_dir))]
 
 
 def _scalar(value: Any) -> Any:

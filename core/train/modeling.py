@@ -15,9 +15,10 @@ import copy
 from typing import Any
 
 from hftui.core.options.paths import looks_local
-from hftui.core.options.sections import SECTION_FIELDS
+from hftui.core.options.sections import PEFT_METHODS, SECTION_FIELDS
 from hftui.core.problems import PresetError, Problem
 from hftui.core.run.folder import MERGED_SUBDIR
+from hftui.core.train import quantize
 
 # Keys of [model.scratch] that are hftui's own (architecture, tokenizer), not config fields.
 SCRATCH_OWN_KEYS = tuple(SECTION_FIELDS["model.scratch"])
@@ -236,6 +237,22 @@ def model_config(preset, task: str, num_labels: int | None = None, tokenizer=Non
         raise _load_error(exc, "model.name_or_path", "model config", preset) from None
 
 
+def attn_implementation(preset) -> str | None:
+    """[model] attn_implementation as written; None leaves transformers' choice (sdpa where the
+    architecture has it)."""
+    value = preset.get("model.attn_implementation")
+    return str(value) if value else None
+
+
+def _refuse_qlora(preset, scratch: bool) -> None:
+    import torch
+
+    problems = quantize.missing(torch.cuda.is_available(), scratch)
+    if problems:
+        file = str(preset.path) if preset.path else None
+        raise PresetError([Problem("peft.method", "error", m, h, None, file) for m, h in problems], file)
+
+
 def load_model(preset, tokenizer, task: str | None = None, num_labels: int | None = None, trust_remote_code_allowed: bool = False, source: str | None = None, key: str = "model.name_or_path"):
     """The model for `task` (defaults to the preset's), from [model.scratch], the Hub or a folder.
 
@@ -247,16 +264,23 @@ def load_model(preset, tokenizer, task: str | None = None, num_labels: int | Non
         kind, spec = _source(preset)
     else:
         kind, spec = "pretrained", source
+    attention = attn_implementation(preset)
+    extra: dict[str, Any] = {"attn_implementation": attention} if attention else {}
+    qlora = source is None and quantize.is_qlora(preset)
+    if qlora:
+        _refuse_qlora(preset, kind == "scratch")
     if kind == "scratch":
         config = scratch_config(preset, tokenizer, task, num_labels)
         try:
-            model = auto.from_config(config)
+            model = auto.from_config(config, **extra)
         except ValueError as exc:
             raise _problem("model.scratch.architecture", f"{config.model_type} has no {task} model: {str(exc).splitlines()[0][:200]}", "pick an architecture that supports this task (llama/gpt2 for causal-lm and classification, t5/bart for seq2seq-lm)", preset) from None
         dtype = _dtype(preset)
         return model if dtype == "auto" else model.to(dtype)
     path = local_or_hub(preset, spec, key)
-    kwargs: dict[str, Any] = {"trust_remote_code": _trust(preset, trust_remote_code_allowed), "dtype": _dtype(preset)}
+    kwargs: dict[str, Any] = {"trust_remote_code": _trust(preset, trust_remote_code_allowed), "dtype": _dtype(preset), **extra}
+    if qlora:
+        kwargs.update(quantize.load_kwargs())
     if preset.get("model.revision") and source is None:
         kwargs["revision"] = preset.get("model.revision")
     if num_labels is not None:
@@ -269,7 +293,7 @@ def load_model(preset, tokenizer, task: str | None = None, num_labels: int | Non
         raise _load_error(exc, key, "model", preset) from None
     if getattr(model.config, "pad_token_id", None) is None and tokenizer.pad_token_id is not None:
         model.config.pad_token_id = tokenizer.pad_token_id
-    return model
+    return quantize.prepare(model) if qlora else model
 
 
 PEFT_TASK_TYPES = {"causal-lm": "CAUSAL_LM", "sequence-classification": "SEQ_CLS", "seq2seq-lm": "SEQ_2_SEQ_LM"}
@@ -294,8 +318,8 @@ def lora_config(preset, task: str | None = None):
     from peft import LoraConfig
 
     method = preset.section("peft").get("method", "lora")
-    if method != "lora":
-        raise _problem("peft.method", f"unknown PEFT method {method!r}", "use method = \"lora\"", preset)
+    if method not in PEFT_METHODS:
+        raise _problem("peft.method", f"unknown PEFT method {method!r}", f"use one of: {', '.join(PEFT_METHODS)}", preset)
     try:
         return LoraConfig(**lora_kwargs(preset, task or preset.task))
     except TypeError as exc:

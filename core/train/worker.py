@@ -29,6 +29,7 @@ from hftui.core.run.events import EventWriter
 from hftui.core.train.callbacks import make_events_callback
 from hftui.core.run.folder import COMPLETED, EVENTS_FILE, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED, FAILED, PRESET_FILE, RUN_FILE, STOPPED, exit_code_of
 from hftui.core.train import data as data_mod
+from hftui.core.train import download_progress
 from hftui.core.train import modeling
 from hftui.core.train.gpu_sampler import GpuSampler
 from hftui.core.train.memory_estimate import estimate
@@ -191,7 +192,8 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
         info["resumed_from"] = checkpoint
         events_cb = make_events_callback(writer, info)
         stop_cb = control.make_stop_callback(request, raise_after_save=preset.trainer_type == "ppo")
-        built = build(preset, events_cb, stop_cb, trust_remote_code_allowed)
+        with download_progress.reported(writer):  # Hub downloads show in the pane while STARTING
+            built = build(preset, events_cb, stop_cb, trust_remote_code_allowed)
         events_cb.info.update({k: v for k, v in built.info.items() if k != "model_facts"})
         trainable, total = built.info["trainable_params"], built.info["total_params"]
         if rank() == 0:

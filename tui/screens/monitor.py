@@ -51,6 +51,7 @@ from hftui.tui.widgets.run_eval_table import RunEvalTable
 from hftui.tui.widgets.run_failure import RunFailure
 from hftui.tui.widgets.run_gpu import RunGpu
 from hftui.tui.widgets.run_log import RunLog
+from hftui.tui.widgets.run_notes import run_notes
 from hftui.tui.widgets.run_progress import RunProgress
 from hftui.tui.widgets.run_summary import RunSummary
 
@@ -263,6 +264,7 @@ class MonitorScreen(Screen[None]):
         if self.state.bad_lines:
             n = self.state.bad_lines
             notes.append(f"{n} garbled line{'s' if n != 1 else ''} in {EVENTS_FILE} skipped")
+        notes.extend(run_notes(self.state))  # the run's own notices: warnings, downloads
         text = "\n".join(notes)
         notice = self.query_one("#monitor-notice", Static)
         if text != self._notices.get("text"):

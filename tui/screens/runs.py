@@ -67,6 +67,11 @@ def _row(record) -> RunRow:
     return RunRow(record.id, name, record.status, steps, started, record.output_dir or "", str(record.run_dir))
 
 
+def _same_run(row: RunRow, run_dir: str) -> bool:
+    """The row of this run folder (named as the index names it, or by its id: its folder's name)."""
+    return row.run_dir == run_dir or row.id == Path(run_dir).name
+
+
 class RunsScreen(Screen[None]):
     """Every run, newest first. Enter attaches; s stops; r resumes; / filters; space marks
     runs and c compares the marked ones."""
@@ -99,6 +104,8 @@ class RunsScreen(Screen[None]):
         self.records: dict[str, object] = {}  # run_dir -> the record listed (a deleted folder has no other)
         self.loaded = False
         self.marked: list[str] = []  # run_dirs marked for comparison, in the order marked
+        self._opened: MonitorScreen | None = None  # the live pane opened from here
+        self._want: str | None = None  # the run the cursor goes to once it is listed
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: id, name, status or folder  (/)", id="runs-filter")
@@ -118,7 +125,15 @@ class RunsScreen(Screen[None]):
         self.set_interval(REFRESH_S, self._load)
 
     def on_screen_resume(self) -> None:
+        if self._opened is not None:
+            # Back from the live pane: the cursor goes to the run it showed last (after a
+            # Resume there, the new run, not the one it opened with).
+            self._want, self._opened = str(self._opened.run_dir), None
         self._load()
+
+    def _open_pane(self, run_dir: str | Path) -> None:
+        self._opened = MonitorScreen(Path(run_dir))
+        self.app.push_screen(self._opened)
 
     @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False)
     def _load(self) -> None:
@@ -143,15 +158,18 @@ class RunsScreen(Screen[None]):
         needle = self.query_one("#runs-filter", Input).value.strip()
         shown = [r for r in self.rows if not needle or r.matches(needle)]
         selected = self.selected_run()
+        targets = [t for t in (self._want, selected.run_dir if selected is not None else None) if t]
         table.clear()
         for r in shown:
             table.add_row(MARK if r.run_dir in self.marked else "", printable(r.id), printable(r.name), Text(printable(r.status), style=STATUS_STYLE.get(r.status, "")), r.step,
                           r.started, printable(r.output_dir), key=r.run_dir)
-        if selected is not None:
-            for i, r in enumerate(shown):
-                if r.run_dir == selected.run_dir:
-                    table.move_cursor(row=i)
-                    break
+        for target in targets:  # the run wanted, else the one selected before
+            i = next((i for i, r in enumerate(shown) if _same_run(r, target)), None)
+            if i is not None:
+                table.move_cursor(row=i)
+                break
+        if self._want is not None and any(_same_run(r, self._want) for r in self.rows):
+            self._want = None
         self.query_one("#runs-empty", Static).set_class(not self.rows, "-shown")
         self.refresh_bindings()
 
@@ -235,7 +253,7 @@ class RunsScreen(Screen[None]):
         row = self.selected_run()
         if row is None:
             return
-        self.app.push_screen(MonitorScreen(Path(row.run_dir)))
+        self._open_pane(row.run_dir)
 
     def action_stop(self) -> None:
         row = self.selected_run()
@@ -295,7 +313,7 @@ class RunsScreen(Screen[None]):
 
         def opened() -> None:
             self.notify(f"resumed as run {new.id}")
-            self.app.push_screen(MonitorScreen(new.run_dir))
+            self._open_pane(new.run_dir)
 
         self.app.call_from_thread(opened)
 

@@ -195,16 +195,19 @@ class WizardScreen(Screen):
             form.advanced = True
             form.sync(self.state)
 
-        def focus() -> None:
+        def focus(tries: int = 0) -> None:
             try:
                 widget = form.query_one(f"#{field_id(path)}", OptionField)
-            except Exception:
+            except Exception:  # not mounted yet (a slow machine): look again shortly
+                if tries < 30 and self.step == step:
+                    self.set_timer(0.1, lambda: focus(tries + 1))
                 return
             widget.focus_control()
             form.scroll_to_widget(widget, top=True, animate=False)
+            if tries >= 0:
+                self.set_timer(0.3, lambda: focus(-1))  # again once the mounted fields have their size
 
         self.call_after_refresh(focus)
-        self.set_timer(0.3, focus)  # again once fields mounted by the jump have their size
 
     # -- events from widgets ---------------------------------------------------------------
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

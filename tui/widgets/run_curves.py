@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from textual.app import ComposeResult
-from textual.containers import Grid
+from textual.containers import Grid, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 from textual_plotext import PlotextPlot
@@ -19,6 +19,11 @@ Points = tuple[list[float], list[float]]
 Line = tuple[str, Series | Points, str]  # label, series (or its points), colour
 
 _COLORS = ("cyan", "magenta", "yellow", "blue", "red", "green", "white")
+# An eval plot is never smaller than this (its title, axes and a few rows of points): when the
+# metrics do not all fit, the eval tab scrolls rather than squeezing them.
+EVAL_MIN_ROWS = 8
+EVAL_MIN_COLS = 34  # two plots side by side only when each gets this many columns
+_TAB_ROWS = 2  # the tab bar above the plots
 
 
 def _css_id(key: str) -> str:
@@ -41,7 +46,9 @@ class RunCurves(Widget):
     RunCurves TabbedContent, RunCurves TabPane { height: 1fr; }
     RunCurves TabPane { padding: 0; }
     RunCurves PlotextPlot { height: 1fr; min-height: 6; }
-    RunCurves #eval-grid { grid-size: 2; grid-gutter: 0 1; height: 1fr; }
+    RunCurves #eval-scroll { height: 1fr; scrollbar-size-vertical: 1; }
+    RunCurves #eval-grid { grid-size: 2; grid-gutter: 0 1; height: auto; }
+    RunCurves #eval-grid PlotextPlot { min-height: 0; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -55,9 +62,10 @@ class RunCurves(Widget):
             with TabPane("Loss", id="tab-loss"):
                 yield PlotextPlot(id="plot-loss")
             with TabPane("Eval", id="tab-eval"):
-                # One small plot per metric, each on its own scale (accuracy and perplexity
-                # share no axis); mounted as metrics appear.
-                yield Grid(id="eval-grid")
+                # One plot per metric, each on its own scale (accuracy and perplexity share
+                # no axis); mounted as metrics appear, laid out by `_lay_out_eval`.
+                with VerticalScroll(id="eval-scroll"):
+                    yield Grid(id="eval-grid")
             with TabPane("Learning rate", id="tab-lr"):
                 yield PlotextPlot(id="plot-lr")
 
@@ -83,7 +91,6 @@ class RunCurves(Widget):
         if "eval" in parts:
             grid = self.query_one("#eval-grid", Grid)
             keys = list(state.metrics)
-            grid.styles.grid_size_columns = 1 if len(keys) <= 1 else 2
             drawn: dict[str, Points] = {}
             for i, key in enumerate(keys):
                 summary = state.metrics[key]
@@ -99,6 +106,39 @@ class RunCurves(Widget):
                 drawn.update(self._draw_on(plot, f"{summary.label} ({arrow})",
                                            [(summary.label, summary.history, color)], markers=True))
             self.drawn["eval"] = drawn
+            self._lay_out_eval()
+
+    def on_resize(self) -> None:
+        self._lay_out_eval()
+
+    def _lay_out_eval(self) -> None:
+        """Share the pane among the eval plots: two columns when both are wide enough, rows
+        that fill the height and are never squeezed (the tab scrolls instead)."""
+        grid = next(iter(self.query("#eval-grid").results(Grid)), None)
+        if grid is None:
+            return
+        n = len(grid.children)
+        width, height = self.size.width, max(1, self.size.height - _TAB_ROWS)
+        columns = 2 if n > 1 and width >= 2 * EVAL_MIN_COLS + 1 else 1
+        rows, row_height = self._rows(n, columns, height)
+        if rows * row_height > height and columns == 2 and width - 1 < 2 * EVAL_MIN_COLS + 1:
+            columns = 1  # the scroll bar takes a column
+            rows, row_height = self._rows(n, columns, height)
+        grid.styles.grid_size_columns = columns
+        grid.styles.grid_rows = str(row_height)
+        grid.styles.height = rows * row_height
+
+    @staticmethod
+    def _rows(n: int, columns: int, height: int) -> tuple[int, int]:
+        """How many rows of plots, and how tall: the shown height shared, each at least
+        EVAL_MIN_ROWS, or all of a pane shorter than that (one plot at a time, never cut)."""
+        rows = max(1, math.ceil(n / columns))
+        return rows, max(min(EVAL_MIN_ROWS, height), height // rows)
+
+    def eval_plot_sizes(self) -> dict[str, tuple[int, int]]:
+        """Each eval plot's (columns, rows) as laid out now, by metric label (tests read it)."""
+        return {str(p.id).removeprefix("plot-eval-"): (p.size.width, p.size.height)
+                for p in self.query("#eval-grid PlotextPlot").results(PlotextPlot)}
 
     def _show_reward(self, state: RunState) -> None:
         if self._reward_plot is None:

@@ -1,4 +1,5 @@
-"""The headline of a run: status badge, step/max with a bar, epoch, elapsed, ETA, throughput."""
+"""The headline of a run: status badge, step/max with a bar, epoch, elapsed, ETA, throughput and
+MFU, the checkpoints on disk."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hftui.core.run.figures import EVALUATING, SAVING, STATUSES
 from hftui.core.run.folder import COMPLETED, FAILED, RUNNING, STARTING, STOPPED, STOPPING
 from hftui.core.run.state import RunState
 from hftui.tui.format import fmt_duration, fmt_number, shown, status_label
+from hftui.tui.speed_text import speed_parts
 
 BADGE_STYLE = {
     STARTING: "bold black on grey70",
@@ -89,8 +91,7 @@ class RunProgress(Widget):
         figures = [f"elapsed {fmt_duration(state.elapsed(now))}"]
         if not state.finished:
             figures.append(f"ETA {fmt_duration(state.eta(now))}")
-        rate = state.throughput()
-        figures.append(f"{fmt_number(rate[0])} {rate[1]}" if rate else "— steps/s")
+        figures.extend(speed_parts(state) or ["— steps/s"])
         if state.latest_loss is not None:
             figures.append(f"loss {fmt_number(state.latest_loss)}")
         if state.checkpoint_count:
