@@ -189,7 +189,7 @@ def fold_events(record: RunRecord) -> tuple[RunState, dict, float | None]:
                 end = ev
             elif ev["event"] == "log":
                 tps = as_number(ev.get("tokens_per_second"))
-                if tps is not None:
+                if tps is not None and ev.get("tokens_estimated") is not True:  # counted tokens only
                     tokens.append(tps)
     return state, end, (sum(tokens) / len(tokens) if tokens else None)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 
-GENERATING_TRAINERS = ("grpo", "rloo", "ppo")
+GENERATION_BOUND_TRAINERS = ("grpo", "rloo", "ppo")
 ROWS_SAMPLED = 256  # training rows whose length estimates tokens per sample when nothing counts them
 
 
@@ -101,7 +101,7 @@ class SpeedMeter:
         self.last_logged = 0 if state.global_step == 0 else None
         dataset = getattr(train_dataloader, "dataset", None)
         self.per_row, self.sequences = row_tokens(dataset, getattr(args, "max_length", None))
-        if self.info.get("trainer_type") not in GENERATING_TRAINERS:
+        if self.info.get("trainer_type") not in GENERATION_BOUND_TRAINERS:
             self.peak = peak_of(args)
             if self.peak:
                 self.layers, self.hidden = model_shape(model)
