@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -65,6 +67,19 @@ def warm_catalog(catalog_home) -> Path:
     env = {**os.environ, "HFTUI_HOME": str(catalog_home)}
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
     return catalog_home
+
+
+@pytest.fixture(autouse=True)
+def background_threads_end():
+    """A wizard test may leave a daemon thread importing transformers (validation, the estimate:
+    quitting never waits for them); the next test must not meet that half-done import."""
+    yield
+    from hftui.tui.widgets.dataset_preview import BACKGROUND_THREAD
+
+    deadline = time.monotonic() + 60
+    for thread in threading.enumerate():
+        if thread.name == BACKGROUND_THREAD:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @pytest.fixture(autouse=True)

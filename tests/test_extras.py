@@ -129,5 +129,5 @@ def test_auto_never_picks_deepspeed_when_it_is_not_installed(no_deepspeed):
     huge = from_text(LLAMA7B.replace("hidden_size = 4096", "hidden_size = 8192").replace("intermediate_size = 11008", "intermediate_size = 28672")
                      .replace("num_hidden_layers = 32", "num_hidden_layers = 80").replace("num_attention_heads = 32", "num_attention_heads = 64"))
     backend, reason, implied = choose_backend(huge, gpus)
-    assert backend == "fsdp" and implied == {"offload": "all"} and "hftui[deepspeed]" in reason
+    assert backend == "fsdp" and implied == {"offload": "all"} and "hftui[deepspeed]" in reason, (backend, reason)
     assert "deepspeed" not in auto_rule_summary(8).replace("DeepSpeed is not installed", "")

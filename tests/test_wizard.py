@@ -347,8 +347,8 @@ async def test_search_jumps_to_a_field_even_an_advanced_one(tmp_path):
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot, 0.3)
-        assert app.screen.step == "distribution"
-        assert app.screen.query_one("#step-distribution").advanced
+        assert app.screen.step == "training"
+        assert app.screen.query_one("#step-training").advanced
         assert app.focused.parent.id == field_id("args.torch_compile_mode")
 
 

@@ -148,6 +148,7 @@ class StopRequest:
         self.run_dir = Path(run_dir) if run_dir else None
         self._event = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._unwatched = threading.Event()
         self.signal_name: str | None = None
 
     def set(self, reason: str | None = None) -> None:
@@ -173,7 +174,7 @@ class StopRequest:
             self.set()
 
         def watch() -> None:
-            while not self._event.wait(every):
+            while not self._event.wait(every) and not self._unwatched.is_set():
                 if (self.run_dir / STOP_FILE).exists():
                     self.set()
 
@@ -198,6 +199,10 @@ class StopRequest:
             except (ValueError, OSError):
                 pass
         return previous
+
+    def stop_watching(self) -> None:
+        """Training is over: the watcher thread ends at its next look."""
+        self._unwatched.set()
 
     @staticmethod
     def restore_signal_handlers(previous: dict) -> None:
@@ -261,6 +266,10 @@ def make_stop_callback(request: StopRequest, raise_after_save: bool = False):
                 control.should_save = True
                 control.should_training_stop = True
                 control.should_evaluate = False
+            return control
+
+        def on_train_end(self, args, state, control, **kwargs):
+            self.request.stop_watching()
             return control
 
         def on_save(self, args, state, control, **kwargs):

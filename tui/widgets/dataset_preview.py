@@ -97,6 +97,10 @@ def _cell(value) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
+# The name of the threads `in_daemon_thread` starts (tests wait for them between tests).
+BACKGROUND_THREAD = "hftui-background"
+
+
 async def in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Any:
     """`fn(*args)` in a daemon thread: cancelling the wait (quitting) never waits for the call,
     and the process can exit while it still runs, where a thread worker would be joined."""
@@ -120,7 +124,7 @@ async def in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Any:
         except RuntimeError:  # the app has ended: nobody waits for the answer
             pass
 
-    threading.Thread(target=run, name="hftui-dataset-preview", daemon=True).start()
+    threading.Thread(target=run, name=BACKGROUND_THREAD, daemon=True).start()
     return await future
 
 

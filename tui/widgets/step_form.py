@@ -109,7 +109,7 @@ class StepForm(VerticalScroll):
             if switch.value != on:
                 with switch.prevent(Switch.Changed):
                     switch.value = on
-        wanted = step_fields(self.step, preset, catalog, self.advanced)
+        wanted = step_fields(self.step, preset, catalog, self.advanced, gpus=getattr(self.app, "gpus", None))
         paths = [p for p, _ in wanted]
         existing = {w.path: w for w in self.query(OptionField)}
         if paths != self._paths:
