@@ -99,6 +99,9 @@ def _cell(value) -> str:
 
 # The name of the threads `in_daemon_thread` starts (tests wait for them between tests).
 BACKGROUND_THREAD = "hftui-background"
+# One background job at a time: two threads importing transformers' lazy modules at once can meet
+# a half-initialised module ("cannot import name ...") and report a problem that is not there.
+_ONE_AT_A_TIME = threading.Lock()
 
 
 async def in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Any:
@@ -116,7 +119,8 @@ async def in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Any:
 
     def run() -> None:
         try:
-            result, error = fn(*args), None
+            with _ONE_AT_A_TIME:
+                result, error = fn(*args), None
         except BaseException as exc:  # handed to the awaiting worker
             result, error = None, exc
         try:
