@@ -6,31 +6,15 @@ this module only picks the language and holds the wizard's own short phrases.
 
 from __future__ import annotations
 
-import os
-
+from hftui.core.i18n import is_korean, language, option_help  # noqa: F401  (re-exported for the wizard)
 from hftui.core.options.steps import STEP_TITLES
-
-
-def language() -> str:
-    """'ko' when HFTUI_LANG (first) or LANG/LC_ALL ask for Korean, else 'en'."""
-    explicit = os.environ.get("HFTUI_LANG", "").strip().lower()
-    if explicit:
-        return "ko" if explicit.startswith("ko") else "en"
-    for var in ("LC_ALL", "LANG"):
-        if os.environ.get(var, "").lower().startswith("ko"):
-            return "ko"
-    return "en"
-
-
-def is_korean() -> bool:
-    return language() == "ko"
 
 
 def help_text(field) -> str:
     """The field's help in the wizard's language (English when no translation exists)."""
     if is_korean() and getattr(field, "help_ko", ""):
         return field.help_ko
-    return field.help or ""
+    return option_help(field.name, field.help or "")
 
 
 def step_title(step: str) -> str:
@@ -65,3 +49,16 @@ PHRASES: dict[str, tuple[str, str]] = {
 def t(key: str) -> str:
     en, ko = PHRASES.get(key, (key, key))
     return ko if is_korean() else en
+
+
+def translate_bindings(node) -> None:
+    """The footer's key descriptions in the reader's language: call in a screen's or the app's
+    `__init__`, after `super().__init__()`; descriptions are written in English with `N_()`."""
+    import dataclasses
+
+    from hftui.core.i18n import _
+
+    for key, bindings in node._bindings.key_to_bindings.items():
+        node._bindings.key_to_bindings[key] = [
+            dataclasses.replace(b, description=_(b.description)) if b.description else b for b in bindings
+        ]
