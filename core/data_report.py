@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
+from hftui.core.i18n import _
 from hftui.core import data_stats
 from hftui.core.options.sections import REWARD_TRAINER_TYPES, column_name
 from hftui.core.problems import PresetError, Problem
@@ -61,7 +62,7 @@ def _splits(preset, train, evald) -> list[dict]:
     out = [{"name": "train", "split": str(preset.get("dataset.train_split") or "train"), "rows": len(train)}]
     if evald is not None:
         fraction = preset.get("dataset.eval_fraction")
-        split = f"{fraction:g} of the train file" if fraction and not preset.get("dataset.eval_split") else str(preset.get("dataset.eval_split") or "eval")
+        split = _("{fraction:g} of the train file", fraction=fraction) if fraction and not preset.get("dataset.eval_split") else str(preset.get("dataset.eval_split") or "eval")
         out.append({"name": "eval", "split": split, "rows": len(evald)})
     return out
 
@@ -104,8 +105,8 @@ def _config(view, preset):
         return make_config(preset)
     except ImportError as exc:
         file = str(preset.path) if preset.path else None
-        raise PresetError([Problem("trainer.type", "error", f"cannot make the {preset.trainer_type} trainer's config: {exc}",
-                                   "install the libraries in pyproject.toml (pip install -e .)")], file) from None
+        raise PresetError([Problem("trainer.type", "error", _("cannot make the {type} trainer's config: {error}", type=preset.trainer_type, error=exc),
+                                   _("install the libraries in pyproject.toml (pip install -e .)"))], file) from None
 
 
 def build_report(preset, sample: int = DEFAULT_SAMPLE, trust_remote_code_allowed: bool = False) -> dict:
@@ -168,7 +169,7 @@ def _tokenizer_label(preset, tokenizer) -> str:
         name = f"{scratch_setting(scratch, 'tokenizer')} ([model.scratch])"
     else:
         name = str(preset.get("model.name_or_path") or "")
-    return f"{name}, {len(tokenizer):,} tokens"
+    return _("{name}, {count:,} tokens", name=name, count=len(tokenizer))
 
 
 def problems_of(exc: PresetError) -> list[dict]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+from hftui.core.i18n import _
 from hftui.core.options.sections import REWARD_TRAINER_TYPES, column_name
 from hftui.core.problems import PresetError, Problem
 from hftui.core.train import data as data_mod
@@ -102,7 +103,7 @@ def _hftui_view(preset, tokenizer) -> View:
     if ttype == "ppo":
         prompts_only = True
         sample = [_part("prompt", segments(tokenizer, ids, None))]
-        notes = ["the policy writes the answers while training; only prompts are tokenized here"]
+        notes = [_("the policy writes the answers while training; only prompts are tokenized here")]
     elif task == "sequence-classification":
         label = row["labels"]
         name = seen.label_names[label] if seen.label_names and isinstance(label, int) else label
@@ -152,8 +153,8 @@ def _trl_prepare(preset, attrs, dataset, tokenizer, config, packing: bool):
 def _refused(preset, name: str, exc: Exception) -> PresetError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     file = str(preset.path) if preset.path else None
-    return PresetError([Problem("args", "error", f"{name} cannot prepare this data: {first[:400]}",
-                                "change the option or the data it names; training would stop here too")], file)
+    return PresetError([Problem("args", "error", _("{name} cannot prepare this data: {error}", name=name, error=first[:400]),
+                                _("change the option or the data it names; training would stop here too"))], file)
 
 
 def _trl_lengths(ttype: str, ds, limit: int | None = None) -> list[list[int]]:
@@ -206,7 +207,7 @@ def _trl_view(preset, tokenizer) -> View:
                 ids, labels = ids[:limit], labels[:limit]
             view.sample = [_part("text", segments(tokenizer, ids, [label != -100 for label in labels]))]
         if attrs.completion_only_loss:
-            view.notes.append("completion-only loss: the prompt carries no loss")
+            view.notes.append(_("completion-only loss: the prompt carries no loss"))
     elif ttype == "reward":
         view.cut = "drop" if limit else ""
         if len(seen_ds):
@@ -237,5 +238,5 @@ def _prompt_view(preset, tokenizer) -> View:
         rows.append([len(ids)])
         if i == 0:
             first = ids
-    notes = ["the model writes the answers while training; only prompts are tokenized here"]
+    notes = [_("the model writes the answers while training; only prompts are tokenized here")]
     return View(rows, rows, None, "", sample=[_part("prompt", segments(tokenizer, first, None))], notes=notes, prompts_only=True)

@@ -17,6 +17,7 @@ import sys
 
 from hftui.core import extras as extras_mod
 from hftui.core import gpu as gpu_mod
+from hftui.core.i18n import _
 
 # Distribution names of every library hftui drives, in the order people think of them.
 LIBRARIES = (
@@ -41,8 +42,8 @@ def versions() -> dict[str, str | None]:
 
 def extras() -> dict[str, dict]:
     """Each extra of pyproject.toml: installed here or not, what it unlocks, how to get it."""
-    return {name: {"installed": bool(present()), "unlocks": unlocks, "install": f"pip install 'hftui[{name}]'"}
-            for name, (unlocks, present) in extras_mod.EXTRAS.items()}
+    return {name: {"installed": bool(present()), "unlocks": extras_mod.unlocks(name), "install": f"pip install 'hftui[{name}]'"}
+            for name, (_unlocks, present) in extras_mod.EXTRAS.items()}
 
 
 def optional_packages() -> dict[str, dict]:
@@ -51,9 +52,9 @@ def optional_packages() -> dict[str, dict]:
 
     unlocks = {
         installed.ATTENTION_PACKAGES["flash_attention_2"][0]: 'model.attn_implementation = "flash_attention_2"',
-        "liger-kernel": "args.use_liger_kernel = true (fused Triton kernels: less memory per token)",
-        installed.HUB_KERNELS_PACKAGE[0]: 'attention kernels from the Hub (model.attn_implementation = "owner/name")',
-        installed.OPTIMIZER_PACKAGES["adamw_bnb_8bit"][1]: 'peft.method = "qlora" (a 4-bit base) and 8-bit optimizers (args.optim = "adamw_bnb_8bit")',
+        "liger-kernel": _("args.use_liger_kernel = true (fused Triton kernels: less memory per token)"),
+        installed.HUB_KERNELS_PACKAGE[0]: _('attention kernels from the Hub (model.attn_implementation = "owner/name")'),
+        installed.OPTIMIZER_PACKAGES["adamw_bnb_8bit"][1]: _('peft.method = "qlora" (a 4-bit base) and 8-bit optimizers (args.optim = "adamw_bnb_8bit")'),
     }
     return {name: {"version": _version(name), "unlocks": text} for name, text in unlocks.items()}
 
@@ -61,11 +62,12 @@ def optional_packages() -> dict[str, dict]:
 def precision_default(gpus: list) -> tuple[str, str]:
     """The precision hftui suggests here ("bf16" | "fp16" | "fp32") and why."""
     if not gpus:
-        return "fp32", "no GPU: the CPU trains in float32 (mixed precision buys nothing there)"
+        return "fp32", _("no GPU: the CPU trains in float32 (mixed precision buys nothing there)")
     if all(g.supports_bf16 for g in gpus):
-        return "bf16", "every GPU has compute capability 8.0 or newer: bf16 mixed precision (fp32's range, no loss scaling)"
+        return "bf16", _("every GPU has compute capability 8.0 or newer: bf16 mixed precision (fp32's range, no loss scaling)")
     oldest = min((g.compute_capability or (0, 0)) for g in gpus)
-    return "fp16", f"compute capability {oldest[0]}.{oldest[1]} has no fast bf16: fp16 mixed precision with loss scaling"
+    return "fp16", _("compute capability {major}.{minor} has no fast bf16: fp16 mixed precision with loss scaling",
+                     major=oldest[0], minor=oldest[1])
 
 
 def _torch_facts() -> dict:
@@ -112,7 +114,7 @@ def _deepspeed_facts(on_cpu: bool) -> dict:
     """DeepSpeed's op report (installed / JIT-compatible), without compiling anything."""
     facts: dict = {"available": False, "ops": {}}
     if not extras_mod.deepspeed_installed():
-        facts["error"] = f"not installed ({extras_mod.EXTRAS['deepspeed'][0]}): pip install 'hftui[deepspeed]'"
+        facts["error"] = _("not installed ({unlocks}): pip install 'hftui[deepspeed]'", unlocks=extras_mod.unlocks("deepspeed"))
         return facts
     sink = io.StringIO()
     old = os.environ.get("DS_ACCELERATOR")
@@ -155,9 +157,9 @@ def auto_choice(gpus: list) -> dict:
     from hftui.core.launch import choose_backend
     from hftui.core.preset import Preset
 
-    backend, reason, _ = choose_backend(Preset(data={"launch": {"backend": "auto"}}), gpus)
+    backend, reason, _plan = choose_backend(Preset(data={"launch": {"backend": "auto"}}), gpus)
     precision, why = precision_default(gpus)
-    rule = (
+    rule = _(
         "one GPU: single process; 2 or more: DDP while the model fits one GPU, FSDP when it does not; "
         "8 or more with a large model: FSDP or DeepSpeed ZeRO-3"
     )
@@ -200,19 +202,21 @@ def summary(report: dict) -> list[str]:
     gpus = report["gpus"]
     torch_facts = report["torch"]
     if not gpus:
-        lines.append("No NVIDIA GPU found: hftui will train on the CPU (fine for smoke tests, slow for real runs).")
+        lines.append(_("No NVIDIA GPU found: hftui will train on the CPU (fine for smoke tests, slow for real runs)."))
     else:
-        names = sorted({g["name"] for g in gpus})
-        lines.append(f"{len(gpus)} GPU{'s' if len(gpus) > 1 else ''}: {', '.join(names)}.")
+        names = ", ".join(sorted({g["name"] for g in gpus}))
+        lines.append(_("{count} GPUs: {names}.", count=len(gpus), names=names) if len(gpus) > 1
+                     else _("1 GPU: {names}.", names=names))
         if torch_facts.get("available") and not torch_facts.get("cuda_available"):
-            built = torch_facts.get("cuda_built")
-            lines.append("torch cannot use the GPU" + (" (a CPU-only build of torch)" if not built else " (check the driver and CUDA_VISIBLE_DEVICES)") + ".")
+            lines.append(_("torch cannot use the GPU (check the driver and CUDA_VISIBLE_DEVICES).") if torch_facts.get("cuda_built")
+                         else _("torch cannot use the GPU (a CPU-only build of torch)."))
     if not torch_facts.get("available"):
-        lines.append("torch is not importable: " + str(torch_facts.get("error", "not installed")))
+        error = torch_facts["error"] if "error" in torch_facts else _("not installed")
+        lines.append(_("torch is not importable: {error}", error=error))
     auto = report["auto"]
-    lines.append(f"backend = \"auto\" picks {auto['backend']}: {auto['backend_reason']}.")
-    lines.append(f"Precision default: {auto['precision']} - {auto['precision_reason']}.")
+    lines.append(_("backend = \"auto\" picks {backend}: {reason}.", backend=auto["backend"], reason=auto["backend_reason"]))
+    lines.append(_("Precision default: {precision} - {reason}.", precision=auto["precision"], reason=auto["precision_reason"]))
     missing = [k for k, v in report["versions"].items() if v is None and k not in ("nvidia-ml-py",)]
     if missing:
-        lines.append("Not installed: " + ", ".join(missing) + ".")
+        lines.append(_("Not installed: {names}.", names=", ".join(missing)))
     return lines

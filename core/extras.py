@@ -3,8 +3,9 @@ is installed here, and the one message validate, run, the wizard and the doctor 
 preset needs one that is missing.
 
 Read from the installed files, never imported: trl and deepspeed cost seconds to import, and
-DeepSpeed logs its accelerator choice on import. This module imports nothing of hftui, so the
-launcher, the checks and the wizard can all ask it without pulling in each other.
+DeepSpeed logs its accelerator choice on import. This module imports nothing of hftui but the
+message catalog (`i18n`), so the launcher, the checks and the wizard can all ask it without
+pulling in each other.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from hftui.core.i18n import N_, _
+
 PPO_MODULE = "trl.experimental.ppo"  # where TRL kept PPOTrainer and PPOConfig, up to 1.12
 PPO_REMOVED_IN = "1.13"
 
 
 def module_installed(dotted: str) -> bool:
     """Whether the module `dotted` is installed, from its files (its parents are not imported)."""
-    top, _, rest = dotted.partition(".")
+    top, _dot, rest = dotted.partition(".")
     try:
         spec = importlib.util.find_spec(top)
     except (ImportError, ValueError):
@@ -55,9 +58,9 @@ def ppo_missing() -> str | None:
     """The one line validate, run and the wizard say when PPO is not installed; None when it is."""
     if ppo_installed():
         return None
-    return (f"PPO was removed from TRL {PPO_REMOVED_IN} (installed: trl {_trl_version()}): pip install 'hftui[ppo]' "
-            'brings back TRL 1.12 with PPO; GRPO with the same reward model (trainer.type = "grpo", '
-            "[grpo] reward_model) is the current alternative")
+    return _("PPO was removed from TRL {removed_in} (installed: trl {installed}): pip install 'hftui[ppo]' "
+             'brings back TRL 1.12 with PPO; GRPO with the same reward model (trainer.type = "grpo", '
+             "[grpo] reward_model) is the current alternative", removed_in=PPO_REMOVED_IN, installed=_trl_version())
 
 
 def trainer_missing(trainer_type: object) -> str | None:
@@ -68,14 +71,19 @@ def trainer_missing(trainer_type: object) -> str | None:
 def backend_missing(backend: object) -> tuple[str, str] | None:
     """(message, fix) when [launch] backend names a library that is not installed, else None."""
     if backend == "deepspeed" and not deepspeed_installed():
-        return ('backend = "deepspeed" needs DeepSpeed, which is not installed',
-                "pip install 'hftui[deepspeed]' (DeepSpeed builds from source), or backend = \"fsdp\", "
-                "which shards with what is installed")
+        return (_('backend = "deepspeed" needs DeepSpeed, which is not installed'),
+                _("pip install 'hftui[deepspeed]' (DeepSpeed builds from source), or backend = \"fsdp\", "
+                  "which shards with what is installed"))
     return None
 
 
-# extra -> (what it unlocks, whether it is installed here)
+# extra -> (what it unlocks, read through `unlocks()`; whether it is installed here)
 EXTRAS = {
-    "ppo": (f'trainer.type = "ppo": TRL 1.12, the last release with PPO (removed in {PPO_REMOVED_IN})', ppo_installed),
-    "deepspeed": ('[launch] backend = "deepspeed": ZeRO stages 1-3 and CPU offload', deepspeed_installed),
+    "ppo": (N_('trainer.type = "ppo": TRL 1.12, the last release with PPO (removed in {removed_in})'), ppo_installed),
+    "deepspeed": (N_('[launch] backend = "deepspeed": ZeRO stages 1-3 and CPU offload'), deepspeed_installed),
 }
+
+
+def unlocks(extra: str) -> str:
+    """What the extra `extra` unlocks, in the reader's language."""
+    return _(EXTRAS[extra][0], removed_in=PPO_REMOVED_IN)

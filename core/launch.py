@@ -22,6 +22,7 @@ from pathlib import Path
 
 from hftui.core import extras
 from hftui.core import gpu as gpu_mod
+from hftui.core.i18n import _
 from hftui.core.run.folder import DS_CONFIG_FILE
 
 WORKER_MODULE = "hftui.core.train.worker"
@@ -66,9 +67,9 @@ def process_limit(gpus: list) -> tuple[int, str]:
     """The most processes per machine a run may start here, and what sets that bound in words:
     one per visible GPU, or on a machine without GPUs one per usable CPU core."""
     if gpus:
-        return len(gpus), f"{len(gpus)} visible GPU(s)"
+        return len(gpus), _("{n} visible GPU(s)", n=len(gpus))
     cpus = usable_cpus()
-    return cpus, f"no GPU and {cpus} usable CPU core(s)"
+    return cpus, _("no GPU and {cpus} usable CPU core(s)", cpus=cpus)
 
 
 def processes_per_machine(preset, gpus: list) -> int:
@@ -89,42 +90,49 @@ def choose_backend(preset, gpus: list) -> tuple[str, str, dict]:
     world = nproc * machines
     if not gpus:
         if world == 1:
-            return "single", "no GPU here: one process on the CPU", {}
-        return "ddp", f"no GPU here: {world} CPU processes over gloo (a smoke test)", {}
+            return "single", _("no GPU here: one process on the CPU"), {}
+        return "ddp", _("no GPU here: {world} CPU processes over gloo (a smoke test)", world=world), {}
     if world == 1:
-        return "single", "one GPU: a single process, nothing to distribute", {}
+        return "single", _("one GPU: a single process, nothing to distribute"), {}
 
     from hftui.core.train import memory_estimate as memory
 
     one = memory.fits_one_gpu(preset, gpus)
     if one is None:
-        return "ddp", f"{world} GPUs: data parallel (DDP), one full model copy per GPU (model size unknown here)", {}
+        return "ddp", _("{world} GPUs: data parallel (DDP), one full model copy per GPU (model size unknown here)", world=world), {}
     large = (one.total_params or 0) >= LARGE_MODEL_PARAMS
     if one.fits and not (world >= MANY_GPUS and large):
-        return "ddp", f"{world} GPUs and the model fits one GPU ({one.text.split(';')[0]}): data parallel (DDP)", {}
+        return "ddp", _("{world} GPUs and the model fits one GPU ({size}): data parallel (DDP)", world=world, size=one.text.split(";")[0]), {}
     fsdp = memory.estimate(preset, gpus, backend="fsdp", world_size=world)
     if one.fits:
-        return "fsdp", f"{world} GPUs and a large model ({memory.count(one.total_params)} parameters): FSDP full shard saves memory for bigger batches", {}
+        return "fsdp", _("{world} GPUs and a large model ({params} parameters): FSDP full shard saves memory for bigger batches",
+                         world=world, params=memory.count(one.total_params)), {}
     if fsdp.fits is not False:
-        return "fsdp", f"{world} GPUs and the model does not fit one GPU ({memory.human(one.per_gpu_bytes)} needed, {memory.human(one.gpu_bytes)} there): FSDP full shard, about {memory.human(fsdp.per_gpu_bytes)} per GPU", {}
+        return "fsdp", _("{world} GPUs and the model does not fit one GPU ({needed} needed, {there} there): FSDP full shard, about {sharded} per GPU",
+                         world=world, needed=memory.human(one.per_gpu_bytes), there=memory.human(one.gpu_bytes),
+                         sharded=memory.human(fsdp.per_gpu_bytes)), {}
     probe = preset.with_value("launch.zero_stage", 3).with_value("launch.offload", "all")
     ds = memory.estimate(probe, gpus, backend="deepspeed", world_size=world)
     if ds.fits is False:
         # Offloading moves weights and optimizer state, not activations: when even ZeRO-3 with
         # full offload does not fit, it would only make the run several times slower.
-        return "fsdp", (
-            f"{world} GPUs and the run does not fit even sharded ({memory.human(fsdp.per_gpu_bytes)} per GPU with FSDP,"
-            f" {memory.human(ds.per_gpu_bytes)} with ZeRO-3 CPU offload; activations {memory.human(ds.breakdown.get('activations'))}):"
-            " FSDP full shard without offload; lower args.per_device_train_batch_size or the sequence length, or turn on activation checkpointing"
+        return "fsdp", _(
+            "{world} GPUs and the run does not fit even sharded ({fsdp} per GPU with FSDP,"
+            " {zero3} with ZeRO-3 CPU offload; activations {activations}):"
+            " FSDP full shard without offload; lower args.per_device_train_batch_size or the sequence length, or turn on activation checkpointing",
+            world=world, fsdp=memory.human(fsdp.per_gpu_bytes), zero3=memory.human(ds.per_gpu_bytes),
+            activations=memory.human(ds.breakdown.get("activations")),
         ), {}
     if not extras.deepspeed_installed():
-        return "fsdp", (
-            f"{world} GPUs and even FSDP needs {memory.human(fsdp.per_gpu_bytes)} per GPU: FSDP full shard with CPU offload"
-            " (DeepSpeed ZeRO-3, the choice here, is not installed: pip install 'hftui[deepspeed]')"
+        return "fsdp", _(
+            "{world} GPUs and even FSDP needs {fsdp} per GPU: FSDP full shard with CPU offload"
+            " (DeepSpeed ZeRO-3, the choice here, is not installed: pip install 'hftui[deepspeed]')",
+            world=world, fsdp=memory.human(fsdp.per_gpu_bytes),
         ), {"offload": "all"}
-    return "deepspeed", (
-        f"{world} GPUs and even FSDP needs {memory.human(fsdp.per_gpu_bytes)} per GPU: DeepSpeed ZeRO-3 with CPU offload"
-        f" of the weights and optimizer state to CPU memory (about {memory.human(ds.per_gpu_bytes)} per GPU; several times slower than on the GPU)"
+    return "deepspeed", _(
+        "{world} GPUs and even FSDP needs {fsdp} per GPU: DeepSpeed ZeRO-3 with CPU offload"
+        " of the weights and optimizer state to CPU memory (about {zero3} per GPU; several times slower than on the GPU)",
+        world=world, fsdp=memory.human(fsdp.per_gpu_bytes), zero3=memory.human(ds.per_gpu_bytes),
     ), {"zero_stage": 3, "offload": "all"}
 
 
@@ -135,17 +143,23 @@ def auto_rule_summary(n_gpus: int) -> str:
     and the launch it leads to never disagree.
     """
     if n_gpus == 0:
-        return "backend = auto starts one process on the CPU"
+        return _("backend = auto starts one process on the CPU")
     if n_gpus == 1:
-        return "backend = auto starts a single process (nothing to distribute)"
-    fits = "the model fits one GPU"
+        return _("backend = auto starts a single process (nothing to distribute)")
+    deepspeed = extras.deepspeed_installed()
     if n_gpus >= MANY_GPUS:
-        fits += f" and has under {LARGE_MODEL_PARAMS / 1e9:g}B parameters"
-    return (
-        f"backend = auto uses DDP over {n_gpus} processes while {fits}, else fsdp (full shard),"
-        + (" or deepspeed ZeRO-3 with CPU offload when even fsdp does not fit" if extras.deepspeed_installed()
-           else " or fsdp with CPU offload when even that does not fit (DeepSpeed is not installed)")
-    )
+        limit = LARGE_MODEL_PARAMS / 1e9
+        if deepspeed:
+            return _("backend = auto uses DDP over {n} processes while the model fits one GPU and has under {limit:g}B parameters,"
+                     " else fsdp (full shard), or deepspeed ZeRO-3 with CPU offload when even fsdp does not fit", n=n_gpus, limit=limit)
+        return _("backend = auto uses DDP over {n} processes while the model fits one GPU and has under {limit:g}B parameters,"
+                 " else fsdp (full shard), or fsdp with CPU offload when even that does not fit (DeepSpeed is not installed)",
+                 n=n_gpus, limit=limit)
+    if deepspeed:
+        return _("backend = auto uses DDP over {n} processes while the model fits one GPU, else fsdp (full shard),"
+                 " or deepspeed ZeRO-3 with CPU offload when even fsdp does not fit", n=n_gpus)
+    return _("backend = auto uses DDP over {n} processes while the model fits one GPU, else fsdp (full shard),"
+             " or fsdp with CPU offload when even that does not fit (DeepSpeed is not installed)", n=n_gpus)
 
 
 # -- resolving --------------------------------------------------------------------------------
@@ -156,10 +170,12 @@ def resolve_launch(preset, run_dir: Path, gpus: list | None = None) -> Launch:
     launch = dict(preset.section("launch"))
     backend = launch.get("backend", "auto")
     if backend == "auto":
-        backend, reason, implied = choose_backend(preset, gpus)
+        backend, reason, implied = choose_backend(preset, gpus)  # on the CPU it says so itself
         launch.update(implied)
+    elif not gpus and backend != "single":
+        reason = _('backend = "{backend}" set in the preset (no GPU here: gloo and the CPU)', backend=backend)
     else:
-        reason = f"backend = \"{backend}\" set in the preset"
+        reason = _('backend = "{backend}" set in the preset', backend=backend)
     nproc = 1 if backend == "single" else processes_per_machine(preset, gpus)
     nmachines = 1 if backend == "single" else max(1, _int(launch.get("num_machines", 1), 1))
     world = nproc * nmachines
@@ -174,8 +190,6 @@ def resolve_launch(preset, run_dir: Path, gpus: list | None = None) -> Launch:
             overrides["use_cpu"] = True
         if world > 1 or backend != "single":
             overrides["ddp_backend"] = "gloo"
-        if backend != "single" and "no GPU" not in reason:
-            reason += " (no GPU here: gloo and the CPU)"
     if backend == "fsdp":
         overrides.update(fsdp_args(preset, launch.get("offload", "none")))
         overrides.update(fsdp_checkpointing(preset, overrides["fsdp_config"]))
@@ -334,8 +348,13 @@ def preview(preset, gpus: list | None = None, run_dir: str = "RUN_DIR") -> tuple
 
 def describe(launch: Launch) -> str:
     """One line for people: the backend, the process layout and why."""
-    layout = f"{launch.num_processes} process{'es' if launch.num_processes != 1 else ''}"
+    values = dict(backend=launch.backend, n=launch.num_processes, machines=launch.num_machines,
+                  world=launch.world_size, reason=launch.reason)
     if launch.num_machines > 1:
-        layout += f" per machine on {launch.num_machines} machines ({launch.world_size} in all)"
-    return f"{launch.backend}: {layout} - {launch.reason}"
+        if launch.num_processes == 1:
+            return _("{backend}: {n} process per machine on {machines} machines ({world} in all) - {reason}", **values)
+        return _("{backend}: {n} processes per machine on {machines} machines ({world} in all) - {reason}", **values)
+    if launch.num_processes == 1:
+        return _("{backend}: {n} process - {reason}", **values)
+    return _("{backend}: {n} processes - {reason}", **values)
 

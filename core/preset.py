@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hftui.core.fsutil import atomic_write_text
+from hftui.core.i18n import _
 from hftui.core.options.toml_text import parse_toml, read_text
 from hftui.core.problems import PresetError, Problem
 from hftui.core.shipped import is_shipped, locate
@@ -193,7 +194,7 @@ def save(preset: Preset, path: str | Path | None = None) -> Preset:
     text = dumps(preset)
     target = target.expanduser()
     if target.is_dir():
-        raise PresetError([Problem("", "error", "is a directory", "choose a file name ending in .toml", None, str(target))], target)
+        raise PresetError([Problem("", "error", _("is a directory"), _("choose a file name ending in .toml"), None, str(target))], target)
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(target, text)
     return replace(preset, path=target.resolve(), source_text=text)
@@ -230,7 +231,7 @@ def parse_value(text: str, type_name: str | None) -> Any:
             return True
         if low in ("false", "0", "no", "off"):
             return False
-        raise ValueParseError(f"expected true or false, got {text!r}")
+        raise ValueParseError(_("expected true or false, got {value}", value=repr(text)))
     if t == "int":
         try:
             return int(s.replace("_", ""))
@@ -238,17 +239,17 @@ def parse_value(text: str, type_name: str | None) -> Any:
             try:
                 as_float = float(s)
             except ValueError:
-                raise ValueParseError(f"expected a whole number, got {text!r}") from None
+                raise ValueParseError(_("expected a whole number, got {value}", value=repr(text))) from None
             if as_float.is_integer():
                 return int(as_float)
-            raise ValueParseError(f"expected a whole number, got {text!r}") from None
+            raise ValueParseError(_("expected a whole number, got {value}", value=repr(text))) from None
     if t == "float":
         if _WHOLE.fullmatch(s):  # "10" stays 10, as the wizard saves it: steps, not 10.0
             return int(s.replace("_", ""))
         try:
             return float(s)
         except ValueError:
-            raise ValueParseError(f"expected a number like 1e-4 or 0.1, got {text!r}") from None
+            raise ValueParseError(_("expected a number like 1e-4 or 0.1, got {value}", value=repr(text))) from None
     if t == "int_or_auto":
         return s if low == "auto" else parse_value(s, "int")
     if t in ("list", "dict", "str_or_dict", "str_or_list", "any", "int_or_float"):
@@ -257,14 +258,14 @@ def parse_value(text: str, type_name: str | None) -> Any:
             if t == "list" and not isinstance(literal, list):
                 return [literal]
             if t == "int_or_float" and not isinstance(literal, (int, float)):
-                raise ValueParseError(f"expected a number, got {text!r}")
+                raise ValueParseError(_("expected a number, got {value}", value=repr(text)))
             return literal
         if t == "list":
             return [part.strip() for part in s.split(",") if part.strip()]
         if t == "dict":
-            raise ValueParseError(f"expected an inline table like {{ key = \"value\" }}, got {text!r}")
+            raise ValueParseError(_('expected an inline table like {{ key = "value" }}, got {value}', value=repr(text)))
         if t == "int_or_float":
-            raise ValueParseError(f"expected a number, got {text!r}")
+            raise ValueParseError(_("expected a number, got {value}", value=repr(text)))
         return s
     if low in ("none", "null") and type_name and type_name.startswith("optional:"):
         return None
@@ -283,7 +284,7 @@ def _toml_literal(s: str) -> Any:
     else:
         too_deep = too_deep_at({"v": value}) is not None
     if too_deep:
-        raise ValueParseError(f"the value nests tables or arrays more than {MAX_NESTING} levels deep")
+        raise ValueParseError(_("the value nests tables or arrays more than {levels} levels deep", levels=MAX_NESTING))
     return value
 
 
@@ -299,7 +300,8 @@ def apply_overrides(preset: Preset, assignments: list[str], source: str = "--set
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            problems.append(Problem(key or item, "error", f"{source} {item!r} is not KEY=VALUE", "write it like --set args.learning_rate=1e-4", None, source))
+            problems.append(Problem(key or item, "error", _("{source} {item} is not KEY=VALUE", source=source, item=repr(item)),
+                                    _("write it like --set args.learning_rate=1e-4"), None, source))
             continue
         try:
             type_name = field_type(preset, key)
@@ -320,7 +322,8 @@ def apply_overrides(preset: Preset, assignments: list[str], source: str = "--set
             from hftui.core.options.names import suggest_key
 
             hint = suggest_key(preset, key)
-            problems.append(Problem(key, "error", f"{source}: unknown key {key!r}", hint or "use a dotted preset path such as args.learning_rate or model.name_or_path", None, source))
+            problems.append(Problem(key, "error", _("{source}: unknown key {key}", source=source, key=repr(key)),
+                                    hint or _("use a dotted preset path such as args.learning_rate or model.name_or_path"), None, source))
             continue
         try:
             value = parse_value(raw, type_name)
@@ -340,4 +343,4 @@ def apply_overrides(preset: Preset, assignments: list[str], source: str = "--set
 def _override_hint(key: str, type_name: str) -> str:
     samples = {"bool": "true", "int": "100", "float": "1e-4", "int_or_auto": "auto", "dict": '{ key = "value" }', "int_or_float": "0.1"}
     sample = samples.get((type_name or "").replace("optional:", ""))
-    return f"write it like --set {key}={sample}" if sample else ""
+    return _("write it like --set {key}={sample}", key=key, sample=sample) if sample else ""

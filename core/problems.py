@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hftui.core.i18n import N_, _
+
+# How each severity is named to a person (the code compares the English word).
+SEVERITY_WORDS = {"error": N_("error"), "warning": N_("warning"), "notice": N_("notice")}
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -19,18 +24,23 @@ class Problem:
     def is_error(self) -> bool:
         return self.severity == "error"
 
+    @property
+    def severity_word(self) -> str:
+        """The severity in the reader's language."""
+        return _(SEVERITY_WORDS[self.severity]) if self.severity in SEVERITY_WORDS else self.severity
+
     def where(self) -> str:
         parts = []
         if self.file:
             parts.append(self.file + (f":{self.line}" if self.line else ""))
         if self.path:
             parts.append(self.path)
-        return " ".join(parts) if parts else "(preset)"
+        return " ".join(parts) if parts else _("(preset)")
 
     def format(self) -> str:
-        text = f"{self.where()}: {self.severity}: {self.message}"
+        text = f"{self.where()}: {self.severity_word}: {self.message}"
         if self.hint:
-            text += f"\n    fix: {self.hint}"
+            text += "\n    " + _("fix: {hint}", hint=self.hint)
         return text
 
 

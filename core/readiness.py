@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+from hftui.core.i18n import N_, _
+
 HUB_TIMEOUT_S = 3.0
 # Less than this free and a first real run stalls: a 7B model in bf16 is 13.5 GiB in the cache,
 # and each full checkpoint of it (weights and optimizer state) several times that.
@@ -98,7 +100,7 @@ def collect(output_dir: Path | str = ".", hub_probe: Callable[[str], str | None]
     return {
         "hub": hub_facts(hub_probe),
         "token": token_source(),
-        "disks": [disk_facts("HF_HOME (the model and dataset cache)", hf_home()), disk_facts("output folder", Path(output_dir))],
+        "disks": [disk_facts(N_("HF_HOME (the model and dataset cache)"), hf_home()), disk_facts(N_("output folder"), Path(output_dir))],
     }
 
 
@@ -107,15 +109,17 @@ def summary(facts: dict) -> list[str]:
     lines = []
     hub = facts["hub"]
     if hub["offline"]:
-        lines.append(f"{hub['offline']} is set: Hub ids cannot download; local folders and [model.scratch] work.")
+        lines.append(_("{variable} is set: Hub ids cannot download; local folders and [model.scratch] work.", variable=hub["offline"]))
     elif not hub["reachable"]:
-        lines.append(f"The Hub ({hub['endpoint']}) is out of reach ({hub['error']}): Hub ids will not download; "
-                     "check the network or a proxy (HTTPS_PROXY), or set HF_HUB_OFFLINE=1 and use local models.")
+        lines.append(_("The Hub ({endpoint}) is out of reach ({error}): Hub ids will not download; "
+                       "check the network or a proxy (HTTPS_PROXY), or set HF_HUB_OFFLINE=1 and use local models.",
+                       endpoint=hub["endpoint"], error=hub["error"]))
     if not facts["token"]:
-        lines.append("No Hugging Face token: gated models (Llama, Gemma, ...) and pushing to the Hub need one "
-                     "(export HF_TOKEN=... or `hf auth login`).")
+        lines.append(_("No Hugging Face token: gated models (Llama, Gemma, ...) and pushing to the Hub need one "
+                       "(export HF_TOKEN=... or `hf auth login`)."))
     for disk in facts["disks"]:
         if disk["low"]:
-            lines.append(f"Little free disk for the {disk['what']} at {disk['path']}: {disk['free'] / (1 << 30):.1f} GiB "
-                         f"(a 7B model and one checkpoint need about {LOW_DISK_BYTES >> 30} GiB).")
+            lines.append(_("Little free disk for the {what} at {path}: {free:.1f} GiB "
+                           "(a 7B model and one checkpoint need about {need} GiB).",
+                           what=_(disk["what"]), path=disk["path"], free=disk["free"] / (1 << 30), need=LOW_DISK_BYTES >> 30))
     return lines

@@ -14,21 +14,26 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
+from hftui.core.i18n import N_, _
+
 
 class Refused(Exception):
-    """A path that is not a readable regular file: `reason` completes "<path> ...", `hint` is the fix."""
+    """A path that is not a readable regular file. `reason` completes "<path> ..." in English and
+    stays so (callers tell the cases apart by it); `text` is the same in the reader's language,
+    to show after the path and a colon; `hint` is the fix, in the reader's language."""
 
-    def __init__(self, reason: str, hint: str = ""):
-        super().__init__(reason)
-        self.reason = reason
-        self.hint = hint
+    def __init__(self, reason: str, hint: str = "", **values: object):
+        self.reason = reason.format(**values) if values else reason
+        self.text = _(reason, **values)
+        self.hint = _(hint) if hint else ""
+        super().__init__(self.text)
 
 
 _SPECIAL = (
-    (stat.S_ISFIFO, "is a named pipe (FIFO), not a regular file", "a pipe blocks until something writes to it: save the data to a file and name that file"),
-    (stat.S_ISCHR, "is a character device, not a regular file", "name a file that holds the data (a device such as /dev/zero never ends)"),
-    (stat.S_ISBLK, "is a block device (a disk), not a regular file", "name a file that holds the data"),
-    (stat.S_ISSOCK, "is a socket, not a regular file", "name a file that holds the data"),
+    (stat.S_ISFIFO, N_("is a named pipe (FIFO), not a regular file"), N_("a pipe blocks until something writes to it: save the data to a file and name that file")),
+    (stat.S_ISCHR, N_("is a character device, not a regular file"), N_("name a file that holds the data (a device such as /dev/zero never ends)")),
+    (stat.S_ISBLK, N_("is a block device (a disk), not a regular file"), N_("name a file that holds the data")),
+    (stat.S_ISSOCK, N_("is a socket, not a regular file"), N_("name a file that holds the data")),
 )
 
 
@@ -36,31 +41,31 @@ def _mode_problem(mode: int) -> Refused | None:
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
-        return Refused("is a folder, not a file", "name a file inside it")
+        return Refused(N_("is a folder, not a file"), N_("name a file inside it"))
     for test, reason, hint in _SPECIAL:
         if test(mode):
             return Refused(reason, hint)
-    return Refused("is not a regular file", "name a regular file")
+    return Refused(N_("is not a regular file"), N_("name a regular file"))
 
 
 def _os_problem(path: Path, exc: OSError) -> Refused:
     if exc.errno == errno.ELOOP:
-        return Refused("is a symbolic link loop (following it leads back to itself)", "point the link at a real file, or name the file itself")
+        return Refused(N_("is a symbolic link loop (following it leads back to itself)"), N_("point the link at a real file, or name the file itself"))
     if exc.errno == errno.ENOENT:
         if os.path.lexists(path):
             try:
                 target = os.readlink(path)
             except OSError:
                 target = "?"
-            return Refused(f"is a symbolic link to {target!r}, which does not exist", "fix the link, or name the file itself")
-        return Refused("does not exist", "check the path")
+            return Refused(N_("is a symbolic link to {target}, which does not exist"), N_("fix the link, or name the file itself"), target=repr(target))
+        return Refused(N_("does not exist"), N_("check the path"))
     if exc.errno == errno.ENOTDIR:
-        return Refused("does not exist (a part of the path is a file, not a folder)", "check the path")
+        return Refused(N_("does not exist (a part of the path is a file, not a folder)"), N_("check the path"))
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return Refused("cannot be read (permission denied)", "make it readable (chmod u+r)")
+        return Refused(N_("cannot be read (permission denied)"), N_("make it readable (chmod u+r)"))
     if exc.errno == errno.ENAMETOOLONG:
-        return Refused("has a name too long for the file system", "use a shorter path")
-    return Refused(f"cannot be read: {exc.strerror or exc}", "")
+        return Refused(N_("has a name too long for the file system"), N_("use a shorter path"))
+    return Refused(N_("cannot be read: {error}"), "", error=exc.strerror or exc)
 
 
 def check_regular(path: str | Path) -> Refused | None:
@@ -70,7 +75,7 @@ def check_regular(path: str | Path) -> Refused | None:
     except OSError as exc:
         return _os_problem(Path(path), exc)
     except ValueError:  # an embedded NUL byte
-        return Refused("is not a valid path (it contains a NUL character)", "check the path")
+        return Refused(N_("is not a valid path (it contains a NUL character)"), N_("check the path"))
     return _mode_problem(st.st_mode)
 
 

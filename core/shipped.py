@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import hftui.presets
+from hftui.core.i18n import _
 from hftui.core.problems import PresetError, Problem
 
 SUFFIX = ".toml"
@@ -88,11 +89,11 @@ def missing_preset_error(arg: str) -> PresetError:
     """`no such file`, with the close names that do exist and the shipped presets' names."""
     close = close_presets(arg)
     if close:
-        hint = "did you mean " + " or ".join(close) + "?"
+        hint = _("did you mean {names}?", names=" or ".join(close))
     else:
         names = ", ".join(p.name for p in shipped_presets())
-        hint = f"check the path; presets shipped with hftui open by name from any folder: {names} (`hftui presets` lists them)"
-    return PresetError([Problem("", "error", "no such file", hint, None, arg)], arg)
+        hint = _("check the path; presets shipped with hftui open by name from any folder: {names} (`hftui presets` lists them)", names=names)
+    return PresetError([Problem("", "error", _("no such file"), hint, None, arg)], arg)
 
 
 def locate(arg: str | Path) -> Path:

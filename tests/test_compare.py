@@ -231,8 +231,8 @@ async def test_runs_screen_marks_two_runs_and_opens_the_compare_view(pair, monke
         newest_first = sorted(pair.runs, key=lambda r: (r.created, r.id), reverse=True)
         assert view.key_values() == {"args.learning_rate": [f"{lr:g}" for lr in _lrs(newest_first)]}
         loss = view.drawn["loss"]
-        assert sorted(loss) == ["A eval loss", "A loss", "B eval loss", "B loss"]
-        assert loss["A loss"][0] == [1, 2, 3, 4] and loss["B eval loss"][0] == [2, 4]
+        assert sorted(loss) == ["A eval_loss", "A loss", "B eval_loss", "B loss"]
+        assert loss["A loss"][0] == [1, 2, 3, 4] and loss["B eval_loss"][0] == [2, 4]
         assert {"A loss", "B loss"} <= set(view.drawn["eval"])
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is runs, "back to the runs")

@@ -109,7 +109,7 @@ async def test_wizard_says_why_ppo_cannot_run(tmp_path, no_ppo, warm_catalog):
         await pilot.pause(0.2)
         box = app.screen.query_one(ReviewPanel).query_one("#review-problems")
         await until(lambda: any(no_ppo in str(box.get_option_at_index(i).prompt) for i in range(box.option_count)))
-        assert app.screen.query_one(ReviewPanel).query_one("#review-run").disabled
+        assert app.screen.query_one("#review-run").disabled
         await pilot.pause(0.2)
 
 

@@ -13,7 +13,6 @@ from hftui.core.i18n import catalog
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [p for folder in ("core", "tui") for p in sorted((ROOT / folder).rglob("*.py"))
            if "metrics" not in p.parts]
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 def wrapped_messages() -> dict[str, list[str]]:
@@ -39,11 +38,24 @@ def test_every_wrapped_message_has_a_korean_translation_with_its_placeholders():
     wrong = [f"{msg!r}: {placeholders(msg)} vs {placeholders(ko[msg])}"
              for msg in wrapped_messages() if placeholders(msg) != placeholders(ko[msg])]
     assert not wrong, "placeholders differ:\n" + "\n".join(wrong)
-    untranslated = [msg for msg in wrapped_messages() if HANGUL.search(msg) is None
-                    and re.search(r"[A-Za-z]{3}", msg) and not HANGUL.search(ko[msg])]
-    assert not untranslated, "a translation with no Korean in it:\n" + "\n".join(map(repr, untranslated))
+    untranslated = [msg for msg in wrapped_messages() if re.search(r"[A-Za-z]{3}", msg) and ko[msg] == msg]
+    assert not untranslated, "a translation that is the English text itself:\n" + "\n".join(map(repr, untranslated))
 
 
 def test_no_translation_outlives_its_message():
     stale = sorted(set(catalog("ko")) - set(wrapped_messages()))
     assert not stale, "translations whose English message is no longer in the code:\n" + "\n".join(map(repr, stale))
+
+
+def test_no_message_is_translated_in_two_files():
+    import tomllib
+
+    from hftui.core.i18n import LOCALE_DIR
+
+    where: dict[str, list[str]] = {}
+    for path in sorted((LOCALE_DIR / "ko").glob("*.toml")):
+        for key in tomllib.loads(path.read_text(encoding="utf-8")):
+            where.setdefault(key, []).append(path.name)
+    twice = {key: files for key, files in where.items() if len(files) > 1}
+    assert not twice, "translated in more than one file (the later one wins silently):\n" + "\n".join(
+        f"{key!r}: {files}" for key, files in twice.items())

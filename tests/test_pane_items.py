@@ -132,7 +132,8 @@ async def test_pane_shows_download_progress_then_the_run(tmp_path, sleeper, size
         await wait_for(pilot, lambda: "downloading 2 files, 120.0 MiB of 480.0 MiB" in screen.notice_text,
                        what="the download progress")
         assert "warning: an upload to the Hub follows the run" in screen.notice_text
-        assert screen.query_one("#monitor-notice").region.height >= 2  # shown, not hidden
+        await wait_for(pilot, lambda: screen.query_one("#monitor-notice").region.height >= 2,  # shown, not hidden
+                       what="the notice laid out")
         writer.write("start", 0, max_steps=10, device="cpu")
         writer.write("log", 1, loss=1.0)
         await wait_for(pilot, lambda: "downloading" not in screen.notice_text, what="the download line to go")

@@ -15,7 +15,8 @@ from hftui.core import preset as preset_mod
 from hftui.tui.app import HftuiApp
 from hftui.tui.widgets.option_field import field_id
 
-SIZE = (110, 36)
+# Laid out for 80x24 first; 120x36 shows what a larger terminal gains (full step titles, room).
+SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
 
 PRESET = """\
 # snapshot preset
@@ -69,12 +70,25 @@ async def _settle(pilot, seconds: float = 0.3) -> None:
     await pilot.pause(seconds)
 
 
-def test_model_step(snap_compare, snap_app):
-    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=_settle)
+@SIZES
+def test_model_step(snap_compare, snap_app, size):
+    assert snap_compare(snap_app(), terminal_size=size, run_before=_settle)
 
 
+@SIZES
 @pytest.mark.options_snapshot  # the step lists the installed options (see conftest.py)
-def test_training_step_with_an_invalid_value(snap_compare, snap_app):
+def test_training_step(snap_compare, snap_app, size):
+    async def run_before(pilot):
+        await _settle(pilot)
+        pilot.app.screen.goto("training")
+        await _settle(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=run_before)
+
+
+@SIZES
+@pytest.mark.options_snapshot  # the step lists the installed options (see conftest.py)
+def test_training_step_with_an_invalid_value(snap_compare, snap_app, size):
     async def run_before(pilot):
         await _settle(pilot)
         app = pilot.app
@@ -89,10 +103,11 @@ def test_training_step_with_an_invalid_value(snap_compare, snap_app):
         control.blur()
         await _settle(pilot)
 
-    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(snap_app(), terminal_size=size, run_before=run_before)
 
 
-def test_review_step(snap_compare, snap_app):
+@SIZES
+def test_review_step(snap_compare, snap_app, size):
     async def run_before(pilot):
         await _settle(pilot)
         app = pilot.app
@@ -103,10 +118,11 @@ def test_review_step(snap_compare, snap_app):
             await pilot.pause(0.2)
         await _settle(pilot)
 
-    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(snap_app(), terminal_size=size, run_before=run_before)
 
 
-def test_search(snap_compare, snap_app):
+@SIZES
+def test_search(snap_compare, snap_app, size):
     async def run_before(pilot):
         await _settle(pilot)
         await pilot.press("slash")
@@ -114,4 +130,4 @@ def test_search(snap_compare, snap_app):
         await pilot.press(*"learning")
         await _settle(pilot)
 
-    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(snap_app(), terminal_size=size, run_before=run_before)

@@ -42,14 +42,21 @@ async def test_trainer_step_offers_dpo_and_grpo_with_their_options(tmp_path):
         select = field.query_one("#control", Select)
         offered = [value for _, value in select._options if value is not Select.NULL]
         assert {"dpo", "grpo", "rloo"} <= set(offered)
-        help_text = str(field.query_one(".field-help", Static).render())
-        assert "dpo: TRL DPO" in help_text and "prompt, chosen and rejected" in help_text and "grpo: TRL GRPO" in help_text
+        labels = {value: str(label) for label, value in select._options if value is not Select.NULL}
+        assert labels["dpo"] == "dpo · prefer the chosen answer, no reward model"  # each type in a few words
+        assert labels["grpo"].startswith("grpo · ") and labels["sft"].startswith("sft · ")
+
+        def note() -> str:  # the chosen type in full at the top of the step: what it does, which data
+            return str(app.screen.query_one("#note-trainer", Static).render())
+
+        assert "TRL DPO" in note() and "prompt, chosen and rejected" in note() and "GRPO" not in note()
         await wait_for(pilot, lambda: "args.beta" in shown(app))
         assert not any(p.startswith("grpo.") for p in shown(app))
 
         select.value = "grpo"
         await wait_for(pilot, lambda: app.preset.get("trainer.type") == "grpo" and {"grpo.reward_model", "grpo.reward_functions"} <= shown(app))
         await wait_for(pilot, lambda: {"args.num_generations", "args.max_completion_length"} <= shown(app))
+        assert note().startswith("TRL GRPO:") and "data has prompts" in note()
         gens = app.screen.query_one(f"#{field_id('args.num_generations')}", OptionField)
         assert gens.field.star and gens.field.default == get_catalog("grpo").args["num_generations"].default
 

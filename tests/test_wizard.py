@@ -177,7 +177,7 @@ async def test_walk_from_blank_preset_to_saved_file(tmp_path, monkeypatch):
         await wait_for(pilot, lambda: app.validated and app.preset is not None)
         panel = app.screen.query_one(ReviewPanel)
         await wait_for(pilot, lambda: not [p for p, _ in app.state.all_problems() if p.is_error])
-        assert not panel.query_one("#review-run").disabled
+        assert not app.screen.query_one("#review-run").disabled
         changes = str(panel.query_one("#review-changes").render())
         assert "args.max_steps = 3" in changes and "peft.r = 4" in changes
         await pilot.press("ctrl+s")
@@ -213,7 +213,7 @@ async def test_invalid_value_shows_inline_and_blocks_run(tmp_path):
         await settle(pilot)
         assert app.screen.step == "review"
         panel = app.screen.query_one(ReviewPanel)
-        assert panel.query_one("#review-run").disabled
+        assert app.screen.query_one("#review-run").disabled
         assert app.last_run is None
         # Each problem leads to its step and field.
         problems = panel.query_one("#review-problems")
@@ -231,7 +231,7 @@ async def test_invalid_value_shows_inline_and_blocks_run(tmp_path):
         app.screen.goto("review")
         await settle(pilot)
         await wait_for(pilot, lambda: not app.has_errors())
-        assert not panel.query_one("#review-run").disabled
+        assert not app.screen.query_one("#review-run").disabled
     assert not list((Path(tmp_path) / "out").glob("**/run.json"))
 
 

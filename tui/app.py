@@ -22,12 +22,14 @@ from textual.worker import Worker, WorkerState
 from hftui.core import gpu
 from hftui.core.doctor import precision_default
 from hftui.core.extras import trainer_missing
+from hftui.core.i18n import N_, _
 from hftui.core.options import catalog as catalog_mod
 from hftui.core.options.steps import step_of
 from hftui.core.preset import Preset, is_shipped
 from hftui.core.problems import PresetError, Problem
 from hftui.tui import startup
-from hftui.tui.i18n import t
+from hftui.tui.format import goes_on
+from hftui.tui.i18n import t, translate_bindings
 from hftui.tui.review_text import launch_text, memory_text, run_validation
 from hftui.tui.catalog_flow import CatalogFlow
 from hftui.tui.save_flow import SaveFlow
@@ -38,7 +40,7 @@ from hftui.tui.widgets.dataset_verdict import DatasetVerdict, read_key
 from hftui.tui.widgets.option_field import MISSING
 from hftui.tui.wizard_state import HARDWARE_NOTES, WizardState, hardware_note
 
-TRUST_QUESTION = (
+TRUST_QUESTION = N_(
     "This preset sets model.trust_remote_code = true: Python code downloaded with the model "
     "will run on this machine. Only continue if you trust its authors. Run it?"
 )
@@ -51,12 +53,13 @@ class HftuiApp(CatalogFlow, SaveFlow, App):
     TITLE = "hftui"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit (asks first when there are unsaved changes)", priority=True),
-        Binding("ctrl+o,f10", "runs", "Runs", id="app.runs", tooltip="The runs on this machine: attach, stop, resume"),
+        Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", tooltip=N_("Quit (asks first when there are unsaved changes)"), priority=True),
+        Binding("ctrl+o,f10", "runs", N_("Runs"), id="app.runs", tooltip=N_("The runs on this machine: attach, stop, resume")),
     ]
 
     def __init__(self, preset: Preset, *, fresh: bool = False, gpus: list | None = None, started: float | None = None, warm_catalog: bool = True) -> None:
         super().__init__()
+        translate_bindings(self)
         self.preset = preset
         self.fresh = fresh
         self.shipped = is_shipped(preset.path)
@@ -267,7 +270,7 @@ class HftuiApp(CatalogFlow, SaveFlow, App):
 
     def _run(self) -> None:
         if self.has_errors():
-            self.notify("Fix the errors listed in the review first.", title="Not started", severity="error")
+            self.notify(_("Fix the errors listed in the review first."), title=_("Not started"), severity="error")
             if self.wizard is not None:
                 self.wizard.goto("review")
             return
@@ -278,7 +281,7 @@ class HftuiApp(CatalogFlow, SaveFlow, App):
                     self.trust_confirmed = True
                     self._run()
 
-            self.push_screen(ConfirmScreen(TRUST_QUESTION, yes="Trust and run", no="Cancel"), answer)
+            self.push_screen(ConfirmScreen(_(TRUST_QUESTION), yes=_("Trust and run"), no=_("Cancel")), answer)
             return
         if self.dirty or self.preset.path is None or self.shipped:
             self._save(then=self._start)
@@ -286,7 +289,7 @@ class HftuiApp(CatalogFlow, SaveFlow, App):
         self._start()
 
     def _start(self) -> None:
-        self.notify("starting the run…", timeout=2)
+        self.notify(_("starting the run…"), timeout=2)
         self._run_worker(self.preset, self.trust_confirmed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="run", name="run")
@@ -302,9 +305,9 @@ class HftuiApp(CatalogFlow, SaveFlow, App):
             if isinstance(error, PresetError):
                 self.problems = list(error.problems)
                 self._announce()
-                self.notify("; ".join(p.message for p in error.problems)[:300], title="Not started", severity="error")
+                self.notify("; ".join(p.message for p in error.problems)[:300], title=_("Not started"), severity="error")
             elif worker.name == "run":
-                self.notify(f"{type(error).__name__}: {error}", title="The run did not start", severity="error", timeout=10)
+                self.notify(f"{type(error).__name__}: {error}", title=_("The run did not start"), severity="error", timeout=10)
             else:
                 self.log(f"worker {worker.name} failed: {error!r}")
         elif event.state == WorkerState.SUCCESS and worker.name == "run":
@@ -340,7 +343,7 @@ class HftuiApp(CatalogFlow, SaveFlow, App):
             if yes:
                 self._leave()
 
-        self.push_screen(ConfirmScreen(t("unsaved"), yes="Quit without saving", no="Stay"), answer)
+        self.push_screen(ConfirmScreen(t("unsaved"), yes=_("Quit without saving"), no=_("Stay")), answer)
 
     def _leave(self) -> None:
         # The process ends with the app: a last collection of every object the wizard made
@@ -365,5 +368,4 @@ class HftuiApp(CatalogFlow, SaveFlow, App):
                 continue  # a folder gone or unreadable: nothing to come back to
             if record.is_active and record.id not in live:
                 live.append(record.id)
-        return "\n".join(f"The run {run_id} goes on in the background. Come back to it with `hftui attach {run_id}`; "
-                         f"stop it with `hftui stop {run_id}`." for run_id in live) or None
+        return "\n".join(goes_on(run_id) for run_id in live) or None

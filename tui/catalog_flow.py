@@ -8,6 +8,7 @@ finish on its own, so the next start finds the cache.
 
 from __future__ import annotations
 
+from hftui.core.i18n import _
 from hftui.core.options import catalog as catalog_mod
 from hftui.core.options.catalog_build import CatalogBuild
 from hftui.core.preset import Preset
@@ -49,9 +50,9 @@ class CatalogFlow:
             self._catalog_poll = None
         self._catalogs.clear()
         if self.catalog() is None:
-            self.notify(build.error or "The options of the installed transformers/trl could not be read; "
-                        "the training options are not shown. `hftui doctor` says what is installed.",
-                        title="Options not available", severity="warning", timeout=10)
+            self.notify(build.error or _("The options of the installed transformers/trl could not be read; "
+                                         "the training options are not shown. `hftui doctor` says what is installed."),
+                        title=_("Options not available"), severity="warning", timeout=10)
         self._catalog_ready()
 
     def _catalog_ready(self) -> None:

@@ -13,41 +13,52 @@ import os
 import sys
 import time
 
+from hftui.core.i18n import N_, _
 from hftui.core.run.folder import EXIT_INVALID, EXIT_OK, EXIT_STOPPED
 
 _T0 = time.perf_counter()
 
 COMMANDS = {
-    "run": "Validate a preset, then train headless with a live progress display.",
-    "validate": "Check presets: every problem of every file, with key path and line.",
-    "export": "Print the equivalent Python script, launch command or config file.",
-    "runs": "List the runs on this machine.",
-    "attach": "Open the live pane of a running or finished run.",
-    "stop": "Stop a run gracefully: checkpoint, then exit.",
-    "doctor": "What this machine can do: GPUs, precision, CUDA/NCCL, DeepSpeed, versions.",
-    "presets": "List the presets shipped with hftui (open one by name: hftui quickstart).",
-    "compare": "Compare runs: preset keys that differ, metrics, speed, environment.",
-    "data": "A data report: rows, token lengths, truncation, padding, a sample as trained.",
-    "try": "Try a trained model: answer one prompt with a run's final model or a checkpoint.",
-    "eval": "Evaluate a run's model on a split with the preset's metrics.",
-    "predict": "Write a run's model's predictions for an input file as JSONL.",
-    "probe": "Measure which batch sizes fit: a few real steps each, peak memory and speed.",
-    "serve": "Serve the wizard to a browser on 127.0.0.1 (textual-serve).",
+    "run": N_("Validate a preset, then train headless with a live progress display."),
+    "validate": N_("Check presets: every problem of every file, with key path and line."),
+    "export": N_("Print the equivalent Python script, launch command or config file."),
+    "runs": N_("List the runs on this machine."),
+    "attach": N_("Open the live pane of a running or finished run."),
+    "stop": N_("Stop a run gracefully: checkpoint, then exit."),
+    "doctor": N_("What this machine can do: GPUs, precision, CUDA/NCCL, DeepSpeed, versions."),
+    "presets": N_("List the presets shipped with hftui (open one by name: hftui quickstart)."),
+    "compare": N_("Compare runs: preset keys that differ, metrics, speed, environment."),
+    "data": N_("A data report: rows, token lengths, truncation, padding, a sample as trained."),
+    "try": N_("Try a trained model: answer one prompt with a run's final model or a checkpoint."),
+    "eval": N_("Evaluate a run's model on a split with the preset's metrics."),
+    "predict": N_("Write a run's model's predictions for an input file as JSONL."),
+    "probe": N_("Measure which batch sizes fit: a few real steps each, peak memory and speed."),
+    "serve": N_("Serve the wizard to a browser on 127.0.0.1 (textual-serve)."),
 }
+
+
+# argparse's own words (usage, the section titles, its errors), which it looks up through its
+# module-level `_`; listed here so the catalog holds them. Messages of other Python versions stay English.
+ARGPARSE_MESSAGES = (
+    N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
+    N_("%(prog)s: error: %(message)s\n"), N_("argument %(argument_name)s: %(message)s"),
+    N_("the following arguments are required: %s"), N_("unrecognized arguments: %s"), N_("expected one argument"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"), N_("invalid %(type)s value: %(value)r"),
+)
 
 
 def _wizard_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hftui",
-        description="A terminal wizard to set up, run, watch and replay Hugging Face training.",
-        epilog="commands:\n" + "\n".join(f"  {k:<9} {v}" for k, v in COMMANDS.items())
-        + "\n\nRun 'hftui COMMAND --help' for a command's options.",
+        description=_("A terminal wizard to set up, run, watch and replay Hugging Face training."),
+        epilog=_("commands:") + "\n" + "\n".join(f"  {k:<9} {_(v)}" for k, v in COMMANDS.items())
+        + "\n\n" + _("Run 'hftui COMMAND --help' for a command's options."),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("preset", nargs="?", help="a preset to open (default: the quickstart preset)")
-    p.add_argument("--new", action="store_true", help="start a new preset at PRESET even when a file of a close name exists")
-    p.add_argument("--lang", choices=("en", "ko"), help="help-text language (default: from HFTUI_LANG or LANG)")
-    p.add_argument("--version", action="store_true", help="print the version and exit")
+    p.add_argument("preset", nargs="?", help=_("a preset to open (default: the quickstart preset)"))
+    p.add_argument("--new", action="store_true", help=_("start a new preset at PRESET even when a file of a close name exists"))
+    p.add_argument("--lang", choices=("en", "ko"), help=_("help-text language (default: from HFTUI_LANG or LANG)"))
+    p.add_argument("--version", action="store_true", help=_("print the version and exit"))
     return p
 
 
@@ -63,16 +74,27 @@ def _unknown_command(argv: list[str]) -> str | None:
     close = difflib.get_close_matches(argv[0], COMMANDS, n=1, cutoff=0.5)  # the closest, not a list to choose from
     if not close and not any(not a.startswith("-") for a in argv[1:]):
         return None
-    hint = f"did you mean {' or '.join(close)}? " if close else ""
-    return f"unknown command {argv[0]!r}; {hint}(commands: {', '.join(COMMANDS)}; a preset is a .toml file)"
+    if close:
+        return _("unknown command {word!r}; did you mean {close}? (commands: {commands}; a preset is a .toml file)",
+                 word=argv[0], close=close[0], commands=", ".join(COMMANDS))
+    return _("unknown command {word!r}; (commands: {commands}; a preset is a .toml file)", word=argv[0], commands=", ".join(COMMANDS))
+
+
+def _language_first(argv: list[str]) -> None:
+    """`--lang ko` before the parser reads the rest, so `hftui --lang ko --help` is in Korean."""
+    for i, word in enumerate(argv):
+        value = argv[i + 1] if word == "--lang" and i + 1 < len(argv) else word.removeprefix("--lang=") if word.startswith("--lang=") else None
+        if value in ("en", "ko"):
+            os.environ["HFTUI_LANG"] = value
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    argparse._ = _  # argparse's own words in the reader's language too
     try:
         if argv and argv[0] in COMMANDS:
             module = importlib.import_module(f"hftui.tui.commands.{argv[0]}")
-            parser = argparse.ArgumentParser(prog=f"hftui {argv[0]}", description=COMMANDS[argv[0]])
+            parser = argparse.ArgumentParser(prog=f"hftui {argv[0]}", description=_(COMMANDS[argv[0]]))
             module.add_arguments(parser)
             args = parser.parse_args(argv[1:])
             return int(module.main(args) or 0)
@@ -80,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             print(f"hftui: {unknown}", file=sys.stderr)
             return EXIT_INVALID
+        _language_first(argv)
         args = _wizard_parser().parse_args(argv)
         if args.version:
             from hftui import __version__
@@ -92,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return int(wizard_main(args, started=_T0) or 0)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return EXIT_STOPPED
     except BrokenPipeError:
         # `hftui runs | head`: the reader left; that is not an error of ours or theirs.

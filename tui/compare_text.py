@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hftui.core.i18n import N_, _
 from hftui.core.run.compare import UNSET
 from hftui.tui.format import fmt_duration, fmt_number, printable
 
-BEST = "(best)"
+BEST = N_("(best)")  # shown as _(BEST)
 
 
 def column_name(i: int) -> str:
@@ -26,7 +27,7 @@ def shown_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
-        return "(none)"
+        return _("(none)")
     if isinstance(value, float):
         return f"{value:g}"
     return printable(json.dumps(value, default=str))

@@ -6,6 +6,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from hftui.core.i18n import _
 from hftui.core.problems import Problem
 
 
@@ -23,9 +24,9 @@ def print_problems(problems: list[Problem], file: str | None = None, stream=None
         if p.line:
             where += f":{p.line}"
         key = f" [bold]{shown(p.path)}[/]" if p.path else ""
-        console.print(f"{shown(where)}{key}: [{colors.get(p.severity, 'white')}]{p.severity}[/]: {shown(p.message)}")
+        console.print(f"{shown(where)}{key}: [{colors.get(p.severity, 'white')}]{shown(p.severity_word)}[/]: {shown(p.message)}")
         if p.hint:
-            console.print(f"    [dim]fix:[/] {shown(p.hint)}")
+            console.print("    " + _("[dim]fix:[/] {hint}", hint=shown(p.hint)))
 
 
 def report_internal_error(exc: BaseException) -> int:
@@ -42,9 +43,9 @@ def report_internal_error(exc: BaseException) -> int:
         pass
     from hftui.core.printable import printable
 
-    print(f"hftui: internal error: {type(exc).__name__}: {printable(exc)}", file=sys.stderr)
+    print(_("hftui: internal error: {kind}: {error}", kind=type(exc).__name__, error=printable(exc)), file=sys.stderr)
     if where:
-        print(f"hftui: the details are in {where}; please include them in a bug report", file=sys.stderr)
+        print(_("hftui: the details are in {path}; please include them in a bug report", path=where), file=sys.stderr)
     return 1
 
 

@@ -11,12 +11,20 @@ import math
 
 from rich.markup import escape
 
+from hftui.core.i18n import N_, _
 from hftui.core.printable import printable
 from hftui.core.run.figures import EVALUATING, SAVING
 from hftui.core.run.folder import COMPLETED, FAILED, MISSING, RUNNING, STARTING, STOPPED, STOPPING
 
-# A status as a person reads it on a badge (the run's own word where none is given).
-STATUS_LABELS = {COMPLETED: "done"}
+# A status as a person reads it in a sentence: run.json and the events keep the English value,
+# only what is shown is translated.
+STATUS_WORDS = {
+    STARTING: N_("starting"), RUNNING: N_("running"), EVALUATING: N_("evaluating"), SAVING: N_("saving"),
+    STOPPING: N_("stopping"), COMPLETED: N_("completed"), STOPPED: N_("stopped"), FAILED: N_("failed"),
+    MISSING: N_("missing"),
+}
+# A status on a badge, where it reads otherwise than in a sentence.
+STATUS_LABELS = {COMPLETED: N_("done")}
 # The colour of a status word, in every list and report.
 STATUS_STYLE = {
     STARTING: "cyan", RUNNING: "green", EVALUATING: "green", SAVING: "green", STOPPING: "yellow",
@@ -24,8 +32,8 @@ STATUS_STYLE = {
 }
 
 
-__all__ = ["STATUS_LABELS", "STATUS_STYLE", "fmt_bytes", "fmt_duration", "fmt_number", "fmt_short",
-           "printable", "shown", "status_label"]
+__all__ = ["STATUS_LABELS", "STATUS_STYLE", "STATUS_WORDS", "fmt_bytes", "fmt_duration", "fmt_number", "fmt_short",
+           "printable", "shown", "status_label", "status_word"]
 
 
 def shown(text) -> str:
@@ -33,9 +41,14 @@ def shown(text) -> str:
     return escape(printable(text))
 
 
+def status_word(status: str) -> str:
+    """A status as a sentence says it, in the reader's language (an unknown one as it is)."""
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status
+
+
 def status_label(status: str) -> str:
-    """`completed` reads `done`; every other status reads as itself."""
-    return STATUS_LABELS.get(status, status)
+    """A status on a badge: `completed` reads `done`; every other status reads as its word."""
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status_word(status)
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -87,3 +100,10 @@ def fmt_short(value: float | None) -> str:
     if abs(value) >= 1e4 or abs(value) < 1e-3:
         return f"{value:.3g}"
     return f"{value:.4g}"
+
+
+def goes_on(run_id: str) -> str:
+    """What the terminal says when hftui closes on a run that still trains: it goes on, and how
+    to come back to it or stop it (the wizard and `hftui attach` both say it)."""
+    return _("The run {run_id} goes on in the background. Come back to it with `hftui attach {run_id}`; "
+             "stop it with `hftui stop {run_id}`.", run_id=run_id)

@@ -22,6 +22,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from hftui.core.i18n import N_, _
 from hftui.core.run.folder import FAILED, FINAL_STATUSES, STOPPED, STOPPING, exit_code_of
 from hftui.core.run.follow import Follower
 from hftui.core.run.record import RunRecord
@@ -40,6 +41,7 @@ PRIMARY_METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc", "bleu", "
 # Colour codes libraries write to the log: dropped from the log's last lines (every other control
 # character is shown escaped).
 _COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+STOPPING_NOTE = N_("stopping: saving a checkpoint; press Ctrl-C again to kill")
 
 
 class HeadlessDisplay:
@@ -69,7 +71,7 @@ class HeadlessDisplay:
         """What the follower just read: a word on garbled lines, the moment the end came."""
         if self.state.bad_lines > self._bad_lines_said:
             self._bad_lines_said = self.state.bad_lines
-            self.say(f"skipped {self.state.bad_lines} garbled line(s) of {self.run.events_path.name}", "dim")
+            self.say(_("skipped {count} garbled line(s) of {name}", count=self.state.bad_lines, name=self.run.events_path.name), "dim")
         if self.state.ended and self._end_seen_at is None:
             self._end_seen_at = time.time()
         if not self.live:
@@ -84,7 +86,7 @@ class HeadlessDisplay:
             return True
         if self._end_seen_at is not None and not self._said_goes_on and time.time() - self._end_seen_at > FINAL_WAIT_S:
             self._said_goes_on = True
-            self.say(f"{self.run.events_path.name} has an end line, but the run goes on (its processes are alive): following on")
+            self.say(_("{name} has an end line, but the run goes on (its processes are alive): following on", name=self.run.events_path.name))
         return False
 
     def follow(self, on_tick=None) -> RunRecord:
@@ -117,28 +119,28 @@ class HeadlessDisplay:
         step = event.get("step", 0)
         of = f"/{self.state.max_steps}" if self.state.max_steps else ""
         if kind == "start":
-            self.console.print(f"started: {shown(event.get('model') or self.run.name)} on "
-                               f"{shown(event.get('device') or '?')}, {self.state.max_steps or '?'} steps", soft_wrap=True)
+            self.console.print(_("started: {model} on {device}, {steps} steps", model=shown(event.get("model") or self.run.name),
+                                 device=shown(event.get("device") or "?"), steps=self.state.max_steps or "?"), soft_wrap=True)
         elif kind == "log":
-            parts = [f"step {step}{of}"]
+            parts = [_("step {step}{of}", step=step, of=of)]
             if isinstance(event.get("epoch"), (int, float)):
-                parts.append(f"epoch {event['epoch']:.2f}")
+                parts.append(_("epoch {epoch:.2f}", epoch=event["epoch"]))
             for key in ("loss", "learning_rate", "grad_norm"):
                 if isinstance(event.get(key), (int, float)):
                     parts.append(f"{key} {fmt_short(event[key])}")
             parts.extend(event_speed_parts(event))
             eta = self.state.eta(time.time())
             if eta is not None:
-                parts.append(f"ETA {fmt_duration(eta)}")
+                parts.append(_("ETA {eta}", eta=fmt_duration(eta)))
             self.console.print("  ".join(parts), soft_wrap=True)
         elif kind == "eval":
             metrics = [f"{shown(metric_label(k))} {fmt_short(v)}" for k, v in event.items()
                        if k.startswith("eval_") and isinstance(v, (int, float)) and not _bookkeeping(k)]
-            self.console.print(f"eval at step {step}: " + ("  ".join(metrics) or "—"), soft_wrap=True)
+            self.console.print(_("eval at step {step}: {metrics}", step=step, metrics="  ".join(metrics) or "—"), soft_wrap=True)
         elif kind == "checkpoint":
-            self.console.print(f"checkpoint saved at step {step}: {shown(event.get('path', ''))}", soft_wrap=True)
+            self.console.print(_("checkpoint saved at step {step}: {path}", step=step, path=shown(event.get("path", ""))), soft_wrap=True)
         elif kind == "notice" and event.get("message"):
-            self.console.print(f"note: {shown(redact(str(event['message'])))}", soft_wrap=True)
+            self.console.print(_("note: {message}", message=shown(redact(str(event["message"])))), soft_wrap=True)
 
     # -- the live panel -------------------------------------------------------------------------
     def render(self):
@@ -155,32 +157,33 @@ class HeadlessDisplay:
         grid.add_column()
         total = s.max_steps or 0
         bar = ProgressBar(total=float(total) if total else None, completed=float(s.step), width=30)
-        progress = Text(f"step {s.step}/{total or '?'}")
+        progress = Text(_("step {step}{of}", step=s.step, of=f"/{total or '?'}"))
         if s.epoch is not None:
-            progress.append(f"  epoch {s.epoch:.2f}")
+            progress.append("  " + _("epoch {epoch:.2f}", epoch=s.epoch))
         line = Table.grid(padding=(0, 2))
         line.add_row(bar, progress)
-        grid.add_row("progress", line)
-        timing = f"elapsed {fmt_duration(s.elapsed(now))}  ETA {fmt_duration(s.eta(now))}"
+        grid.add_row(_("progress"), line)
+        timing = _("elapsed {elapsed}  ETA {eta}", elapsed=fmt_duration(s.elapsed(now)), eta=fmt_duration(s.eta(now)))
         speed = speed_parts(s)
         if speed:
             timing += "  " + "  ".join(speed)
-        grid.add_row("time", timing)
+        grid.add_row(_("time"), timing)
         latest = s.latest_log
         if latest:
             figures = [f"{k} {fmt_short(v)}" for k, v in latest.items() if k in ("loss", "learning_rate", "grad_norm")]
-            grid.add_row("train", "  ".join(figures) or "—")
+            grid.add_row(_("train"), "  ".join(figures) or "—")
         if s.metrics:
-            grid.add_row("eval", "  ".join(
-                f"{shown(m.label)} {fmt_short(m.latest)} (best {fmt_short(m.best)})" for m in self._ranked_metrics()[:4]))
+            grid.add_row(_("eval"), "  ".join(
+                _("{metric} {latest} (best {best})", metric=shown(m.label), latest=fmt_short(m.latest), best=fmt_short(m.best))
+                for m in self._ranked_metrics()[:4]))
         if s.latest_checkpoint:
-            grid.add_row("checkpoint", shown(s.latest_checkpoint))
+            grid.add_row(_("checkpoint"), shown(s.latest_checkpoint))
         if s.notices:
-            grid.add_row("note", shown(redact(s.notices[-1])))
+            grid.add_row(_("note"), shown(redact(s.notices[-1])))
         if self.message:
             grid.add_row("", Text(*self.message))
         elif s.status == STOPPING:
-            grid.add_row("", Text("stopping: saving a checkpoint; press Ctrl-C again to kill", style="yellow"))
+            grid.add_row("", Text(_(STOPPING_NOTE), style="yellow"))
         return Group(head, grid)
 
     # -- the end --------------------------------------------------------------------------------
@@ -198,35 +201,35 @@ class HeadlessDisplay:
         status = self.final_status()
         style = "bold " + STATUS_STYLE.get(status, STATUS_STYLE[FAILED])
         self.console.print()
-        self.console.print(Text.assemble(("run ", ""), (printable(self.run.id), "bold"), " ", (printable(status), style)))
+        self.console.print(Text.assemble((_("run") + " ", ""), (printable(self.run.id), "bold"), " ", (printable(status), style)))
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column()
-        grid.add_row("steps", f"{s.step}/{s.max_steps or '?'}")
+        grid.add_row(_("steps"), f"{s.step}/{s.max_steps or '?'}")
         elapsed = s.elapsed()
         if self.run.started and self.run.ended:  # the whole run, model loading included
             elapsed = self.run.ended - self.run.started
-        grid.add_row("time", fmt_duration(elapsed))
+        grid.add_row(_("time"), fmt_duration(elapsed))
         if s.latest_loss is not None:
-            grid.add_row("last loss", fmt_short(s.latest_loss))
+            grid.add_row(_("last loss"), fmt_short(s.latest_loss))
         best = self._best_metric()
         if best:
-            grid.add_row("best", best)
+            grid.add_row(_("best"), best)
         if s.latest_checkpoint:
-            grid.add_row("checkpoint", shown(s.latest_checkpoint))
-        grid.add_row("output", shown(self.run.output_dir))
-        grid.add_row("run folder", shown(self.run.run_dir))
+            grid.add_row(_("checkpoint"), shown(s.latest_checkpoint))
+        grid.add_row(_("output"), shown(self.run.output_dir))
+        grid.add_row(_("run folder"), shown(self.run.run_dir))
         self.console.print(grid)
         if status == FAILED:
-            error = str(self.run.error or s.error or "unknown (see the log)")
-            self.console.print(Text("error: " + printable(redact(error)), style="red"), soft_wrap=True)
+            error = str(self.run.error or s.error or _("unknown (see the log)"))
+            self.console.print(Text(_("error: {error}", error=printable(redact(error))), style="red"), soft_wrap=True)
             lines = log_tail(self.run.log_path, LOG_TAIL_LINES)
             if lines:
-                self.console.print(Text(f"last lines of {printable(self.run.log_path)}:", style="dim"), soft_wrap=True)
+                self.console.print(Text(_("last lines of {path}:", path=printable(self.run.log_path)), style="dim"), soft_wrap=True)
                 for line in lines:
                     self.console.print(Text("  " + line, style="dim"), soft_wrap=True)
         elif status == STOPPED:
-            self.console.print(f"stopped; continue it with: hftui run {shown(self.run.preset_path or self.run.preset_file)} --resume")
+            self.console.print(_("stopped; continue it with: hftui run {preset} --resume", preset=shown(self.run.preset_path or self.run.preset_file)))
 
     def _ranked_metrics(self) -> list:
         """Task metrics first (accuracy, f1, ...), then the eval loss, then the rest."""
@@ -238,14 +241,14 @@ class HeadlessDisplay:
                 return (1, ("loss", "perplexity").index(key))
             return (2, 0)
 
-        return [m for _, m in sorted(self.state.metrics.items(), key=rank)]
+        return [m for _key, m in sorted(self.state.metrics.items(), key=rank)]
 
     def _best_metric(self) -> str | None:
         s = self.state
         ranked = self._ranked_metrics()
         if ranked and ranked[0].best is not None:
             m = ranked[0]
-            return f"{m.label} {fmt_short(m.best)} at step {m.best_step}"
+            return _("{metric} {value} at step {step}", metric=m.label, value=fmt_short(m.best), step=m.best_step)
         if s.best_metric is not None:
             return fmt_short(s.best_metric)
         return None

@@ -27,7 +27,7 @@ PHRASES: dict[str, tuple[str, str]] = {
     "changed": ("changed from the default", "기본값에서 변경됨"),
     "advanced": ("Show every option of this step", "이 단계의 모든 옵션 보기"),
     "loading_catalog": ("Reading the options of the installed transformers/trl (first start only)…", "설치된 transformers/trl의 옵션을 읽는 중(처음 한 번만)…"),
-    "back": ("Back", "이전"),
+    "back": ("Back", "뒤로"),
     "next": ("Next", "다음"),
     "save": ("Save", "저장"),
     "run": ("Run", "실행"),
@@ -52,7 +52,7 @@ def t(key: str) -> str:
 
 
 def translate_bindings(node) -> None:
-    """The footer's key descriptions in the reader's language: call in a screen's or the app's
+    """The footer's key descriptions and tooltips in the reader's language: call in a screen's or the app's
     `__init__`, after `super().__init__()`; descriptions are written in English with `N_()`."""
     import dataclasses
 
@@ -60,5 +60,7 @@ def translate_bindings(node) -> None:
 
     for key, bindings in node._bindings.key_to_bindings.items():
         node._bindings.key_to_bindings[key] = [
-            dataclasses.replace(b, description=_(b.description)) if b.description else b for b in bindings
+            dataclasses.replace(b, description=_(b.description) if b.description else b.description,
+                                tooltip=_(b.tooltip) if b.tooltip else b.tooltip)
+            for b in bindings
         ]

@@ -9,13 +9,14 @@ import os
 import sys
 import warnings
 
+from hftui.core.i18n import _
 from hftui.core.run.folder import EXIT_INVALID
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", help="a run id (as 'hftui runs' shows), a unique part of it, a run name, or a run folder")
+    parser.add_argument("run", help=_("a run id (as 'hftui runs' shows), a unique part of it, a run name, or a run folder"))
     parser.add_argument("--checkpoint", type=int, metavar="N", default=None,
-                        help="use checkpoint-N instead of the final model (a LoRA adapter is applied on the fly)")
+                        help=_("use checkpoint-N instead of the final model (a LoRA adapter is applied on the fly)"))
 
 
 def find(ref: str):
@@ -37,8 +38,8 @@ def note_loading(record, checkpoint: int | None) -> None:
     if sys.stderr.isatty():
         from hftui.core.printable import printable
 
-        which = "the final model" if checkpoint is None else f"checkpoint-{checkpoint}"
-        print(f"loading {which} of run {printable(record.id)}…", file=sys.stderr, flush=True)
+        print(_("loading the final model of run {id}…", id=printable(record.id)) if checkpoint is None
+              else _("loading checkpoint-{n} of run {id}…", n=checkpoint, id=printable(record.id)), file=sys.stderr, flush=True)
 
 
 def report(exc: BaseException, command: str) -> int | None:
@@ -50,9 +51,9 @@ def report(exc: BaseException, command: str) -> int | None:
     from hftui.tui.format import printable
 
     if isinstance(exc, NoModel):
-        print(f"hftui {command}: error: {printable(exc.message)}", file=sys.stderr)
+        print(_("hftui {command}: error: {message}", command=command, message=printable(exc.message)), file=sys.stderr)
         if exc.hint:
-            print(f"    fix: {printable(exc.hint)}", file=sys.stderr)
+            print("    " + _("fix: {hint}", hint=printable(exc.hint)), file=sys.stderr)
         return EXIT_INVALID
     if isinstance(exc, PresetError):
         print_problems(exc.problems, file=exc.file)

@@ -3,6 +3,9 @@ lines (the run starts all the same: a newer library is often the point of a repl
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+
+from hftui.core.i18n import _
 from hftui.core.run import env_facts, environment
 from hftui.tui.format import printable
 
@@ -14,19 +17,23 @@ def environment_now(replayed, preset, console) -> dict:
     in, and return it (the new run records it as is)."""
     now = environment.collect(preset)
     recorded = environment.read(replayed.run_dir)
-    who = f"run {printable(replayed.id)}"
+    run = printable(replayed.id)
     if recorded is None:
-        console.print(f"replaying {who}: it has no environment record, so nothing to compare with", style="dim", markup=False)
+        console.print(_("replaying run {id}: it has no environment record, so nothing to compare with", id=run),
+                      style="dim", markup=False)
         return now
     changes = env_facts.differences(recorded, now)
     if not changes:
-        console.print(f"replaying {who} in the environment it ran in (same versions, GPUs, data and seed)", markup=False)
+        console.print(_("replaying run {id} in the environment it ran in (same versions, GPUs, data and seed)", id=run),
+                      markup=False)
         return now
-    console.print(f"replaying {who} in a different environment ({len(changes)} difference{'s' if len(changes) > 1 else ''}):",
-                  style="yellow", markup=False)
-    width = max(len(label) for label, _, _ in changes[:SHOWN])
+    heading = (_("replaying run {id} in a different environment (1 difference):", id=run) if len(changes) == 1 else
+               _("replaying run {id} in a different environment ({count} differences):", id=run, count=len(changes)))
+    console.print(heading, style="yellow", markup=False)
+    width = max(cell_len(printable(label)) for label, _then, _now in changes[:SHOWN])
     for label, then, here in changes[:SHOWN]:
-        console.print(f"  {printable(label):<{width}}  {printable(then)} → {printable(here)}", markup=False)
+        pad = " " * (width - cell_len(printable(label)))
+        console.print(f"  {printable(label)}{pad}  {printable(then)} → {printable(here)}", markup=False)
     if len(changes) > SHOWN:
-        console.print(f"  and {len(changes) - SHOWN} more", markup=False)
+        console.print("  " + _("and {count} more", count=len(changes) - SHOWN), markup=False)
     return now

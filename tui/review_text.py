@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from hftui.core.i18n import _
 from hftui.core.preset import Preset
 from hftui.core.problems import PresetError, Problem
 
@@ -33,7 +34,7 @@ def memory_text(preset: Preset, target: str | None = None, gpus: list | None = N
     try:
         from hftui.core.checks.machine import fit_for, visible_gpus
 
-        where = "this machine"
+        where = _("this machine")
         if target:
             from hftui.core.gpus import UnknownMachine, machine_gpus
 
@@ -46,22 +47,25 @@ def memory_text(preset: Preset, target: str | None = None, gpus: list | None = N
     except PresetError as exc:
         return "; ".join(p.message for p in exc.problems)
     except Exception as exc:  # an estimate is advice: never let it break the review
-        return f"(no estimate: {type(exc).__name__}: {exc})"
+        return _("(no estimate: {kind}: {error})", kind=type(exc).__name__, error=exc)
     return estimate_lines(est, where if gpus else None)
 
 
 def estimate_lines(est: dict, where: str | None) -> str:
     """`fit_for`'s answer as the review's lines."""
-    size = f"about {est['per_gpu_gib']:.1f} GiB per GPU" if est.get("per_gpu_gib") is not None else "no estimate"
-    if where is None:
-        head = f"{size} (no GPU here: `hftui validate PRESET --for 4xA100-80GB` estimates a named machine)"
+    gib = est.get("per_gpu_gib")
+    if where is None:  # no GPU here: the figure is for each process, in CPU memory
+        size = _("about {gib:.1f} GiB per process", gib=gib) if gib is not None else _("no estimate")
+        head = _("{size} (no GPU here: `hftui validate PRESET --for 4xA100-80GB` estimates a named machine)", size=size)
     else:
-        fits = {True: "fits", False: "does NOT fit", None: "nothing to compare with"}[est.get("fits")]
-        head = f"on {where}: {size}, {est.get('backend')}; {fits}"
+        size = _("about {gib:.1f} GiB per GPU", gib=gib) if gib is not None else _("no estimate")
+        fits = {True: _("fits"), False: _("does NOT fit"), None: _("nothing to compare with")}[est.get("fits")]
+        head = _("on {where}: {size}, {backend}; {fits}", where=where, size=size, backend=est.get("backend"), fits=fits)
     lines = [head]
     if est.get("offload") not in (None, "none"):
-        lines.append(f"CPU offload ({est['offload']}): several times slower than keeping everything on the GPU")
-    lines += [r for r in est.get("reasons", []) if not r.startswith("estimate:")]
+        lines.append(_("CPU offload ({offload}): several times slower than keeping everything on the GPU", offload=est["offload"]))
+    estimate = _("estimate: {text}", text="")  # the figure's own line, said above in other words
+    lines += [r for r in est.get("reasons", []) if not r.startswith(estimate)]
     return "\n".join(lines)
 
 
@@ -73,8 +77,14 @@ def launch_text(preset: Preset, gpus: list) -> str:
         with tempfile.TemporaryDirectory(prefix="hftui-review-") as tmp:
             launch = resolve_launch(preset, Path(tmp), gpus=gpus)
             command = render_command(launch).replace(tmp, RUN_DIR_SHOWN)
-        return f"{command}\n({launch.backend}, {launch.num_processes} process(es) × {launch.num_machines} machine(s): {launch.reason})"
     except PresetError as exc:
         return "; ".join(p.message for p in exc.problems)
     except Exception as exc:  # a launch that cannot be worked out is a review line, not a crash
-        return f"(no launch command: {type(exc).__name__}: {exc})"
+        return _("(no launch command: {kind}: {error})", kind=type(exc).__name__, error=exc)
+    if not gpus and launch.backend == "single":  # "single" says nothing on a CPU: say where it runs
+        if preset.get("launch.backend", "auto") == "auto":
+            return f"{command}\n({launch.reason})"
+        return command + "\n" + _("(one process on the CPU: {reason})", reason=launch.reason)
+    return command + "\n" + _("({backend}, {processes} process(es) × {machines} machine(s): {reason})",
+                                backend=launch.backend, processes=launch.num_processes, machines=launch.num_machines,
+                                reason=launch.reason)

@@ -10,6 +10,7 @@ import copy
 from pathlib import Path
 
 from hftui.core import preset as preset_mod
+from hftui.core.i18n import _
 from hftui.core.options.steps import STEPS
 from hftui.core.preset import is_shipped
 from hftui.core.problems import PresetError
@@ -30,7 +31,7 @@ class SaveFlow:
             return
         if self.preset.path is None or self.shipped:
             suggestion = Path.cwd() / f"{self.preset.name}.toml"
-            reason = "This preset ships with hftui: save your copy as" if self.shipped else "Save the new preset as:"
+            reason = _("This preset ships with hftui: save your copy as") if self.shipped else _("Save the new preset as:")
             self.push_screen(SaveAsScreen(suggestion, reason), lambda path: self._save_as_chosen(path, then))
             return
         if self.write(self.preset.path) and then:
@@ -44,7 +45,7 @@ class SaveFlow:
         state = self.state
         paths = sorted(self.field_errors, key=lambda p: STEPS.index(state.step_of(p)) if state.step_of(p) in STEPS else len(STEPS))
         lines = [f"{path}: {self.field_errors[path]}" for path in paths]
-        self.notify("\n".join(lines) + "\nFix the value, or clear the field to use the default.", title="Not saved", severity="error", timeout=10)
+        self.notify("\n".join(lines) + "\n" + _("Fix the value, or clear the field to use the default."), title=_("Not saved"), severity="error", timeout=10)
         if self.wizard is not None and self.screen is self.wizard:
             self.wizard.show_field(paths[0])
         return True
@@ -53,7 +54,7 @@ class SaveFlow:
         if path is None:
             return
         if is_shipped(path):
-            self.notify("That file ships with hftui; choose another name.", severity="error")
+            self.notify(_("That file ships with hftui; choose another name."), severity="error")
             return
         if path.exists() and (self.preset.path is None or path.resolve() != self.preset.path):
 
@@ -61,7 +62,7 @@ class SaveFlow:
                 if yes and self.write(path) and then:
                     then()
 
-            self.push_screen(ConfirmScreen(f"{path} exists. Replace it?", yes="Replace", no="Cancel"), answer)
+            self.push_screen(ConfirmScreen(_("{path} exists. Replace it?", path=path), yes=_("Replace"), no=_("Cancel")), answer)
             return
         if self.write(path) and then:
             then()
@@ -71,14 +72,14 @@ class SaveFlow:
         try:
             saved = preset_mod.save(preset, path)
         except PresetError as exc:
-            self.notify("; ".join(p.message for p in exc.problems), title="Not saved", severity="error")
+            self.notify("; ".join(p.message for p in exc.problems), title=_("Not saved"), severity="error")
             return False
         except OSError as exc:
-            self.notify(f"{path}: {exc.strerror or exc}", title="Not saved", severity="error")
+            self.notify(f"{path}: {exc.strerror or exc}", title=_("Not saved"), severity="error")
             return False
         self.preset = saved
         self.saved_data = copy.deepcopy(saved.data)
         self.shipped = is_shipped(saved.path)
-        self.notify(f"saved {saved.path}", timeout=3)
+        self.notify(_("saved {path}", path=saved.path), timeout=3)
         self._announce()
         return True

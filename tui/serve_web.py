@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from textual_serve.server import Server
 
+from hftui.core.i18n import _
+
 SHUTDOWN_WAIT_S = 5.0  # how long the sessions' apps get to quit when the server stops
 
 
@@ -62,14 +64,14 @@ class HftuiServer(Server):
     def _refusal(self, request: web.Request, websocket: bool) -> str | None:
         host = host_name(request.host)
         if self.local_only and not is_loopback(host):
-            return (f"hftui serve answers only to a loopback address; open "
-                    f"http://127.0.0.1:{self.port}/ (from another computer, through ssh -L)")
+            return _("hftui serve answers only to a loopback address; open "
+                     "http://127.0.0.1:{port}/ (from another computer, through ssh -L)", port=self.port)
         origin = request.headers.get("Origin")
         if websocket and origin is not None and (urlsplit(origin).netloc or "").lower() != request.host.lower():
-            return "a page of another origin may not open the wizard's session"
+            return _("a page of another origin may not open the wizard's session")
         offered = [request.cookies.get(self.cookie, "")] + ([] if websocket else [request.query.get("token", "")])
         if not any(hmac.compare_digest(given.encode(), self.token.encode()) for given in offered):
-            return "open the address that hftui serve printed: it carries this session's token (?token=...)"
+            return _("open the address that hftui serve printed: it carries this session's token (?token=...)")
         return None
 
     def _base_url(self, request: web.Request) -> str:

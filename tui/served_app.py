@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from hftui.core.i18n import _
 from hftui.core.problems import PresetError
 from hftui.core.run.folder import EXIT_INVALID, EXIT_OK
 from hftui.core.run.index import list_runs
@@ -65,10 +66,10 @@ def live_run(since: float | None, folder: Path | None) -> RunRecord | None:
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m hftui.tui.served_app", description=__doc__.splitlines()[0])
-    parser.add_argument("preset", nargs="?", help="the preset the wizard opens when no run is going")
-    parser.add_argument("--since", type=float, help="when `hftui serve` started (seconds since the epoch)")
-    parser.add_argument("--folder", type=Path, help="the folder `hftui serve` serves from")
-    parser.add_argument("--parent", type=int, help="the serve process: this one ends when it does")
+    parser.add_argument("preset", nargs="?", help=_("the preset the wizard opens when no run is going"))
+    parser.add_argument("--since", type=float, help=_("when `hftui serve` started (seconds since the epoch)"))
+    parser.add_argument("--folder", type=Path, help=_("the folder `hftui serve` serves from"))
+    parser.add_argument("--parent", type=int, help=_("the serve process: this one ends when it does"))
     return parser.parse_args(argv)
 
 

@@ -3,9 +3,10 @@ same on the live pane and in the headless display."""
 
 from __future__ import annotations
 
+from hftui.core.i18n import N_, _
 from hftui.tui.format import fmt_number
 
-ESTIMATED = "est."  # after a tokens/s computed from samples x row length rather than counted
+ESTIMATED = N_("est.")  # after a tokens/s computed from samples x row length rather than counted
 
 
 def fmt_rate(value: float) -> str:
@@ -35,5 +36,5 @@ def event_speed_parts(event: dict) -> list[str]:
 def _parts(value: float, unit: str, estimated: bool, mfu: float | None) -> list[str]:
     text = f"{fmt_rate(value)} {unit}"
     if unit == "tokens/s" and estimated:
-        text = f"~{text} ({ESTIMATED})"
+        text = f"~{text} ({_(ESTIMATED)})"
     return [text] + ([f"MFU {mfu:.1%}"] if mfu is not None else [])

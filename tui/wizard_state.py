@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from hftui.core.doctor import precision_default
+from hftui.core.i18n import _
 from hftui.core.launch import auto_rule_summary
 from hftui.core.options.steps import step_of
 from hftui.core.preset import Preset
@@ -38,7 +39,7 @@ class WizardState:
 
     def all_problems(self) -> list[tuple[Problem, str]]:
         """(problem, step): invalid typed values first, then core validation, errors before warnings."""
-        typed = [Problem(path, "error", message, "fix the value in the field") for path, message in self.field_errors.items()]
+        typed = [Problem(path, "error", message, _("fix the value in the field")) for path, message in self.field_errors.items()]
         rest = sorted(self.problems, key=lambda p: SEVERITY_ORDER.get(p.severity, 3))
         return [(p, self.step_of(p.path)) for p in typed + rest]
 
@@ -68,15 +69,19 @@ def leaf_paths(data: dict, prefix: str = "") -> Iterator[str]:
 def hardware_note(kind: str, gpus: list | None) -> str:
     """This machine's advice for the precision or distribution step (None: still detecting)."""
     if gpus is None:
-        return "Detecting GPUs…"
+        return _("Detecting GPUs…")
     if kind == "precision":
         if not gpus:
-            return "This machine: no GPU. Training runs on the CPU in fp32 (bf16 and fp16 stay off)."
+            return _("This machine: no GPU. Training runs on the CPU in fp32 (bf16 and fp16 stay off).")
         g = gpus[0]
-        cc = ".".join(str(x) for x in g.compute_capability) if g.compute_capability else "unknown"
+        cc = ".".join(str(x) for x in g.compute_capability) if g.compute_capability else _("unknown")
         if precision_default(gpus)[0] == "bf16":
-            return f"This machine: {len(gpus)}× {g.name} (compute capability {cc} ≥ 8.0): bf16 recommended."
-        return f"This machine: {len(gpus)}× {g.name} (compute capability {cc} < 8.0, no bf16): fp16 recommended."
+            return _("This machine: {n}× {gpu} (compute capability {cc} ≥ 8.0): bf16 recommended.", n=len(gpus), gpu=g.name, cc=cc)
+        return _("This machine: {n}× {gpu} (compute capability {cc} < 8.0, no bf16): fp16 recommended.", n=len(gpus), gpu=g.name, cc=cc)
     n = len(gpus)
-    machine = "no GPU" if n == 0 else "1 GPU" if n == 1 else f"{n} GPUs"
-    return f"This machine: {machine}. {auto_rule_summary(n)}."
+    rule = auto_rule_summary(n)
+    if n == 0:
+        return _("This machine: no GPU. {rule}.", rule=rule)
+    if n == 1:
+        return _("This machine: 1 GPU. {rule}.", rule=rule)
+    return _("This machine: {n} GPUs. {rule}.", n=n, rule=rule)

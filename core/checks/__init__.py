@@ -17,15 +17,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
+from hftui.core.i18n import _
 from hftui.core.options.names import hint_budget
 from hftui.core.preset import Preset
 from hftui.core.problems import PresetError, Problem
 
 from hftui.core.checks import machine, memory
-from hftui.core.checks.args import check_args, check_training_rules
+from hftui.core.checks.args import UNKNOWN_OPTION, check_args, check_training_rules
 from hftui.core.checks.data import check_dataset
 from hftui.core.checks.launch import check_launch, check_output_dir
-from hftui.core.checks.layout import check_layout
+from hftui.core.checks.layout import UNKNOWN_KEY, UNKNOWN_SECTION, UNKNOWN_TOP_KEY, check_layout
 from hftui.core.checks.model import check_model, check_scratch
 from hftui.core.checks.report import Report
 from hftui.core.checks.secrets import check_secrets
@@ -47,7 +48,7 @@ def validate(preset: Preset, file: str | None = None, for_run: bool = False, gpu
     file = file or (str(preset.path) if preset.path else None)
     rep = Report(preset, file, for_run)
     if not preset.data and preset.source_text is not None and not preset.source_text.strip():
-        rep.error("", "the preset file is empty", "start from a shipped preset, e.g. copy presets/quickstart.toml, or run `hftui` to write one")
+        rep.error("", _("the preset file is empty"), _("start from a shipped preset, e.g. copy presets/quickstart.toml, or run `hftui` to write one"))
         return rep.items
     rep.items.extend(replace(p, file=file) for p in preset.notices)
     with hint_budget(MAX_UNKNOWN_KEYS):
@@ -73,21 +74,30 @@ def validate(preset: Preset, file: str | None = None, for_run: bool = False, gpu
 # A handful of unknown keys are typos, each worth its own line and did-you-mean; thousands are
 # a file that is not a preset, and one line says so better than thousands (and in seconds).
 MAX_UNKNOWN_KEYS = 50
-_UNKNOWN = re.compile(r"^unknown (key|option|section) ")
+_UNKNOWN_MESSAGES = (UNKNOWN_SECTION, UNKNOWN_TOP_KEY, UNKNOWN_KEY, UNKNOWN_OPTION)
+
+
+def _unknown_key_pattern() -> re.Pattern:
+    """The messages of unknown keys, as the reader's language words them."""
+    shapes = (".+".join(re.escape(part) for part in re.split(r"\{\w+\}", _(m))) for m in _UNKNOWN_MESSAGES)
+    return re.compile("|".join(f"(?:{s})" for s in shapes), re.DOTALL)
 
 
 def _fold_unknown_keys(problems: list[Problem], file: str | None) -> list[Problem]:
-    unknown = [p for p in problems if p.is_error and _UNKNOWN.match(p.message)]
+    pattern = _unknown_key_pattern()
+    unknown = [p for p in problems if p.is_error and pattern.fullmatch(p.message)]
     if len(unknown) <= MAX_UNKNOWN_KEYS:
         return problems
     rest = unknown[MAX_UNKNOWN_KEYS:]
     dropped = {id(p) for p in rest}
-    sections = Counter(p.path.rpartition(".")[0] or "top level" for p in rest)
-    where = ", ".join(f"{n:,} in {s if s == 'top level' else f'[{s}]'}" for s, n in sections.most_common(3))
+    sections = Counter(p.path.rpartition(".")[0] for p in rest)
+    where = ", ".join(_("{count:,} in top level", count=n) if not s else _("{count:,} in [{section}]", count=n, section=s)
+                      for s, n in sections.most_common(3))
     lines = [p.line for p in rest if p.line]
-    span = f", lines {min(lines)}-{max(lines)}" if lines else ""
-    summary = Problem("", "error", f"and {len(rest):,} more unknown keys ({where}{span})",
-                      f"the first {MAX_UNKNOWN_KEYS} are listed above; remove the keys hftui does not know (run `hftui` to see every option)",
+    message = (_("and {count:,} more unknown keys ({where}, lines {first}-{last})", count=len(rest), where=where, first=min(lines), last=max(lines))
+               if lines else _("and {count:,} more unknown keys ({where})", count=len(rest), where=where))
+    summary = Problem("", "error", message,
+                      _("the first {count} are listed above; remove the keys hftui does not know (run `hftui` to see every option)", count=MAX_UNKNOWN_KEYS),
                       rest[0].line, file)
     out = [p for p in problems if id(p) not in dropped]
     out.insert(out.index(unknown[MAX_UNKNOWN_KEYS - 1]) + 1, summary)

@@ -7,6 +7,7 @@ import difflib
 from pathlib import Path
 from typing import Any
 
+from hftui.core.i18n import _
 from hftui.core.options.paths import looks_local
 from hftui.core.options.sections import BUILDERS, DATA_EXTENSIONS, PAIRED_COLUMNS, column_name, column_needs
 from hftui.core.preset import Preset
@@ -34,36 +35,37 @@ _MISREAD = {"json": (".csv", ".tsv", ".parquet"), "csv": (".json", ".jsonl", ".p
 def check_dataset(rep: Report, preset: Preset) -> None:
     ds = preset.get("dataset")
     if ds is None:
-        rep.error("dataset", "the preset has no [dataset] section", 'add [dataset] with path = "json" and data_files = "data/train.jsonl"')
+        rep.error("dataset", _("the preset has no [dataset] section"), _('add [dataset] with path = "json" and data_files = "data/train.jsonl"'))
         return
     if not isinstance(ds, dict):
         return
     path = ds.get("path")
     raw = ds.get("data_files")
     if not path and raw is None:
-        rep.error("dataset.path", "no dataset given: neither path nor data_files is set",
-                  'set path = "json" and data_files = "data/train.jsonl" (relative to the preset), or a Hub dataset id')
+        rep.error("dataset.path", _("no dataset given: neither path nor data_files is set"),
+                  _('set path = "json" and data_files = "data/train.jsonl" (relative to the preset), or a Hub dataset id'))
     if isinstance(raw, dict):
         for split, v in raw.items():
             if not (isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))):
-                rep.error(f"dataset.data_files.{split}", f"expected a file path or a list of paths, got {kind(v)} {show(v)}",
-                          f'write {split} = "data/{split}.jsonl"')
+                rep.error(f"dataset.data_files.{split}", _("expected a file path or a list of paths, got {kind} {value}", kind=kind(v), value=show(v)),
+                          _('write {split} = "data/{split}.jsonl"', split=split))
     elif isinstance(raw, list) and not all(isinstance(x, str) for x in raw):
-        rep.error("dataset.data_files", "every entry of data_files must be a file path", 'write data_files = ["data/a.jsonl", "data/b.jsonl"]')
+        rep.error("dataset.data_files", _("every entry of data_files must be a file path"), _('write data_files = ["data/a.jsonl", "data/b.jsonl"]'))
     is_builder = isinstance(path, str) and path in BUILDERS
     if isinstance(path, str) and path and not is_builder:
         _check_dataset_path(rep, preset, path)
     existing = _existing_files(rep, preset, raw)
     if is_builder and raw is None:
-        rep.error("dataset.data_files", f"dataset.path = {show(path)} reads local files, but data_files is not set",
-                  'set data_files = "data/train.jsonl" (relative to the preset)')
+        rep.error("dataset.data_files", _("dataset.path = {path} reads local files, but data_files is not set", path=show(path)),
+                  _('set data_files = "data/train.jsonl" (relative to the preset)'))
     misread = set()
     if is_builder and path in _MISREAD:
         for key, _split, p in existing:
             suffix = p.suffix.lower()
             if suffix in _MISREAD[path]:
                 misread.add(p)
-                rep.error(key, f"dataset.path = {show(path)} but {p.name} is a {suffix[1:]} file", f'write path = "{DATA_EXTENSIONS.get(suffix, "csv")}"')
+                rep.error(key, _("dataset.path = {path} but {file} is a {format} file", path=show(path), file=p.name, format=suffix[1:]),
+                          _('write path = "{builder}"', builder=DATA_EXTENSIONS.get(suffix, "csv")))
     _check_splits(rep, ds, raw, path)
     if existing and (is_builder or not path):
         builder = path if is_builder else DATA_EXTENSIONS.get(existing[0][2].suffix.lower(), "json")
@@ -76,19 +78,19 @@ def _check_dataset_path(rep: Report, preset: Preset, path: str) -> None:
     local = preset.resolve(path)
     refused = check_regular(local)
     if refused is not None and not refused.reason.startswith(("does not exist", "is a folder", "is a symbolic link to")):
-        rep.error("dataset.path", f"dataset.path {local} {refused.reason}", refused.hint)
+        rep.error("dataset.path", _("dataset.path {path} {reason}", path=local, reason=refused.text), refused.hint)
     elif local.exists():
         if refused is None:
-            rep.warning("dataset.path", f"dataset.path {show(path)} is a file; load_dataset expects a builder name or a folder",
-                        f'write path = "json" (or csv) and data_files = {show(path)}')
+            rep.warning("dataset.path", _("dataset.path {path} is a file; load_dataset expects a builder name or a folder", path=show(path)),
+                        _('write path = "json" (or csv) and data_files = {path}', path=show(path)))
     elif looks_local(path) or Path(path).suffix.lower() in DATA_EXTENSIONS:
-        rep.error("dataset.path", f"dataset folder not found: {local}", "check the path (relative paths start at the preset's folder)")
+        rep.error("dataset.path", _("dataset folder not found: {path}", path=local), _("check the path (relative paths start at the preset's folder)"))
     elif not hub.HUB_ID.match(path):
-        rep.error("dataset.path", f"{show(path)} is not a builder (json, csv, parquet, text), a folder or a Hub dataset id",
-                  'write path = "json" with data_files, or a Hub id like owner/name')
+        rep.error("dataset.path", _("{path} is not a builder (json, csv, parquet, text), a folder or a Hub dataset id", path=show(path)),
+                  _('write path = "json" with data_files, or a Hub id like owner/name'))
     elif hub.offline() and not hub.in_hub_cache("datasets", path) and not hub.in_datasets_cache(path):
-        rep.error("dataset.path", f"dataset {show(path)} is not a local folder and not in the Hugging Face cache, and HF_HUB_OFFLINE is set",
-                  "use local files (path = \"json\", data_files = ...), or download the dataset while online")
+        rep.error("dataset.path", _("dataset {path} is not a local folder and not in the Hugging Face cache, and HF_HUB_OFFLINE is set", path=show(path)),
+                  _('use local files (path = "json", data_files = ...), or download the dataset while online'))
 
 
 def _data_file_entries(raw: Any) -> list[tuple[str, str, str]]:
@@ -119,7 +121,8 @@ def _existing_files(rep: Report, preset: Preset, raw: Any) -> list[tuple[str, st
             except OSError:  # a folder that cannot be listed
                 matches = []
             if not matches:
-                rep.error(key, f"no file matches {value!r} (looked in {p.parent})", "check the pattern; relative paths start at the preset's folder")
+                rep.error(key, _("no file matches {pattern} (looked in {folder})", pattern=repr(value), folder=p.parent),
+                          _("check the pattern; relative paths start at the preset's folder"))
             for m in matches[:MAX_FILES]:
                 if _regular(rep, key, m):
                     existing.append((key, split, m))
@@ -134,11 +137,11 @@ def _regular(rep: Report, key: str, p: Path) -> bool:
     if refused is None:
         return True
     if refused.reason == "does not exist" or refused.reason.startswith("does not exist ("):
-        rep.error(key, f"data file not found: {p}", "check the path; relative paths start at the preset's folder")
+        rep.error(key, _("data file not found: {path}", path=p), _("check the path; relative paths start at the preset's folder"))
     elif refused.reason.startswith("is a folder"):
-        rep.error(key, f"data file {p} is a folder", "name the file inside it (or a pattern like data/*.jsonl)")
+        rep.error(key, _("data file {path} is a folder", path=p), _("name the file inside it (or a pattern like data/*.jsonl)"))
     else:
-        rep.error(key, f"data file {p} {refused.reason}", refused.hint)
+        rep.error(key, _("data file {name} {problem}", name=p, problem=refused.text), refused.hint)
     return False
 
 
@@ -150,16 +153,17 @@ def _check_splits(rep: Report, ds: dict, raw: Any, path: Any) -> None:
     if local_files and isinstance(train_split, str):
         splits = list(raw) if isinstance(raw, dict) else ["train"]
         if train_split not in splits:
-            rep.error("dataset.train_split", f"no split {train_split!r} in data_files (it has: {', '.join(map(str, splits))})",
-                      f'name the training file {train_split} = "..." in data_files, or set train_split to one of: {", ".join(map(str, splits))}')
+            rep.error("dataset.train_split", _("no split {split} in data_files (it has: {splits})", split=repr(train_split), splits=", ".join(map(str, splits))),
+                      _('name the training file {split} = "..." in data_files, or set train_split to one of: {splits}', split=train_split, splits=", ".join(map(str, splits))))
         if isinstance(eval_split, str) and eval_split not in splits:
-            hint = (f'add {eval_split} = "data/{eval_split}.jsonl" to data_files, or use eval_fraction = 0.1'
+            hint = (_('add {split} = "data/{split}.jsonl" to data_files, or use eval_fraction = 0.1', split=eval_split)
                     if isinstance(raw, dict) else
-                    f'data_files names one file (the train split): write data_files = {{ train = {show(raw if isinstance(raw, str) else "...")}, {eval_split} = "..." }} or use eval_fraction = 0.1')
-            rep.error("dataset.eval_split", f"no split {eval_split!r} in data_files (it has: {', '.join(map(str, splits))})", hint)
+                    _('data_files names one file (the train split): write data_files = {{ train = {train}, {split} = "..." }} or use eval_fraction = 0.1',
+                      train=show(raw if isinstance(raw, str) else "..."), split=eval_split))
+            rep.error("dataset.eval_split", _("no split {split} in data_files (it has: {splits})", split=repr(eval_split), splits=", ".join(map(str, splits))), hint)
     if eval_split is not None and fraction:
-        rep.warning("dataset.eval_fraction", "both eval_split and eval_fraction are set: the eval split is used and eval_fraction is ignored",
-                    "remove one of them")
+        rep.warning("dataset.eval_fraction", _("both eval_split and eval_fraction are set: the eval split is used and eval_fraction is ignored"),
+                    _("remove one of them"))
 
 
 def required_columns(preset: Preset) -> list[tuple[str, list[str]]]:
@@ -183,7 +187,7 @@ def _check_contents(rep: Report, preset: Preset, builder: str, files: list[tuple
         left -= scan.rows
         shown = _shown(preset, p)
         for f in scan.findings:
-            rep.add(f.key or key, f.severity, f"data file {shown} {f.message}", f.hint or f"fix or replace {p}")
+            rep.add(f.key or key, f.severity, _("data file {name} {problem}", name=shown, problem=f.message), f.hint or _("fix or replace {path}", path=p))
         if not scan.complete:
             sampled.setdefault(key, []).append((shown, scan.rows))
         if scan.columns is None:
@@ -192,18 +196,23 @@ def _check_contents(rep: Report, preset: Preset, builder: str, files: list[tuple
             missing.setdefault((ds_key, split), []).append((shown, list(scan.columns)))
         other, columns = first_of_key.setdefault(key, (shown, scan.columns))
         if set(columns) != set(scan.columns):
-            differ.setdefault(key, []).append(f"{shown} has {', '.join(scan.columns[:8])}; {other} has {', '.join(columns[:8])}")
+            differ.setdefault(key, []).append(_("{file} has {columns}; {other} has {other_columns}", file=shown, columns=", ".join(scan.columns[:8]),
+                                                other=other, other_columns=", ".join(columns[:8])))
     for (ds_key, split), where in missing.items():
         _report_missing(rep, preset, ds_key, split, where)
     for key, pairs in differ.items():
-        more = f" (and {len(pairs) - 1:,} more files)" if len(pairs) > 1 else ""
-        rep.error(key, f"the files of one split differ in columns: {pairs[0]}{more}",
-                  "give every file of a split the same columns (the loader cannot join them otherwise)")
+        message = (_("the files of one split differ in columns: {pair} (and {more:,} more files)", pair=pairs[0], more=len(pairs) - 1) if len(pairs) > 1
+                   else _("the files of one split differ in columns: {pair}", pair=pairs[0]))
+        rep.error(key, message, _("give every file of a split the same columns (the loader cannot join them otherwise)"))
     for key, parts in sampled.items():
-        rows = sum(n for _, n in parts)
-        what = (f"{rows:,} rows of {len(parts)} files" if len(parts) > 1 else
-                f"the first {rows:,} rows of {parts[0][0]}" if rows else f"only the start of {parts[0][0]} (a record too long to read whole)")
-        rep.notice(key, f"checked {what}, a sample: the rest is read when the run starts", "")
+        rows = sum(n for _name, n in parts)
+        if len(parts) > 1:
+            message = _("checked {rows:,} rows of {files} files, a sample: the rest is read when the run starts", rows=rows, files=len(parts))
+        elif rows:
+            message = _("checked the first {rows:,} rows of {file}, a sample: the rest is read when the run starts", rows=rows, file=parts[0][0])
+        else:
+            message = _("checked only the start of {file} (a record too long to read whole), a sample: the rest is read when the run starts", file=parts[0][0])
+        rep.notice(key, message, "")
 
 
 def _shown(preset: Preset, p: Path) -> str:
@@ -232,16 +241,18 @@ def _report_missing(rep: Report, preset: Preset, ds_key: str, split: str, where:
     shown, columns = where[0]
     setting = ds_key.rpartition(".")[2]
     names = dict(required_columns(preset)).get(ds_key) or [column_name(preset.section("dataset"), setting)]
-    wanted = " or ".join(repr(n) for n in names)
+    wanted = _(" or ").join(repr(n) for n in names)
     # a column another need already reads is no candidate (SFT's completion is not its prompt)
     ds = preset.section("dataset")
     taken = {column_name(ds, k) for keys in column_needs(preset.trainer_type, preset.task) for k in keys} - set(names)
     free = [c for c in columns if c not in taken] or columns
     close = difflib.get_close_matches(names[0], free, n=1, cutoff=0.5)
-    hint = f"set {setting} = {show(close[0] if close else free[0])} (columns there: {', '.join(columns[:12])})"
+    hint = _("set {setting} = {value} (columns there: {columns})", setting=setting, value=show(close[0] if close else free[0]), columns=", ".join(columns[:12]))
     if ds_key == "dataset.text_column" and preset.trainer_type == "sft":
-        hint += "; for chat data set messages_column, for prompt/completion data completion_column"
+        hint = _("{hint}; for chat data set messages_column, for prompt/completion data completion_column", hint=hint)
     if setting in PAIRED_COLUMNS.values():
-        hint += f"; it goes with the {', '.join(k.removesuffix('_column') for k, v in PAIRED_COLUMNS.items() if v == setting)} column"
-    more = f" (nor do {len(where) - 1:,} more files)" if len(where) > 1 else ""
-    rep.error(ds_key, f"the {split} file {shown} has no column {wanted}{more}", hint)
+        partner = ", ".join(k.removesuffix("_column") for k, v in PAIRED_COLUMNS.items() if v == setting)
+        hint = _("{hint}; it goes with the {partner} column", hint=hint, partner=partner)
+    message = (_("the {split} file {file} has no column {wanted} (nor do {more:,} more files)", split=split, file=shown, wanted=wanted, more=len(where) - 1)
+               if len(where) > 1 else _("the {split} file {file} has no column {wanted}", split=split, file=shown, wanted=wanted))
+    rep.error(ds_key, message, hint)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hftui.core.checks.values import kind
+from hftui.core.i18n import N_, _
 from hftui.core.options.sections import PAIRED_COLUMNS, column_name, column_needs
 
 # How much of one file a scan reads before it calls the rest a sample.
@@ -39,6 +40,25 @@ CSV_MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
 _BOOL = frozenset({"True", "TRUE", "true", "False", "FALSE", "false"})
 MISSING = object()  # a key the record does not have
+
+# Places in a data file, as problems name them.
+LINE = N_("line {line}")
+RECORD = N_("record {record}")
+RECORD_AT_LINE = N_("record {record} (line {line})")
+ROW = N_("row {row}")
+
+
+class Where:
+    """A place in a data file ("line 3"), put into words only when a problem there is reported:
+    most rows have none, and a scan reads up to SCAN_ROWS of them."""
+
+    __slots__ = ("text", "values")
+
+    def __init__(self, text: str, **values: int) -> None:
+        self.text, self.values = text, values
+
+    def __str__(self) -> str:
+        return _(self.text, **self.values)
 
 
 @dataclass(frozen=True)
@@ -96,7 +116,7 @@ class Findings:
         out = []
         for ident, (key, text, hint, severity) in self.first.items():
             n = self.count[ident]
-            out.append(Finding(key, text + (f" (and {n - 1:,} more like it)" if n > 1 else ""), hint, severity))
+            out.append(Finding(key, _("{message} (and {more:,} more like it)", message=text, more=n - 1) if n > 1 else text, hint, severity))
         return tuple(out)
 
 
@@ -125,7 +145,7 @@ class RowChecks:
             return True
         return False
 
-    def row(self, where: str, record: dict) -> None:
+    def row(self, where: Where, record: dict) -> None:
         self.rows += 1
         for need in self.active:
             value = record.get(need.column, MISSING)
@@ -134,70 +154,83 @@ class RowChecks:
             else:
                 self._value(need, where, value)
 
-    def _value(self, need: Need, where: str, value: Any) -> None:
+    def _value(self, need: Need, where: Where, value: Any) -> None:
         add, col = self.found.add, need.column
         if value is MISSING or value is None:
-            add(("null", col), need.key, f"{where}: {col!r} has no value ({'the row has no such key' if value is MISSING else 'null'})",
-                "give every row a value in that column, or remove the rows without one")
+            add(("null", col), need.key, _("{where}: {column} has no value (the row has no such key)", where=where, column=repr(col)) if value is MISSING
+                else _("{where}: {column} has no value (null)", where=where, column=repr(col)),
+                _("give every row a value in that column, or remove the rows without one"))
         elif need.kind == "text" and not isinstance(value, str):
-            add(("type", col), need.key, f"{where}: {col!r} holds {what(value)} {_brief(value)} where text goes",
-                "write it as a string in quotes; every row of the column must hold text")
+            add(("type", col), need.key, _("{where}: {column} holds {what} {value} where text goes", where=where, column=repr(col), what=what(value), value=_brief(value)),
+                _("write it as a string in quotes; every row of the column must hold text"))
         elif need.kind == "class":
             self._class_label(need, where, value)
         elif need.kind == "number":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                add(("type", col), need.key, f"{where}: {col!r} holds {what(value)} {_brief(value)}, but num_labels = 1 trains a regression on numbers",
-                    "write numbers as labels, or remove model.num_labels = 1 to train classes")
+                add(("type", col), need.key, _("{where}: {column} holds {what} {value}, but num_labels = 1 trains a regression on numbers",
+                                               where=where, column=repr(col), what=what(value), value=_brief(value)),
+                    _("write numbers as labels, or remove model.num_labels = 1 to train classes"))
             elif not math.isfinite(value):
-                add(("finite", col), need.key, f"{where}: {col!r} is {value} (not a finite number)", "replace it with a number")
+                add(("finite", col), need.key, _("{where}: {column} is {value} (not a finite number)", where=where, column=repr(col), value=value),
+                    _("replace it with a number"))
         elif need.kind in ("chat", "text_or_chat") and not (need.kind == "text_or_chat" and isinstance(value, str)):
-            problem = _chat_problem(value)
+            problem = _chat_problem(value, where, repr(col))
             if need.kind == "text_or_chat" and not isinstance(value, list):
-                problem = ("shape", f"holds {what(value)} {_brief(value)}, neither text nor a list of {{role, content}} messages")
+                problem = ("shape", _("{where}: {column} holds {what} {value}, neither text nor a list of {{role, content}} messages",
+                                      where=where, column=repr(col), what=what(value), value=_brief(value)))
             if problem:
-                hint = (f'for plain text write text_column = "{col}" instead' if isinstance(value, str) and need.key == "dataset.messages_column"
-                        else 'write a list of messages like [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}]')
-                add(("chat", col, problem[0]), need.key, f"{where}: {col!r} {problem[1]}", hint)
+                hint = (_('for plain text write text_column = "{column}" instead', column=col) if isinstance(value, str) and need.key == "dataset.messages_column"
+                        else _('write a list of messages like [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}]'))
+                add(("chat", col, problem[0]), need.key, problem[1], hint)
 
-    def _class_label(self, need: Need, where: str, value: Any) -> None:
+    def _class_label(self, need: Need, where: Where, value: Any) -> None:
         add, col = self.found.add, need.column
         if isinstance(value, bool) or isinstance(value, str):
             return
         if isinstance(value, int):
             if value < 0:
-                add(("negative", col), need.key, f"{where}: label {value} is negative", "class ids run from 0 to N-1 (or use class names)")
+                add(("negative", col), need.key, _("{where}: label {label} is negative", where=where, label=value), _("class ids run from 0 to N-1 (or use class names)"))
             elif need.num_labels and need.num_labels > 1 and value >= need.num_labels:
-                add(("range", col), need.key, f"{where}: label {value} is not below num_labels = {need.num_labels}",
-                    f"set model.num_labels to at least {value + 1}, or fix the label")
+                add(("range", col), need.key, _("{where}: label {label} is not below num_labels = {num_labels}", where=where, label=value, num_labels=need.num_labels),
+                    _("set model.num_labels to at least {count}, or fix the label", count=value + 1))
         elif isinstance(value, float):
-            add(("float", col), need.key, f"{where}: label {value!r} is a decimal number, but class labels are whole numbers (0, 1, ...) or names",
-                "write class ids 0..N-1 or class names; for a regression target set model.num_labels = 1")
+            add(("float", col), need.key, _("{where}: label {label} is a decimal number, but class labels are whole numbers (0, 1, ...) or names",
+                                            where=where, label=repr(value)),
+                _("write class ids 0..N-1 or class names; for a regression target set model.num_labels = 1"))
         else:
-            add(("type", col), need.key, f"{where}: label {_brief(value)} is {what(value)}, not a class id or name", "write class ids 0..N-1 or class names")
+            add(("type", col), need.key, _("{where}: label {label} is {what}, not a class id or name", where=where, label=_brief(value), what=what(value)),
+                _("write class ids 0..N-1 or class names"))
 
-    def _csv_cell(self, need: Need, where: str, cell: Any) -> None:
+    def _csv_cell(self, need: Need, where: Where, cell: Any) -> None:
         add, col = self.found.add, need.column
         if cell is MISSING or cell in CSV_MISSING:
-            shown = "an empty cell" if cell in (MISSING, "") else repr(cell)
-            add(("null", col), need.key, f"{where}: {col!r} has no value ({shown}, which the csv reader reads as missing)",
-                "give every row a value in that column, or remove the rows without one")
+            message = (_("{where}: {column} has no value (an empty cell, which the csv reader reads as missing)", where=where, column=repr(col))
+                       if cell in (MISSING, "") else
+                       _("{where}: {column} has no value ({cell}, which the csv reader reads as missing)", where=where, column=repr(col), cell=repr(cell)))
+            add(("null", col), need.key, message, _("give every row a value in that column, or remove the rows without one"))
             return
         numeric = _INT.match(cell) is not None or cell.strip() in _BOOL or _is_float(cell)
         self.csv_numeric[col] = self.csv_numeric.get(col, True) and numeric
         if need.kind == "text" and numeric:
-            self.csv_later.setdefault(("numbers", col), (need.key, f"{where}: {col!r} holds only numbers (first {cell!r}), so the csv reader makes it a number column, not text",
-                                                         "the column must hold text; check that text_column names the right column", "error"))
+            self.csv_later.setdefault(("numbers", col), (
+                need.key, _("{where}: {column} holds only numbers (first {cell}), so the csv reader makes it a number column, not text",
+                            where=where, column=repr(col), cell=repr(cell)),
+                _("the column must hold text; check that text_column names the right column"), "error"))
         elif need.kind == "class" and numeric and not _INT.match(cell) and cell.strip() not in _BOOL:
-            self.csv_later.setdefault(("float", col), (need.key, f"{where}: label {cell!r} is a decimal number, so the csv reader makes every label one, but class labels are whole numbers (0, 1, ...) or names",
-                                                       "write class ids 0..N-1 or class names; for a regression target set model.num_labels = 1", "error"))
+            self.csv_later.setdefault(("float", col), (
+                need.key, _("{where}: label {label} is a decimal number, so the csv reader makes every label one, but class labels are whole numbers (0, 1, ...) or names",
+                            where=where, label=repr(cell)),
+                _("write class ids 0..N-1 or class names; for a regression target set model.num_labels = 1"), "error"))
         elif need.kind == "class" and _INT.match(cell) and int(cell) < 0:
-            self.csv_later.setdefault(("negative", col), (need.key, f"{where}: label {cell.strip()} is negative", "class ids run from 0 to N-1 (or use class names)", "error"))
+            self.csv_later.setdefault(("negative", col), (need.key, _("{where}: label {label} is negative", where=where, label=cell.strip()),
+                                                          _("class ids run from 0 to N-1 (or use class names)"), "error"))
         elif need.kind == "number" and not numeric:
-            add(("type", col), need.key, f"{where}: {col!r} holds the text {cell[:40]!r}, but num_labels = 1 trains a regression on numbers",
-                "write numbers as labels, or remove model.num_labels = 1 to train classes")
+            add(("type", col), need.key, _("{where}: {column} holds the text {cell}, but num_labels = 1 trains a regression on numbers",
+                                           where=where, column=repr(col), cell=repr(cell[:40])),
+                _("write numbers as labels, or remove model.num_labels = 1 to train classes"))
         elif need.kind == "chat":
-            add(("chat", col), need.key, f"{where}: {col!r} holds text: a csv cell cannot hold a list of chat messages",
-                f'use a .jsonl file for chat data, or write text_column = "{col}" to train on it as plain text')
+            add(("chat", col), need.key, _("{where}: {column} holds text: a csv cell cannot hold a list of chat messages", where=where, column=repr(col)),
+                _('use a .jsonl file for chat data, or write text_column = "{column}" to train on it as plain text', column=col))
 
     def finish(self) -> None:
         """Problems that depend on a whole csv column: they hold only when every cell is a number."""
@@ -214,21 +247,23 @@ def _is_float(cell: str) -> bool:
     return True
 
 
-def _chat_problem(value: Any) -> tuple[str, str] | None:
-    """(which kind of problem, what it is) for a value that should be a list of chat messages."""
+def _chat_problem(value: Any, where: Where, column: str) -> tuple[str, str] | None:
+    """(which kind of problem, what it is) for a value that should be a list of chat messages;
+    `where` is the row, `column` the column as shown."""
     if isinstance(value, str):
-        return "text", "holds text, not a list of {role, content} messages"
+        return "text", _("{where}: {column} holds text, not a list of {{role, content}} messages", where=where, column=column)
     if not isinstance(value, list):
-        return "shape", f"holds {what(value)}, not a list of {{role, content}} messages"
+        return "shape", _("{where}: {column} holds {what}, not a list of {{role, content}} messages", where=where, column=column, what=what(value))
     if not value:
-        return "empty", "is an empty list of messages"
+        return "empty", _("{where}: {column} is an empty list of messages", where=where, column=column)
     for i, message in enumerate(value, start=1):
         if not isinstance(message, dict):
-            return "message", f"message {i} is {what(message)}, not an object with role and content"
+            return "message", _("{where}: {column} message {index} is {what}, not an object with role and content",
+                                where=where, column=column, index=i, what=what(message))
         if not isinstance(message.get("role"), str):
-            return "message", f"message {i} has no role (a string such as \"user\")"
+            return "message", _('{where}: {column} message {index} has no role (a string such as "user")', where=where, column=column, index=i)
         if not isinstance(message.get("content"), (str, list)):
-            return "message", f"message {i} has no content (the text of the message)"
+            return "message", _("{where}: {column} message {index} has no content (the text of the message)", where=where, column=column, index=i)
     return None
 
 
@@ -237,8 +272,8 @@ def what(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        return "text"
-    return "an object" if isinstance(value, dict) else kind(value)
+        return _("text")
+    return _("an object") if isinstance(value, dict) else kind(value)
 
 
 def _brief(value: Any) -> str:
@@ -247,4 +282,4 @@ def _brief(value: Any) -> str:
         return json.dumps(value[:40] + ("…" if len(value) > 40 else ""), ensure_ascii=False)
     if isinstance(value, (bool, int, float)) or value is None:
         return json.dumps(value)[:40]
-    return f"with {len(value)} item{'s' if len(value) != 1 else ''}"
+    return _("with {count} item", count=1) if len(value) == 1 else _("with {count} items", count=len(value))

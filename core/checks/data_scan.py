@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
+from hftui.core.i18n import N_, _, language
 from hftui.core.options.toml_text import looks_utf16
 from hftui.core.regular_file import Refused, open_regular
 
-from hftui.core.checks.data_rows import MAX_RECORD, MISSING, SCAN_BYTES, SCAN_ROWS, Finding, Need, RowChecks, what
+from hftui.core.checks.data_rows import (LINE, MAX_RECORD, MISSING, RECORD, RECORD_AT_LINE, ROW, SCAN_BYTES, SCAN_ROWS, Finding, Need,
+                                         RowChecks, Where, what)
 
-_SAVE_UTF8 = "save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 old > new)"
-_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "bars"}
+_SAVE_UTF8 = N_("save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 old > new)")
+_SEPARATORS = {";": N_("semicolons"), "\t": N_("tabs"), "|": N_("bars")}
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def scan_file(path: Path, fmt: str, groups: tuple[tuple[Need, ...], ...], max_ro
     """Scan one file read by the builder `fmt` (json, csv, text, parquet) for the `groups` needs."""
     try:
         st = os.stat(path)
-        ident = (str(path), st.st_size, st.st_mtime_ns, st.st_ino, fmt, groups, max_rows)
+        ident = (str(path), st.st_size, st.st_mtime_ns, st.st_ino, fmt, groups, max_rows, language())
     except (OSError, ValueError):
         ident = None
     with _CACHE_LOCK:
@@ -66,11 +68,11 @@ def scan_file(path: Path, fmt: str, groups: tuple[tuple[Need, ...], ...], max_ro
         with open_regular(path) as fh:
             scan = _scan(fh, fmt, groups, max_rows)
     except Refused as exc:
-        return Scan(findings=(Finding("", exc.reason, exc.hint),))
+        return Scan(findings=(Finding("", exc.text, exc.hint),))
     except OSError as exc:
-        return Scan(findings=(Finding("", f"cannot be read: {exc.strerror or exc}", ""),))
+        return Scan(findings=(Finding("", _("cannot be read: {error}", error=exc.strerror or exc), ""),))
     except Exception as exc:  # a format this scan does not follow: say so, and leave the file to the loader
-        note = f"could not be checked row by row ({type(exc).__name__}: {str(exc)[:160]}); the run's loader reads it"
+        note = _("could not be checked row by row ({error}); the run's loader reads it", error=f"{type(exc).__name__}: {str(exc)[:160]}")
         return Scan(findings=(Finding("", note, "", "warning"),), complete=False)
     if ident is not None:
         with _CACHE_LOCK:
@@ -98,9 +100,9 @@ def _scan(fh: BinaryIO, fmt: str, groups, max_rows: int) -> Scan:
     if fmt == "parquet":
         return _scan_parquet(fh, groups, max_rows)
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or looks_utf16(head):
-        return Scan(findings=(Finding("", "is UTF-16 text, not UTF-8", _SAVE_UTF8),))
+        return Scan(findings=(Finding("", _("is UTF-16 text, not UTF-8"), _(_SAVE_UTF8)),))
     if len(head) < 4096 and not head.removeprefix(b"\xef\xbb\xbf").strip():
-        return Scan(findings=(Finding("", "is empty", "add rows, or name the file that holds them"),))
+        return Scan(findings=(Finding("", _("is empty"), _("add rows, or name the file that holds them")),))
     reader = RowChecks(groups, max_rows, fmt == "csv")
     columns = None
     try:
@@ -108,7 +110,7 @@ def _scan(fh: BinaryIO, fmt: str, groups, max_rows: int) -> Scan:
             columns = _csv_rows(_lines(fh, reader), reader)
         elif fmt == "text":
             columns = ("text",)
-            for _ in _lines(fh, reader):
+            for _line in _lines(fh, reader):
                 reader.rows += 1
         elif head.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"["):
             columns = _json_array(fh, reader)
@@ -127,7 +129,7 @@ def _scan(fh: BinaryIO, fmt: str, groups, max_rows: int) -> Scan:
         reader.found.add(("stop",), "", stop.message, stop.hint)
     reader.finish()
     if reader.rows == 0 and reader.complete and not reader.found.first:
-        reader.found.add(("empty",), "", "has no records", "add rows, or name the file that holds them")
+        reader.found.add(("empty",), "", _("has no records"), _("add rows, or name the file that holds them"))
     return Scan(columns, reader.found.result(), reader.rows, reader.complete)
 
 
@@ -145,11 +147,12 @@ def _lines(fh: BinaryIO, reader: RowChecks) -> Iterator[tuple[int, str]]:
         if number == 1:
             raw = raw.removeprefix(b"\xef\xbb\xbf")
         if b"\x00" in raw:
-            raise _Stop(f"is not a text file (line {number} holds NUL bytes)", "name a UTF-8 text file (one JSON object per line, or comma-separated values)")
+            raise _Stop(_("is not a text file (line {line} holds NUL bytes)", line=number),
+                        _("name a UTF-8 text file (one JSON object per line, or comma-separated values)"))
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _Stop(f"is not UTF-8 text (line {number}, byte {reader.bytes + exc.start})", "save it as UTF-8") from None
+            raise _Stop(_("is not UTF-8 text (line {line}, byte {byte})", line=number, byte=reader.bytes + exc.start), _("save it as UTF-8")) from None
         reader.bytes += len(raw)
         yield number, text
 
@@ -164,31 +167,34 @@ def _json_lines(lines: Iterator[tuple[int, str]], reader: RowChecks, whole: bool
             continue
         if whole and columns is None and stripped.startswith("{") and not reader.found.first and not _is_json(stripped):
             raise _OneObject()
-        record = _parse(stripped, f"line {number}", reader)
+        where = Where(LINE, line=number)
+        record = _parse(stripped, where, reader)
         if record is MISSING:
             continue
         if columns is None:
             if not record:
-                raise _Stop(f"has an empty first record {{}} (line {number}): there are no columns", 'write one object per line, like {"text": "..."}')
+                raise _Stop(_("has an empty first record {{}} (line {line}): there are no columns", line=number), _('write one object per line, like {"text": "..."}'))
             columns = tuple(str(k) for k in record)
             reader.start(columns)
-        reader.row(f"line {number}", record)
+        reader.row(where, record)
     return columns
 
 
-def _parse(text: str, where: str, reader: RowChecks) -> Any:
+def _parse(text: str, where: Where, reader: RowChecks) -> Any:
     """One JSON record, or MISSING after noting why it is not one."""
     add = reader.found.add
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
-        add(("json",), "", f"{where} is not valid JSON ({exc.msg}, column {exc.colno})", "fix that line: each line holds one JSON object, like {\"text\": \"...\"}")
+        add(("json",), "", _("{where} is not valid JSON ({error}, column {column})", where=where, error=exc.msg, column=exc.colno),
+            _('fix that line: each line holds one JSON object, like {"text": "..."}'))
         return MISSING
     except RecursionError:
-        add(("deep",), "", f"{where} nests arrays or objects too deeply to read", "flatten the record: each row holds its columns")
+        add(("deep",), "", _("{where} nests arrays or objects too deeply to read", where=where), _("flatten the record: each row holds its columns"))
         return MISSING
     if not isinstance(record, dict):
-        add(("object",), "", f"{where} holds {what(record)}, not an object with named columns", 'write one object per row, like {"text": "..."}')
+        add(("object",), "", _("{where} holds {what}, not an object with named columns", where=where, what=what(record)),
+            _('write one object per row, like {"text": "..."}'))
         return MISSING
     return record
 
@@ -202,7 +208,7 @@ def _read_text(fh: BinaryIO) -> tuple[str, bool]:
     except UnicodeDecodeError as exc:
         if not (truncated and exc.start >= len(raw) - 4):
             line = raw[: exc.start].count(b"\n") + 1
-            raise _Stop(f"is not UTF-8 text (line {line}, byte {exc.start})", "save it as UTF-8") from None
+            raise _Stop(_("is not UTF-8 text (line {line}, byte {byte})", line=line, byte=exc.start), _("save it as UTF-8")) from None
         text = raw[: exc.start].decode("utf-8")
     return text.lstrip("\ufeff"), truncated
 
@@ -220,13 +226,13 @@ def _json_array(fh: BinaryIO, reader: RowChecks) -> tuple[str, ...] | None:
         pos = end
         if text.startswith("]", pos):
             if number == 0:
-                raise _Stop("is an empty JSON list: there are no records", "add records, or name the file that holds them")
+                raise _Stop(_("is an empty JSON list: there are no records"), _("add records, or name the file that holds them"))
             return columns
         if pos >= len(text):
             if truncated:
                 reader.complete = False
                 return columns
-            raise _Stop(f"is not valid JSON (line {line}: the list is not closed with ])", "end the list with ]")
+            raise _Stop(_("is not valid JSON (line {line}: the list is not closed with ])", line=line), _("end the list with ]"))
         if reader.full():
             return columns
         number += 1
@@ -237,22 +243,24 @@ def _json_array(fh: BinaryIO, reader: RowChecks) -> tuple[str, ...] | None:
                 reader.complete = False
                 return columns
             at = text.count("\n", 0, exc.pos) + 1 if isinstance(exc, json.JSONDecodeError) else line
-            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-            raise _Stop(f"is not valid JSON (record {number}, line {at}: {msg})", 'fix the file: one JSON list of objects, like [{"text": "..."}]') from None
-        where = f"record {number} (line {line})"
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else _("nested too deeply")
+            raise _Stop(_("is not valid JSON (record {record}, line {line}: {error})", record=number, line=at, error=msg),
+                        _('fix the file: one JSON list of objects, like [{"text": "..."}]')) from None
+        where = Where(RECORD_AT_LINE, record=number, line=line)
         line += text.count("\n", pos, end)
         pos = _WS.match(text, end).end()
         line += text.count("\n", end, pos)
         if text.startswith(",", pos):
             pos += 1
         elif not text.startswith("]", pos) and (pos < len(text) or not truncated):
-            raise _Stop(f"is not valid JSON (line {line}: expected , or ] after record {number})", "separate the records with commas")
+            raise _Stop(_("is not valid JSON (line {line}: expected , or ] after record {record})", line=line, record=number), _("separate the records with commas"))
         if not isinstance(record, dict):
-            reader.found.add(("object",), "", f"{where} holds {what(record)}, not an object with named columns", 'write a list of objects, like [{"text": "..."}]')
+            reader.found.add(("object",), "", _("{where} holds {what}, not an object with named columns", where=where, what=what(record)),
+                             _('write a list of objects, like [{"text": "..."}]'))
             continue
         if columns is None:
             if not record:
-                raise _Stop("has an empty first record {}: there are no columns", 'write objects with named columns, like {"text": "..."}')
+                raise _Stop(_("has an empty first record {}: there are no columns"), _('write objects with named columns, like {"text": "..."}'))
             columns = tuple(str(k) for k in record)
             reader.start(columns)
         reader.row(where, record)
@@ -271,13 +279,13 @@ def _json_object(fh: BinaryIO, reader: RowChecks) -> Any:
         return MISSING
     lists = list(obj.values())
     if not lists or not all(isinstance(v, list) for v in lists) or len({len(v) for v in lists}) != 1:
-        raise _Stop("holds one JSON object over several lines, not records", 'write one object per line (.jsonl), or a list of objects like [{"text": "..."}]')
+        raise _Stop(_("holds one JSON object over several lines, not records"), _('write one object per line (.jsonl), or a list of objects like [{"text": "..."}]'))
     columns = tuple(str(k) for k in obj)
     reader.start(columns)
     for number, values in enumerate(zip(*lists), start=1):
         if reader.full():
             break
-        reader.row(f"record {number}", dict(zip(columns, values)))
+        reader.row(Where(RECORD, record=number), dict(zip(columns, values)))
     return columns
 
 
@@ -292,25 +300,26 @@ def _csv_rows(lines: Iterator[tuple[int, str]], reader: RowChecks) -> tuple[str,
     rows = _csv_records(csv.reader(texts(), delimiter=","), last, reader)
     header = next((r for r in rows if r and any(c.strip() for c in r)), None)
     if header is None:
-        raise _Stop("is empty", "add a header line and rows")
+        raise _Stop(_("is empty"), _("add a header line and rows"))
     first_line = last[0]
     sep = next((sep for sep in _SEPARATORS if sep in header[0]), None) if len(header) == 1 else None
     if sep:
-        raise _Stop(f"is separated by {_SEPARATORS[sep]} (line {first_line}: {header[0][:60]!r}), but the csv reader splits on commas and sees one column",
-                    "save the file comma-separated")
+        raise _Stop(_("is separated by {separators} (line {line}: {header}), but the csv reader splits on commas and sees one column",
+                      separators=_(_SEPARATORS[sep]), line=first_line, header=repr(header[0][:60])),
+                    _("save the file comma-separated"))
     columns = tuple(header)
     reader.start(columns)
     start = last[0] + 1
     for record in rows:
-        where, start = f"line {start}", last[0] + 1
+        where, start = Where(LINE, line=start), last[0] + 1
         if not record or not any(c.strip() for c in record):
             continue
         if len(record) > len(columns):
-            reader.found.add(("fields",), "", f"{where} has {len(record)} fields, but the header has {len(columns)}",
-                             "put values that contain commas in double quotes")
+            reader.found.add(("fields",), "", _("{where} has {fields} fields, but the header has {columns}", where=where, fields=len(record), columns=len(columns)),
+                             _("put values that contain commas in double quotes"))
         reader.row(where, dict(zip(columns, record)))
     if reader.rows == 0 and reader.complete:
-        raise _Stop("has a header line but no rows", "add rows below the header")
+        raise _Stop(_("has a header line but no rows"), _("add rows below the header"))
     return columns
 
 
@@ -326,7 +335,8 @@ def _csv_records(rows: Iterator[list[str]], last: list[int], reader: RowChecks) 
             if "field larger than field limit" in str(exc):
                 reader.complete = False
                 return
-            raise _Stop(f"is not valid csv (line {last[0]}: {exc})", "fix that line; put values that contain commas, quotes or line breaks in double quotes") from None
+            raise _Stop(_("is not valid csv (line {line}: {error})", line=last[0], error=exc),
+                        _("fix that line; put values that contain commas, quotes or line breaks in double quotes")) from None
         yield record
 
 
@@ -346,14 +356,14 @@ def _scan_parquet(fh: BinaryIO, groups, max_rows: int) -> Scan:
                 for record in batch.to_pylist():
                     if reader.full():
                         break
-                    reader.row(f"row {reader.rows + 1}", record)
+                    reader.row(Where(ROW, row=reader.rows + 1), record)
                 if not reader.complete:
                     break
         else:
             reader.rows = pf.metadata.num_rows
     except Exception as exc:  # pyarrow's errors: a file that is not parquet, or a broken one
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        return Scan(findings=(Finding("", f"is not a readable parquet file ({first})", "write it again with pandas/pyarrow, or name the right file"),))
+        return Scan(findings=(Finding("", _("is not a readable parquet file ({error})", error=first), _("write it again with pandas/pyarrow, or name the right file")),))
     return Scan(columns, reader.found.result(), reader.rows, reader.complete)
 
 

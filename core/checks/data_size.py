@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
+from hftui.core.i18n import _
 from hftui.core.options.sections import BUILDERS, EVAL_SPLIT_NAMES, column_name
 from hftui.core.preset import Preset
 from hftui.core.regular_file import Refused, open_regular
@@ -86,17 +87,18 @@ def _split_keys(ds: dict, splits: dict) -> tuple[str, str | None]:
 
 
 def _check_eval_is_train(rep: Report, ds: dict, splits: dict | None) -> None:
-    hint = "hold out rows instead: eval_fraction = 0.1 (without eval_split), or a separate eval file in data_files"
-    effect = "eval loss and metrics then say how well the model remembers its training rows, not how it does on new ones"
+    hint = _("hold out rows instead: eval_fraction = 0.1 (without eval_split), or a separate eval file in data_files")
     train = str(ds.get("train_split") or "train")
     if ds.get("eval_split") == train:
-        rep.warning("dataset.eval_split", f"eval_split = {show(train)} is the training split: {effect}", hint)
+        rep.warning("dataset.eval_split", _("eval_split = {split} is the training split: eval loss and metrics then say how well the model "
+                                            "remembers its training rows, not how it does on new ones", split=show(train)), hint)
         return
     if not splits:
         return
-    _, eval_key = _split_keys(ds, splits)
+    _train, eval_key = _split_keys(ds, splits)
     if eval_key and eval_key in splits and splits[eval_key] and _same_files(splits[eval_key], splits.get(train, [])):
-        rep.warning(f"dataset.data_files.{eval_key}", f"the {eval_key} files are the {train} files: {effect}", hint)
+        rep.warning(f"dataset.data_files.{eval_key}", _("the {eval} files are the {train} files: eval loss and metrics then say how well the model "
+                                                        "remembers its training rows, not how it does on new ones", eval=eval_key, train=train), hint)
 
 
 def _same_files(a: list[Path], b: list[Path]) -> bool:
@@ -127,8 +129,9 @@ def _check_one_class(rep: Report, preset: Preset, ds: dict, train: list[Path], e
     if fixed is None:
         rep.adopt(one_class_problem(label))
     elif isinstance(fixed, int) and fixed > 1:
-        rep.warning("dataset.label_column", f"every row has the same label ({label!r}), though num_labels = {fixed}: the model can only learn to answer that class",
-                    "add rows of the other classes (or fix the label column)")
+        rep.warning("dataset.label_column", _("every row has the same label ({label}), though num_labels = {num_labels}: the model can only learn to answer that class",
+                                              label=repr(label), num_labels=fixed),
+                    _("add rows of the other classes (or fix the label column)"))
 
 
 def _check_accumulation(rep: Report, preset: Preset, ds: dict, train: list[Path], a) -> None:
@@ -143,17 +146,23 @@ def _check_accumulation(rep: Report, preset: Preset, ds: dict, train: list[Path]
     fraction = fraction if 0 < fraction < 1 else 0
     per_step = batch * world
     enough = math.ceil(gas * per_step / (1 - fraction)) + 1
-    rows = sum(1 for _ in _records(train, enough))
+    rows = sum(1 for _record in _records(train, enough))
     limit = ds.get("max_train_samples")
     if _whole(limit):
         rows = min(rows, limit)
     rows -= math.ceil(rows * fraction)
     batches = math.ceil(rows / per_step)
     if batches < gas:
-        rep.warning("args.gradient_accumulation_steps",
-                    f"gradient_accumulation_steps = {gas}, but an epoch of the training data makes {batches} batch{'es' if batches != 1 else ''} "
-                    f"({rows} rows, {per_step} per batch): each optimizer step adds up {batches}, not {gas}, so the effective batch is smaller than set",
-                    f"write gradient_accumulation_steps = {max(1, batches)} or less (a larger per_device_train_batch_size makes up for it), or add rows")
+        if batches == 1:
+            message = _("gradient_accumulation_steps = {gas}, but an epoch of the training data makes 1 batch ({rows} rows, {per_step} per batch): "
+                        "each optimizer step adds up 1, not {gas}, so the effective batch is smaller than set", gas=gas, rows=rows, per_step=per_step)
+        else:
+            message = _("gradient_accumulation_steps = {gas}, but an epoch of the training data makes {batches} batches ({rows} rows, {per_step} per batch): "
+                        "each optimizer step adds up {batches}, not {gas}, so the effective batch is smaller than set",
+                        gas=gas, batches=batches, rows=rows, per_step=per_step)
+        rep.warning("args.gradient_accumulation_steps", message,
+                    _("write gradient_accumulation_steps = {steps} or less (a larger per_device_train_batch_size makes up for it), or add rows",
+                      steps=max(1, batches)))
 
 
 def _whole(value: Any) -> bool:

@@ -8,6 +8,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from hftui.core.i18n import N_
+
 # report_to name -> the packages that provide it (any one of them)
 INTEGRATION_PACKAGES = {
     "tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",), "comet_ml": ("comet_ml",), "mlflow": ("mlflow",),
@@ -99,10 +101,11 @@ OPTIMIZER_PACKAGES = {
 }
 
 # attn_implementation values that need a package: the distribution transformers looks for
-# (FlashAttention 2 and 4 both install the `flash_attn` module) and how to install it.
+# (FlashAttention 2 and 4 both install the `flash_attn` module) and how to install it (a
+# command is shown as it is; words are translated where they are shown).
 ATTENTION_PACKAGES = {
     "flash_attention_2": ("flash-attn", "pip install flash-attn --no-build-isolation"),
-    "flash_attention_3": ("flash-attn-3", "install flash-attn-3 (built from the flash-attention repository)"),
+    "flash_attention_3": ("flash-attn-3", N_("install flash-attn-3 (built from the flash-attention repository)")),
     "flash_attention_4": ("flash-attn-4", "pip install flash-attn-4"),
 }
 HUB_KERNELS_PACKAGE = ("kernels", "pip install kernels")  # an attention kernel named by a Hub id (owner/name)

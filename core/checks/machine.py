@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 from contextvars import ContextVar
 
+from hftui.core.i18n import _
+
 _named: ContextVar[list | None] = ContextVar("hftui_checked_machine", default=None)
 
 
@@ -52,15 +54,17 @@ def fit_for(preset, gpus: list, facts=None) -> dict:
         backend, why, implied = choose_backend(preset, gpus)
         for key, value in implied.items():
             preset = preset.with_value(f"launch.{key}", value)
-        reasons.append(f"backend: {why}")
+        reasons.append(_("backend: {why}", why=why))
     else:
-        reasons.append(f'backend: "{backend}" set in the preset')
+        reasons.append(_('backend: "{backend}" set in the preset', backend=backend))
     est = estimate(preset, gpus, backend=backend, facts=facts)
     reasons.extend(est.reasons)
     if est.offload != "none":
-        what = "the optimizer state" if est.offload == "optimizer" else "the optimizer state and the weights"
-        reasons.append(f"CPU offload: {what} live in CPU memory (several times slower than keeping them on the GPU)")
-    reasons.append(f"estimate: {est.text}")
+        if est.offload == "optimizer":
+            reasons.append(_("CPU offload: the optimizer state live in CPU memory (several times slower than keeping them on the GPU)"))
+        else:
+            reasons.append(_("CPU offload: the optimizer state and the weights live in CPU memory (several times slower than keeping them on the GPU)"))
+    reasons.append(_("estimate: {text}", text=est.text))
     machine = {"gpus": len(gpus), "gpu": gpus[0].name if gpus else None,
                "gpu_gib": round(gpus[0].memory_total / GiB, 1) if gpus else None}
     return {

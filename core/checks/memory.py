@@ -4,6 +4,7 @@ not fit the GPUs it will run on (the numbers come from `hftui.core.train.memory_
 from __future__ import annotations
 
 from hftui.core.checks import machine
+from hftui.core.i18n import _
 from hftui.core.launch import choose_backend
 from hftui.core.problems import Problem
 from hftui.core.train import effective
@@ -25,7 +26,7 @@ def check(preset, gpus: list | None = None, facts: ModelFacts | None = None) -> 
             return []
         backend = preset.get("launch.backend", "auto")
         if backend == "auto":
-            backend, _, implied = choose_backend(preset, gpus)
+            backend, _reason, implied = choose_backend(preset, gpus)
             for key, value in implied.items():
                 preset = preset.with_value(f"launch.{key}", value)
         est = estimate(preset, gpus, backend=backend, facts=facts)
@@ -42,7 +43,7 @@ def warning_for(preset, est: MemoryEstimate) -> Problem | None:
     return Problem(
         "launch.backend" if preset.has("launch.backend") else "launch",
         "warning",
-        f"the run probably won't fit in GPU memory: {est.text}",
+        _("the run probably won't fit in GPU memory: {estimate}", estimate=est.text),
         _advice(preset, est),
     )
 
@@ -50,15 +51,15 @@ def warning_for(preset, est: MemoryEstimate) -> Problem | None:
 def _advice(preset, est: MemoryEstimate) -> str:
     tips = []
     if not preset.has("peft"):
-        tips.append("train LoRA adapters ([peft] method = \"lora\")")
+        tips.append(_('train LoRA adapters ([peft] method = "lora")'))
     if est.world_size > 1 and est.backend not in ("fsdp",) and not (est.backend == "deepspeed" and preset.get("launch.zero_stage", 2) == 3):
-        tips.append("shard the model (launch.backend = \"fsdp\", or \"deepspeed\" with zero_stage = 3)")
+        tips.append(_('shard the model (launch.backend = "fsdp", or "deepspeed" with zero_stage = 3)'))
     shape = effective.shape(preset)
     if not shape.checkpointing:
         from hftui.core.options.catalog import checkpointing_option
 
-        tips.append(f"turn on args.{checkpointing_option(preset.trainer_type)}")
+        tips.append(_("turn on args.{option}", option=checkpointing_option(preset.trainer_type)))
     if shape.mixed is None:
-        tips.append("use args.bf16 = true")
-    tips.append("lower args.per_device_train_batch_size or dataset.max_length")
-    return "; or ".join(tips)
+        tips.append(_("use args.bf16 = true"))
+    tips.append(_("lower args.per_device_train_batch_size or dataset.max_length"))
+    return _("; or ").join(tips)

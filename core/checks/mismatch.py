@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from hftui.core.i18n import _
 from hftui.core.options.sections import column_name
 from hftui.core.preset import Preset
 
@@ -50,10 +51,15 @@ def _check_eval_interval(rep: Report, a) -> None:
     interval = eval_steps or logging_steps  # the Trainer falls back to logging_steps
     if max_steps is None or max_steps <= 0 or interval is None or interval < 1 or interval <= max_steps:
         return
-    said = f"eval_steps = {num(interval)}" if eval_steps else f"eval_steps is not set, so it follows logging_steps = {num(interval)}, which"
-    rep.warning("args.eval_steps", f"{said} is more than max_steps = {num(max_steps)}: the run ends before its first evaluation, "
-                "so no evaluation happens (no eval loss, no metrics)",
-                f"write eval_steps = {max(1, int(max_steps) // 2)} (or any number up to {num(max_steps)}), or raise max_steps")
+    if eval_steps:
+        message = _("eval_steps = {interval} is more than max_steps = {max_steps}: the run ends before its first evaluation, "
+                    "so no evaluation happens (no eval loss, no metrics)", interval=num(interval), max_steps=num(max_steps))
+    else:
+        message = _("eval_steps is not set, so it follows logging_steps = {interval}, which is more than max_steps = {max_steps}: "
+                    "the run ends before its first evaluation, so no evaluation happens (no eval loss, no metrics)",
+                    interval=num(interval), max_steps=num(max_steps))
+    rep.warning("args.eval_steps", message,
+                _("write eval_steps = {steps} (or any number up to {max_steps}), or raise max_steps", steps=max(1, int(max_steps) // 2), max_steps=num(max_steps)))
 
 
 def _check_warmup(rep: Report, preset: Preset, a) -> None:
@@ -66,15 +72,17 @@ def _check_warmup(rep: Report, preset: Preset, a) -> None:
         return
     if warmup < 1:
         if warmup > 0.5:
-            rep.warning("args.warmup_steps", f"warmup_steps = {num(warmup)} warms up over {round(warmup * 100)}% of the run: the learning rate "
-                        "is still rising for most of training and reaches its set value only near the end",
-                        "write warmup_steps = 0.1 (a tenth of the run); 0.03 to 0.1 is usual")
+            rep.warning("args.warmup_steps", _("warmup_steps = {warmup} warms up over {percent}% of the run: the learning rate "
+                                               "is still rising for most of training and reaches its set value only near the end",
+                                               warmup=num(warmup), percent=round(warmup * 100)),
+                        _("write warmup_steps = 0.1 (a tenth of the run); 0.03 to 0.1 is usual"))
         return
     if max_steps is None or max_steps <= 0 or warmup >= max_steps or warmup <= max_steps / 2:
         return
-    rep.warning("args.warmup_steps", f"warmup_steps = {num(warmup)} is more than half of the run's {num(max_steps)} steps: the learning rate "
-                "is still rising for most of training and reaches learning_rate only near the end",
-                f"write warmup_steps = {max(1, int(max_steps) // 10)} (a tenth of the run) or a fraction such as 0.1")
+    rep.warning("args.warmup_steps", _("warmup_steps = {warmup} is more than half of the run's {max_steps} steps: the learning rate "
+                                       "is still rising for most of training and reaches learning_rate only near the end",
+                                       warmup=num(warmup), max_steps=num(max_steps)),
+                _("write warmup_steps = {steps} (a tenth of the run) or a fraction such as 0.1", steps=max(1, int(max_steps) // 10)))
 
 
 def classification_columns(preset: Preset) -> tuple[str, str] | None:
@@ -118,8 +126,8 @@ def _check_classification_under_sft(rep: Report, preset: Preset) -> None:
     if found is None:
         return
     text, label = found
-    rep.warning("trainer.type", f"the data looks like classification (a text column {show(text)} and a class column {show(label)} of whole "
-                "numbers), but the SFT trainer only learns to continue the text: it never reads the labels, so the model does not "
-                "learn to classify",
-                'to train a classifier, set trainer.type = "trainer" and model.task = "sequence-classification" (with model.num_labels); '
-                "to fine-tune a chat or text model, put each row's answer into the text (or a completion column)")
+    rep.warning("trainer.type", _("the data looks like classification (a text column {text} and a class column {label} of whole "
+                                  "numbers), but the SFT trainer only learns to continue the text: it never reads the labels, so the model does not "
+                                  "learn to classify", text=show(text), label=show(label)),
+                _('to train a classifier, set trainer.type = "trainer" and model.task = "sequence-classification" (with model.num_labels); '
+                  "to fine-tune a chat or text model, put each row's answer into the text (or a completion column)"))

@@ -13,6 +13,7 @@ import difflib
 import json
 import re
 
+from hftui.core.i18n import N_, _
 from hftui.core.options import sections as schema
 from hftui.core.preset import Preset
 from hftui.core.train import modeling
@@ -28,7 +29,7 @@ SIZE_KEYS = ("hidden_size", "n_embd", "d_model", "dim", "num_hidden_layers", "n_
 POSITION_KEYS = ("max_position_embeddings", "n_positions")
 # A fresh model this big from a [model.scratch] that sets no size is a mistake, not a plan.
 BIG_DEFAULT_PARAMS = 1_000_000_000
-_SMALL_MODEL = "set hidden_size, num_hidden_layers, num_attention_heads and intermediate_size (64, 2, 4 and 192 in presets/quickstart.toml)"
+_SMALL_MODEL = N_("set hidden_size, num_hidden_layers, num_attention_heads and intermediate_size (64, 2, 4 and 192 in presets/quickstart.toml)")
 
 
 def check_model_fit(rep: Report, preset: Preset) -> None:
@@ -106,9 +107,9 @@ def _check_vocab(rep: Report, preset: Preset, scratch: dict) -> None:
     needed = tokenizer_size(preset, spec)
     if needed is not None and size < needed:
         rep.error("model.scratch.vocab_size",
-                  f"vocab_size = {size} is smaller than the tokenizer, which has {needed} tokens: ids from {size} up have no embedding, "
-                  "and the first batch holding one fails with an index error",
-                  f"remove vocab_size (hftui sets it from the tokenizer), or write vocab_size = {needed}")
+                  _("vocab_size = {size} is smaller than the tokenizer, which has {needed} tokens: ids from {size} up have no embedding, "
+                    "and the first batch holding one fails with an index error", size=size, needed=needed),
+                  _("remove vocab_size (hftui sets it from the tokenizer), or write vocab_size = {needed}", needed=needed))
 
 
 def _check_default_size(rep: Report, preset: Preset, scratch: dict | None, shape) -> None:
@@ -118,12 +119,14 @@ def _check_default_size(rep: Report, preset: Preset, scratch: dict | None, shape
     if found is None:
         return
     arch = scratch.get("architecture", schema.SECTION_FIELDS["model.scratch"]["architecture"].default)
-    message = f"[model.scratch] sets no size, so it builds {show(arch)} at its default size: {_count(found.total_params)} parameters, from random weights"
+    message = _("[model.scratch] sets no size, so it builds {arch} at its default size: {count} parameters, from random weights",
+                arch=show(arch), count=_count(found.total_params))
     name = preset.get("model.name_or_path")
     if isinstance(name, str) and name:
-        hint = f"to fine-tune {show(name)}, remove [model.scratch] (the model's own tokenizer comes with it); for a small fresh model, {_SMALL_MODEL}"
+        hint = _("to fine-tune {name}, remove [model.scratch] (the model's own tokenizer comes with it); for a small fresh model, {small}",
+                 name=show(name), small=_(_SMALL_MODEL))
     else:
-        hint = f"for a small fresh model, {_SMALL_MODEL}"
+        hint = _("for a small fresh model, {small}", small=_(_SMALL_MODEL))
     rep.add("model.scratch", "error" if found.total_params >= BIG_DEFAULT_PARAMS else "warning", message, hint)
 
 
@@ -192,16 +195,20 @@ def _check_positions(rep: Report, preset: Preset, scratch: dict | None, shape) -
     found = shape()
     rows = found.position_rows if found is not None else None
     positions = found.positions if found is not None and found.positions else declared
-    what = ("max_length plus PPO's response_length let" if preset.trainer_type == "ppo" else "max_length lets") + f" rows run to {need} tokens"
+    what = (_("max_length plus PPO's response_length let rows run to {need} tokens", need=need) if preset.trainer_type == "ppo"
+            else _("max_length lets rows run to {need} tokens", need=need))
     fix_key = key or ("model.scratch.max_position_embeddings" if scratch is not None else None)
+    field = fix_key.rpartition(".")[2] if fix_key else ""
     if rows is not None and need > rows:
-        grow = f"write {fix_key.rpartition('.')[2]} = {need + positions - rows} or more, or " if fix_key else ""
-        rep.error(key or where, f"{what}, but the model's position table holds {rows} positions: the first longer row fails with an index error",
-                  f"{grow}lower {where} to {rows}")
+        fix = (_("write {field} = {size} or more, or lower {key} to {rows}", field=field, size=need + positions - rows, key=where, rows=rows)
+               if fix_key else _("lower {key} to {rows}", key=where, rows=rows))
+        rep.error(key or where, _("{what}, but the model's position table holds {rows} positions: the first longer row fails with an index error",
+                                  what=what, rows=rows), fix)
     elif rows is None and need > positions:
-        grow = f"write {fix_key.rpartition('.')[2]} = {need}, or " if fix_key else ""
-        rep.warning(key or where, f"{what}, past the model's max_position_embeddings = {positions}: its rotary positions run on, but beyond the length it is set up for",
-                    f"{grow}lower {where} to {positions}")
+        fix = (_("write {field} = {size}, or lower {key} to {rows}", field=field, size=need, key=where, rows=positions)
+               if fix_key else _("lower {key} to {rows}", key=where, rows=positions))
+        rep.warning(key or where, _("{what}, past the model's max_position_embeddings = {positions}: its rotary positions run on, "
+                                    "but beyond the length it is set up for", what=what, positions=positions), fix)
 
 
 def _check_lora_targets(rep: Report, preset: Preset, shape) -> None:
@@ -214,7 +221,8 @@ def _check_lora_targets(rep: Report, preset: Preset, shape) -> None:
         try:
             pattern = re.compile(targets)
         except re.error as exc:
-            rep.error(key, f"target_modules {show(targets)} is not a regular expression: {exc}", 'write a list of layer names, e.g. ["q_proj", "v_proj"], or "all-linear"')
+            rep.error(key, _("target_modules {value} is not a regular expression: {error}", value=show(targets), error=exc),
+                      _('write a list of layer names, e.g. ["q_proj", "v_proj"], or "all-linear"'))
             return
         entries = {targets: lambda name: pattern.fullmatch(name) is not None}
     else:
@@ -229,18 +237,23 @@ def _check_lora_targets(rep: Report, preset: Preset, shape) -> None:
         blocks = [n for n in found.other_modules if matches(n)]
         hits = [n for n in found.lora_modules if matches(n)]
         if blocks:
-            rep.error(key, f"target_modules {show(entry)} names {blocks[0]}, a block LoRA cannot wrap (it wraps layers: Linear, Embedding, Conv)",
-                      f"name its layers instead; this model's are: {', '.join(layers[:12])}")
+            rep.error(key, _("target_modules {value} names {block}, a block LoRA cannot wrap (it wraps layers: Linear, Embedding, Conv)",
+                             value=show(entry), block=blocks[0]),
+                      _("name its layers instead; this model's are: {layers}", layers=", ".join(layers[:12])))
         wrapped += len([n for n in hits if n not in head])
         if hits and all(n in head for n in hits):
             on_head.append(entry)
         elif not hits and not blocks:
             unmatched.append(entry)
-    head_fix = "remove it: peft trains the classification head whole (modules_to_save), next to the adapters"
+    shown = ", ".join(layers[:12]) + ("" if len(layers) <= 12 else ", ...")
     for entry in unmatched:
         close = difflib.get_close_matches(entry.rsplit(".", 1)[-1], layers, n=1, cutoff=0.6)
-        rep.add(key, "error" if not wrapped else "warning", f"target_modules {show(entry)} matches no layer of the model",
-                (f"did you mean {show(close[0])}? " if close else "") + f"this model's layers: {', '.join(layers[:12])}" + ("" if len(layers) <= 12 else ", ..."))
+        rep.add(key, "error" if not wrapped else "warning", _("target_modules {value} matches no layer of the model", value=show(entry)),
+                _("did you mean {name}? this model's layers: {layers}", name=show(close[0]), layers=shown) if close
+                else _("this model's layers: {layers}", layers=shown))
     for entry in on_head:
-        rep.add(key, "error" if not wrapped else "warning", f"target_modules {show(entry)} names the classification head, which LoRA does not adapt",
-                head_fix + (f"; adapt layers such as {', '.join(layers[:6])}" if not wrapped else ""))
+        rep.add(key, "error" if not wrapped else "warning",
+                _("target_modules {value} names the classification head, which LoRA does not adapt", value=show(entry)),
+                _("remove it: peft trains the classification head whole (modules_to_save), next to the adapters; "
+                  "adapt layers such as {layers}", layers=", ".join(layers[:6])) if not wrapped
+                else _("remove it: peft trains the classification head whole (modules_to_save), next to the adapters"))

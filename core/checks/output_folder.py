@@ -21,6 +21,7 @@ import shutil
 import struct
 from pathlib import Path
 
+from hftui.core.i18n import _
 from hftui.core.run.folder import MERGED_SUBDIR, RUNS_SUBDIR
 
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -143,18 +144,18 @@ def incomplete(checkpoint: Path) -> str | None:
     state = checkpoint / TRAINER_STATE
     head = _head(state, STATE_PARSE_LIMIT + 1)
     if not head:
-        return f"no {TRAINER_STATE}" if not state.exists() else f"{TRAINER_STATE} is empty"
+        return _("no {file}", file=TRAINER_STATE) if not state.exists() else _("{file} is empty", file=TRAINER_STATE)
     if not _whole_json_object(state, head):
-        return f"{TRAINER_STATE} is cut short"
+        return _("{file} is cut short", file=TRAINER_STATE)
     try:
         names = [p.name for p in checkpoint.iterdir()]
     except OSError as exc:
-        return f"cannot be read ({exc.strerror or exc})"
+        return _("cannot be read ({error})", error=exc.strerror or exc)
     if any(_matches(n, _STATE_FOLDERS) for n in names):
         return None  # DeepSpeed / FSDP sharded state: the Trainer checks it when it loads
     weights = [n for n in _WEIGHTS if n in names]
     if not weights:
-        return "no model weights"
+        return _("no model weights")
     for name in weights:
         problem = _weights_problem(checkpoint / name)
         if problem:
@@ -184,26 +185,26 @@ def _weights_problem(path: Path) -> str | None:
     try:
         size = path.stat().st_size
     except OSError:
-        return f"{path.name} cannot be read"
+        return _("{file} cannot be read", file=path.name)
     if size == 0:
-        return f"{path.name} is empty"
+        return _("{file} is empty", file=path.name)
     if path.suffix != ".safetensors":
         return None
     head = _head(path, 8)
     if len(head) < 8:
-        return f"{path.name} is cut short"
+        return _("{file} is cut short", file=path.name)
     (header_len,) = struct.unpack("<Q", head)
     if 8 + header_len > size:
-        return f"{path.name} is cut short"
+        return _("{file} is cut short", file=path.name)
     try:
         with open(path, "rb") as fh:
             fh.seek(8)
             header = json.loads(fh.read(header_len))
         end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
     except (OSError, ValueError, TypeError, KeyError, IndexError):
-        return f"{path.name} has a damaged header"
+        return _("{file} has a damaged header", file=path.name)
     if 8 + header_len + end > size:
-        return f"{path.name} is cut short"
+        return _("{file} is cut short", file=path.name)
     return None
 
 
@@ -227,9 +228,10 @@ def foreign_problem(folder: Path) -> tuple[str, str] | None:
     if not found:
         return None
     names = ", ".join(found[:SHOWN]) + (", ..." if len(found) > SHOWN else "")
-    return (f"output_dir {folder} already holds files no training run wrote ({names}): a run would write "
-            "its model, config.json and checkpoints among them and overwrite files of the same name",
-            "choose an empty or new folder, e.g. output_dir = \"runs/my-run\" (or --set args.output_dir=runs/my-run)")
+    return (_("output_dir {folder} already holds files no training run wrote ({names}): a run would write "
+              "its model, config.json and checkpoints among them and overwrite files of the same name",
+              folder=folder, names=names),
+            _("choose an empty or new folder, e.g. output_dir = \"runs/my-run\" (or --set args.output_dir=runs/my-run)"))
 
 
 def earlier_run_problem(folder: Path) -> tuple[str, str] | None:
@@ -240,13 +242,18 @@ def earlier_run_problem(folder: Path) -> tuple[str, str] | None:
     weights = trained_weights(folder)
     if not found and not weights:
         return None
-    shown = found[-SHOWN:] if found else weights[:SHOWN]
-    what = "checkpoints" if found else "trained model"
-    names = ", ".join(shown) + (f" and {len(found) - SHOWN} more" if len(found) > SHOWN else "")
-    return (f"output_dir {folder} already holds an earlier run's {what} ({names}): a new run there would overwrite "
-            "them, and its save_total_limit would delete the old checkpoints",
-            "to continue that run, resume it (hftui run PRESET --resume); to start over, choose a new folder "
-            "(--set args.output_dir=runs/NEW-NAME); hftui never deletes a run's files for you")
+    names = ", ".join(found[-SHOWN:] if found else weights[:SHOWN])
+    if len(found) > SHOWN:
+        names = _("{names} and {count} more", names=names, count=len(found) - SHOWN)
+    if found:
+        message = _("output_dir {folder} already holds an earlier run's checkpoints ({names}): a new run there would "
+                    "overwrite them, and its save_total_limit would delete the old checkpoints", folder=folder, names=names)
+    else:
+        message = _("output_dir {folder} already holds an earlier run's trained model ({names}): a new run there would "
+                    "overwrite them, and its save_total_limit would delete the old checkpoints", folder=folder, names=names)
+    return (message,
+            _("to continue that run, resume it (hftui run PRESET --resume); to start over, choose a new folder "
+              "(--set args.output_dir=runs/NEW-NAME); hftui never deletes a run's files for you"))
 
 
 def space_problem(folder: Path) -> tuple[str, str] | None:
@@ -261,12 +268,12 @@ def space_problem(folder: Path) -> tuple[str, str] | None:
     free = usage.free
     if free >= MIN_FREE_BYTES or usage.total == 0:  # enough, or a pseudo file system (/proc) with no size
         return None
-    return (f"the disk holding output_dir {folder} is full ({free >> 20} MiB free): the run could not save "
-            "its record or a checkpoint", no_space_hint())
+    return (_("the disk holding output_dir {folder} is full ({free} MiB free): the run could not save "
+              "its record or a checkpoint", folder=folder, free=free >> 20), no_space_hint())
 
 
 def no_space_hint() -> str:
-    return "free some space on that disk, or choose an output_dir on another disk (--set args.output_dir=PATH)"
+    return _("free some space on that disk, or choose an output_dir on another disk (--set args.output_dir=PATH)")
 
 
 def is_disk_full(exc: BaseException | None) -> bool:

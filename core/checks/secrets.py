@@ -18,6 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Iterable
 
+from hftui.core.i18n import N_, _
 from hftui.core.preset import Preset
 from hftui.core.printable import printable, terminal_controls
 
@@ -31,14 +32,14 @@ SECRET_KEYS = {
 }
 # args.hub_strategy: when the Trainer uploads.
 _WHEN = {
-    "end": "when training ends",
-    "every_save": "at every save",
-    "checkpoint": "at every save, the last checkpoint included",
-    "all_checkpoints": "at every save, every checkpoint included",
+    "end": N_("when training ends"),
+    "every_save": N_("at every save"),
+    "checkpoint": N_("at every save, the last checkpoint included"),
+    "all_checkpoints": N_("at every save, every checkpoint included"),
 }
-HUB_UPLOAD_HINT = "set args.push_to_hub = false unless you mean to upload there with your token"
+HUB_UPLOAD_HINT = N_("set args.push_to_hub = false unless you mean to upload there with your token")
 MAX_CONTROL_WARNINGS = 20  # one per value, up to this many: a hostile file is not a flood of lines
-_ENV_HINT = "remove it and export it in the environment instead (HF_TOKEN for the Hub, WANDB_API_KEY for W&B)"
+_ENV_HINT = N_("remove it and export it in the environment instead (HF_TOKEN for the Hub, WANDB_API_KEY for W&B)")
 
 
 def hub_upload_message(preset: Preset) -> str | None:
@@ -46,21 +47,22 @@ def hub_upload_message(preset: Preset) -> str | None:
     if preset.get("args.push_to_hub") is not True:
         return None
     repo = preset.get("args.hub_model_id")
+    when = _(_WHEN.get(str(preset.get("args.hub_strategy") or "every_save"), _WHEN["every_save"]))
+    visibility = _("private") if preset.get("args.hub_private_repo") is True else _("public unless args.hub_private_repo = true")
     if isinstance(repo, str) and repo.strip():
-        where = f"the Hugging Face Hub repo {json.dumps(repo.strip())} (args.hub_model_id)"
-    else:
-        folder = Path(str(preset.get("args.output_dir") or preset.output_dir())).name or "output"
-        where = f"a Hugging Face Hub repo named {json.dumps(folder)} (the output_dir's folder name) under your account"
-    when = _WHEN.get(str(preset.get("args.hub_strategy") or "every_save"), "at every save")
-    visibility = "private" if preset.get("args.hub_private_repo") is True else "public unless args.hub_private_repo = true"
-    return (f"args.push_to_hub = true: this run uploads the model to {where} {when}, with the Hugging Face "
-            f"token of this environment (HF_TOKEN, or the one `hf auth login` saved); a repo it creates is {visibility}")
+        return _("args.push_to_hub = true: this run uploads the model to the Hugging Face Hub repo {repo} (args.hub_model_id) {when}, "
+                 "with the Hugging Face token of this environment (HF_TOKEN, or the one `hf auth login` saved); a repo it creates is {visibility}",
+                 repo=json.dumps(repo.strip()), when=when, visibility=visibility)
+    folder = Path(str(preset.get("args.output_dir") or preset.output_dir())).name or "output"
+    return _("args.push_to_hub = true: this run uploads the model to a Hugging Face Hub repo named {folder} (the output_dir's folder name) "
+             "under your account {when}, with the Hugging Face token of this environment (HF_TOKEN, or the one `hf auth login` saved); "
+             "a repo it creates is {visibility}", folder=json.dumps(folder), when=when, visibility=visibility)
 
 
 def check_secrets(rep: Report, preset: Preset) -> None:
     upload = hub_upload_message(preset)
     if upload:
-        rep.warning("args.push_to_hub", upload, HUB_UPLOAD_HINT)
+        rep.warning("args.push_to_hub", upload, _(HUB_UPLOAD_HINT))
     _check_terminal_controls(rep, preset)
     found = list(_walk(preset.data))
     dropped = {p.path for p in preset.notices}
@@ -73,9 +75,9 @@ def check_secrets(rep: Report, preset: Preset) -> None:
         leaf = path.rpartition(".")[2].lower()
         is_secret_key = leaf in SECRET_KEYS or leaf.endswith(("_api_key", "_password", "_secret"))
         if is_secret_key and isinstance(value, str) and value.strip():
-            rep.error(path, f"{leaf} is a secret and must not be written in a preset (presets are shared and copied into run folders)", _ENV_HINT)
+            rep.error(path, _("{key} is a secret and must not be written in a preset (presets are shared and copied into run folders)", key=leaf), _(_ENV_HINT))
         elif isinstance(value, str) and (HF_TOKEN.search(value) or (WANDB_KEY.match(value.strip()) and not any(w in leaf for w in ("revision", "commit", "sha", "hash")))):
-            rep.error(path, "this value looks like an access token (Hugging Face or W&B key); a preset must not hold secrets", _ENV_HINT)
+            rep.error(path, _("this value looks like an access token (Hugging Face or W&B key); a preset must not hold secrets"), _(_ENV_HINT))
 
 
 def _check_terminal_controls(rep: Report, preset: Preset) -> None:
@@ -86,9 +88,9 @@ def _check_terminal_controls(rep: Report, preset: Preset) -> None:
         found = terminal_controls(value) if isinstance(value, str) else ""
         if found and said < MAX_CONTROL_WARNINGS:
             said += 1
-            rep.warning(path, f"holds terminal control characters ({found}): \"{printable(value)[:80]}\"; hftui shows them "
-                              "escaped, other programs may let them clear the screen or disguise text",
-                        "remove them (a preset from someone else may use them to hide what it does)")
+            rep.warning(path, _('holds terminal control characters ({found}): "{text}"; hftui shows them '
+                                "escaped, other programs may let them clear the screen or disguise text", found=found, text=printable(value)[:80]),
+                        _("remove them (a preset from someone else may use them to hide what it does)"))
 
 
 def _walk(node: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:

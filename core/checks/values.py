@@ -9,23 +9,24 @@ import math
 import re
 from typing import Any
 
+from hftui.core.i18n import N_, _
 from hftui.core.options.rules import out_of_range
 from hftui.core.options.sections import Field
 
 from hftui.core.checks.report import Report
 
 TYPE_WORDS = {
-    "bool": "true or false",
-    "int": "a whole number",
-    "float": "a number",
-    "str": 'a quoted string ("...")',
-    "list": 'a list like ["a", "b"]',
-    "dict": 'a table like { key = "value" }',
-    "str_or_dict": "a string or a table",
-    "str_or_list": "a string or a list of strings",
-    "int_or_auto": 'a whole number or "auto"',
-    "int_or_float": "a number",
-    "any": "any value",
+    "bool": N_("true or false"),
+    "int": N_("a whole number"),
+    "float": N_("a number"),
+    "str": N_('a quoted string ("...")'),
+    "list": N_('a list like ["a", "b"]'),
+    "dict": N_('a table like { key = "value" }'),
+    "str_or_dict": N_("a string or a table"),
+    "str_or_list": N_("a string or a list of strings"),
+    "int_or_auto": N_('a whole number or "auto"'),
+    "int_or_float": N_("a number"),
+    "any": N_("any value"),
 }
 
 # What a Hugging Face token and a W&B key look like: never echoed back, wherever they appear.
@@ -84,17 +85,17 @@ def show(value: Any) -> str:
 def kind(value: Any) -> str:
     """What a person wrote, in words ("a string", "a list")."""
     if isinstance(value, bool):
-        return "true/false"
+        return _("true/false")
     if isinstance(value, int):
-        return "a whole number"
+        return _("a whole number")
     if isinstance(value, float):
-        return "a number"
+        return _("a number")
     if isinstance(value, str):
-        return "a string"
+        return _("a string")
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if isinstance(value, dict):
-        return "a table"
+        return _("a table")
     return type(value).__name__
 
 
@@ -111,13 +112,13 @@ def example(f: Field, value: Any = None) -> str:
         try:
             number = float(value)
             if f.type != "float" and number.is_integer():
-                return f"{f.name} = {int(number)} (no quotes)"
+                return _("{line} (no quotes)", line=f"{f.name} = {int(number)}")
             if f.type == "float":
-                return f"{f.name} = {value.strip()} (no quotes)"
+                return _("{line} (no quotes)", line=f"{f.name} = {value.strip()}")
         except ValueError:
             pass
     if f.type == "bool" and isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
-        return f"{f.name} = {'true' if value.lower() in ('true', 'yes', 'on', '1') else 'false'} (no quotes)"
+        return _("{line} (no quotes)", line=f"{f.name} = {'true' if value.lower() in ('true', 'yes', 'on', '1') else 'false'}")
     if f.type == "int" and isinstance(value, float) and math.isfinite(value):
         return f"{f.name} = {max(1, round(value))}"
     if f.choices:
@@ -129,18 +130,18 @@ def example(f: Field, value: Any = None) -> str:
     if usable:
         return f"{f.name} = {show(default)}"
     if f.name == "data_files":
-        return 'data_files = "data/train.jsonl" (or { train = "...", eval = "..." })'
+        return _('data_files = "data/train.jsonl" (or { train = "...", eval = "..." })')
     return f"{f.name} = {_SAMPLES.get(f.type, '...')}"
 
 
 def check_value(rep: Report, path: str, value: Any, f: Field) -> bool:
     """Type, choices and range of one value; True when the type is right."""
     if not type_ok(value, f.type):
-        rep.error(path, f"expected {TYPE_WORDS.get(f.type, f.type)}, got {kind(value)} {show(value)}",
-                  f"write {example(f, value)}")
+        rep.error(path, _("expected {expected}, got {kind} {value}", expected=_(TYPE_WORDS.get(f.type, f.type)), kind=kind(value), value=show(value)),
+                  _("write {example}", example=example(f, value)))
         return False
     if isinstance(value, float) and not math.isfinite(value):
-        rep.error(path, f"{show(value)} is not a finite number", f"write {example(f)}")
+        rep.error(path, _("{value} is not a finite number", value=show(value)), _("write {example}", example=example(f)))
         return True
     if f.choices:
         values = value if isinstance(value, list) else [value]
@@ -148,8 +149,9 @@ def check_value(rep: Report, path: str, value: Any, f: Field) -> bool:
             if isinstance(v, (str, int)) and not isinstance(v, bool) and v not in f.choices:
                 close = difflib.get_close_matches(str(v), [str(c) for c in f.choices], n=1, cutoff=0.5)
                 options = ", ".join(show(c) for c in f.choices[:12]) + (", ..." if len(f.choices) > 12 else "")
-                hint = f"did you mean {show(close[0]) if isinstance(f.choices[0], str) else close[0]}? " if close else ""
-                rep.error(path, f"{show(v)} is not one of the choices", f"{hint}choose one of: {options}")
+                hint = (_("did you mean {choice}? choose one of: {options}", choice=show(close[0]) if isinstance(f.choices[0], str) else close[0], options=options)
+                        if close else _("choose one of: {options}", options=options))
+                rep.error(path, _("{value} is not one of the choices", value=show(v)), hint)
     outside = out_of_range(f, value)
     if outside:
         rep.error(path, *outside)

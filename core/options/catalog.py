@@ -28,7 +28,7 @@ from hftui.core.options.rules import arg_limits
 from hftui.core.options.sections import Field
 from hftui.core.options.steps import guess_step
 
-CACHE_FORMAT = 6
+CACHE_FORMAT = 7
 
 # trainer type -> (import locations tried in order, class name)
 CONFIG_CLASSES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -210,7 +210,7 @@ def fields_of(cls: type) -> list[Field]:
             continue
         type_name, choices, nullable = describe_type(hints.get(f.name, Any))
         default = _default_of(f)
-        help_text = " ".join(str(f.metadata.get("help", "")).split())
+        help_text = doc_text(f.metadata.get("help", ""))
         if not choices and "choices" in f.metadata:
             choices = tuple(f.metadata["choices"])
         deprecated = "deprecated" in help_text.lower()[:120] and "deprecated)" not in help_text.lower()[:120]
@@ -233,6 +233,12 @@ def fields_of(cls: type) -> list[Field]:
             )
         )
     return out
+
+
+def doc_text(help_value: Any) -> str:
+    """A field's metadata help as people read it: on one line, and with the `%%` that
+    transformers writes for argparse (which formats help with `%`) back to `%`."""
+    return " ".join(str(help_value or "").split()).replace("%%", "%")
 
 
 def _default_of(f: dataclasses.Field) -> Any:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
+from hftui.core.i18n import N_, _
 from hftui.core.options.toml_text import key_lines, line_of
 from hftui.core.problems import Problem
 
@@ -19,7 +20,7 @@ from hftui.core.problems import Problem
 class Legacy:
     old: str
     new: str | None  # the new [args] key, or None when there is no equivalent
-    note: str  # what replaced it, said to the user
+    note: str  # what replaced it, said to the user (marked with N_, translated where shown)
     convert: Callable[[Any, dict], dict] | None = None  # returns {new_key: value} to merge
 
 
@@ -40,21 +41,21 @@ def _fsdp_sub(key: str) -> Callable[[Any, dict], dict]:
 LEGACY: dict[str, Legacy] = {
     entry.old: entry
     for entry in [
-        Legacy("evaluation_strategy", "eval_strategy", "renamed to eval_strategy in transformers 4.46"),
-        Legacy("warmup_ratio", "warmup_steps", "transformers 5 takes a fraction < 1 in warmup_steps instead of warmup_ratio"),
-        Legacy("logging_dir", None, "removed in transformers 5: TensorBoard writes under output_dir; set the TENSORBOARD_LOGGING_DIR environment variable to choose another folder"),
-        Legacy("overwrite_output_dir", None, "removed in transformers 5: the Trainer no longer refuses a non-empty output_dir; use resume_from_checkpoint (hftui run --resume) to continue a run"),
-        Legacy("fp16_opt_level", None, "removed in transformers 5 together with apex AMP; fp16 = true uses torch.amp"),
-        Legacy("half_precision_backend", None, "removed in transformers 5: mixed precision always uses torch.amp"),
-        Legacy("tpu_num_cores", None, "removed in transformers 5: TPU runs are launched with accelerate, not a TrainingArguments field"),
-        Legacy("fsdp_offload_params", "fsdp_config", "moved into fsdp_config.offload_params", _fsdp_sub("offload_params")),
-        Legacy("fsdp_transformer_layer_cls_to_wrap", "fsdp_config", "moved into fsdp_config.transformer_layer_cls_to_wrap", _fsdp_sub("transformer_layer_cls_to_wrap")),
-        Legacy("fsdp_min_num_params", "fsdp_config", "moved into fsdp_config.min_num_params", _fsdp_sub("min_num_params")),
-        Legacy("no_cuda", "use_cpu", "renamed to use_cpu"),
-        Legacy("per_gpu_train_batch_size", "per_device_train_batch_size", "renamed to per_device_train_batch_size"),
-        Legacy("per_gpu_eval_batch_size", "per_device_eval_batch_size", "renamed to per_device_eval_batch_size"),
-        Legacy("push_to_hub_token", None, "removed: hftui reads the token from HF_TOKEN in the environment; never write it in a preset"),
-        Legacy("hub_token", None, "hftui reads the token from HF_TOKEN in the environment; never write it in a preset"),
+        Legacy("evaluation_strategy", "eval_strategy", N_("renamed to eval_strategy in transformers 4.46")),
+        Legacy("warmup_ratio", "warmup_steps", N_("transformers 5 takes a fraction < 1 in warmup_steps instead of warmup_ratio")),
+        Legacy("logging_dir", None, N_("removed in transformers 5: TensorBoard writes under output_dir; set the TENSORBOARD_LOGGING_DIR environment variable to choose another folder")),
+        Legacy("overwrite_output_dir", None, N_("removed in transformers 5: the Trainer no longer refuses a non-empty output_dir; use resume_from_checkpoint (hftui run --resume) to continue a run")),
+        Legacy("fp16_opt_level", None, N_("removed in transformers 5 together with apex AMP; fp16 = true uses torch.amp")),
+        Legacy("half_precision_backend", None, N_("removed in transformers 5: mixed precision always uses torch.amp")),
+        Legacy("tpu_num_cores", None, N_("removed in transformers 5: TPU runs are launched with accelerate, not a TrainingArguments field")),
+        Legacy("fsdp_offload_params", "fsdp_config", N_("moved into fsdp_config.offload_params"), _fsdp_sub("offload_params")),
+        Legacy("fsdp_transformer_layer_cls_to_wrap", "fsdp_config", N_("moved into fsdp_config.transformer_layer_cls_to_wrap"), _fsdp_sub("transformer_layer_cls_to_wrap")),
+        Legacy("fsdp_min_num_params", "fsdp_config", N_("moved into fsdp_config.min_num_params"), _fsdp_sub("min_num_params")),
+        Legacy("no_cuda", "use_cpu", N_("renamed to use_cpu")),
+        Legacy("per_gpu_train_batch_size", "per_device_train_batch_size", N_("renamed to per_device_train_batch_size")),
+        Legacy("per_gpu_eval_batch_size", "per_device_eval_batch_size", N_("renamed to per_device_eval_batch_size")),
+        Legacy("push_to_hub_token", None, N_("removed: hftui reads the token from HF_TOKEN in the environment; never write it in a preset")),
+        Legacy("hub_token", None, N_("hftui reads the token from HF_TOKEN in the environment; never write it in a preset")),
     ]
 }
 
@@ -86,26 +87,28 @@ def migrate_args(args: dict, catalog) -> tuple[dict, list[tuple[str, str, str]]]
             del args[old]
             if new not in args:
                 args[new] = value
-            notices.append((old, "notice", f"{old} is deprecated in the installed version; migrated to {new}"))
+            notices.append((old, "notice", _("{old} is deprecated in the installed version; migrated to {new}", old=old, new=new)))
             continue
         entry = LEGACY.get(old)
         if entry is None:
             continue
         del args[old]
+        note = _(entry.note)
         if entry.new is None:
-            notices.append((old, "warning", f"{old} was dropped: {entry.note}"))
+            notices.append((old, "warning", _("{old} was dropped: {note}", old=old, note=note)))
             continue
         if entry.new not in catalog.args:
-            notices.append((old, "warning", f"{old} was dropped: {entry.note}, but the installed version has no {entry.new} either"))
+            notices.append((old, "warning", _("{old} was dropped: {note}, but the installed version has no {new} either",
+                                              old=old, note=note, new=entry.new)))
             continue
         if entry.convert:
             args.update(entry.convert(value, args))
         elif entry.new in args:
-            notices.append((old, "warning", f"{old} ignored: {entry.new} is set too ({entry.note})"))
+            notices.append((old, "warning", _("{old} ignored: {new} is set too ({note})", old=old, new=entry.new, note=note)))
             continue
         else:
             args[entry.new] = value
-        notices.append((old, "notice", f"{old} migrated to {entry.new}: {entry.note}"))
+        notices.append((old, "notice", _("{old} migrated to {new}: {note}", old=old, new=entry.new, note=note)))
     return args, notices
 
 
@@ -144,7 +147,7 @@ def migrate_preset(preset):
 def _hint(old: str) -> str:
     entry = LEGACY.get(old)
     if entry and entry.new:
-        return f"write {entry.new} instead of {old} (hftui save does this for you)"
+        return _("write {new} instead of {old} (hftui save does this for you)", new=entry.new, old=old)
     if entry:
-        return f"remove {old} from [args]"
-    return "use the new name shown"
+        return _("remove {old} from [args]", old=old)
+    return _("use the new name shown")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterator
 
+from hftui.core.i18n import _
 from hftui.core.options import sections as schema
 from hftui.core.options.migrate import LEGACY
 
@@ -65,20 +66,22 @@ def suggest_key(preset: Any, dotted: str) -> str:
     """A "did you mean ...?" hint for a misspelled or misplaced dotted key, or ""."""
     if not _spend():
         return ""
-    section, _, name = dotted.rpartition(".")
+    section, _dot, name = dotted.rpartition(".")
     vocab = _vocabulary(preset)
     known = vocab.keys
     alias = ALIASES.get(name.lower())
     if alias and alias in vocab.key_set:
-        return f"did you mean {alias}?"
+        return _("did you mean {key}?", key=alias)
     legacy = _legacy_names()
     if section == "args" and name in legacy:
         new = legacy[name]
-        return f"did you mean args.{new}? ({name} is its old name)" if new else f"{name}: {LEGACY[name].note}"
+        return _("did you mean args.{new}? ({old} is its old name)", new=new, old=name) if new else f"{name}: {_(LEGACY[name].note)}"
     # the same name in another section: a key put in the wrong table
     elsewhere = [k for k in vocab.by_name.get(name, ()) if k != dotted]
     if elsewhere:
-        return f"did you mean {elsewhere[0]}? ({name} belongs in [{elsewhere[0].rpartition('.')[0]}])" if "." in elsewhere[0] else f"did you mean {elsewhere[0]}?"
+        if "." in elsewhere[0]:
+            return _("did you mean {key}? ({name} belongs in [{section}])", key=elsewhere[0], name=name, section=elsewhere[0].rpartition(".")[0])
+        return _("did you mean {key}?", key=elsewhere[0])
     if len(name) > MAX_HINTED_NAME:
         return ""
     # a close spelling within the same section
@@ -93,12 +96,12 @@ def suggest_key(preset: Any, dotted: str) -> str:
         if section == "args" and old in legacy and f"args.{old}" not in vocab.key_set:
             new = legacy[old]
             if new:
-                return f"did you mean args.{new}? ({old} is its old name)"
-        return f"did you mean {target}?"
+                return _("did you mean args.{new}? ({old} is its old name)", new=new, old=old)
+        return _("did you mean {key}?", key=target)
     # a close spelling anywhere
     match = difflib.get_close_matches(dotted, known, n=1, cutoff=0.75)
     if match:
-        return f"did you mean {match[0]}?"
+        return _("did you mean {key}?", key=match[0])
     return ""
 
 
@@ -129,7 +132,7 @@ def _vocabulary(preset: Any) -> _Vocabulary:
     by_name: dict[str, list[str]] = {}
     by_section: dict[str, dict[str, str]] = {}
     for key in keys:
-        section, _, last = key.rpartition(".")
+        section, _dot, last = key.rpartition(".")
         by_name.setdefault(last, []).append(key)
         by_section.setdefault(section, {})[last] = key
     vocab = _Vocabulary(keys, frozenset(keys), by_name, by_section)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from hftui.core.i18n import _
 from hftui.core.options.sections import Field
 
 # The largest whole number the trainer stores without overflow (a 32-bit integer).
@@ -78,12 +79,17 @@ def out_of_range(field: Field, value: Any) -> tuple[str, str] | None:
         return None
     lo, hi, hi_open = field.minimum, field.maximum, field.exclusive_maximum
     if lo is not None and value < lo:
-        return f"{value} is too small: it must be at least {_num(lo)}", f"write a value >= {_num(lo)}"
-    if hi is not None and (value >= hi if hi_open else value > hi):
-        return (f"{value} is too large: it must be {'below' if hi_open else 'at most'} {_num(hi)}",
-                f"write a value {'<' if hi_open else '<='} {_num(hi)}")
+        return (_("{value} is too small: it must be at least {limit}", value=value, limit=_num(lo)),
+                _("write a value >= {limit}", limit=_num(lo)))
+    if hi is not None and hi_open and value >= hi:
+        return (_("{value} is too large: it must be below {limit}", value=value, limit=_num(hi)),
+                _("write a value < {limit}", limit=_num(hi)))
+    if hi is not None and not hi_open and value > hi:
+        return (_("{value} is too large: it must be at most {limit}", value=value, limit=_num(hi)),
+                _("write a value <= {limit}", limit=_num(hi)))
     if isinstance(value, int) and hi is None and abs(value) > INT_LIMIT:
-        return f"{value} is too large: the trainer stores it as a 32-bit integer", f"write a value <= {INT_LIMIT}"
+        return (_("{value} is too large: the trainer stores it as a 32-bit integer", value=value),
+                _("write a value <= {limit}", limit=INT_LIMIT))
     return None
 
 

@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import replace
 from pathlib import Path
 
+from hftui.core.i18n import N_, _
 from hftui.core.problems import PresetError, Problem
 
 
@@ -103,7 +104,7 @@ def parse_toml(text: str, file: str | Path | None = None) -> dict:
         if line is None and ("overwrite" in clean.lower() or "twice" in clean.lower()):
             line = _duplicate_line(lines)
         source = lines[line - 1] if line and 0 < line <= len(lines) else ""
-        problems.append(Problem("", "error", f"not valid TOML: {clean}", _syntax_hint(clean, source), line, str(file) if file else None))
+        problems.append(Problem("", "error", _("not valid TOML: {error}", error=clean), _syntax_hint(clean, source), line, str(file) if file else None))
         if not line or line in seen or line > len(lines):
             break
         seen.add(line)
@@ -141,9 +142,12 @@ def too_deep_at(value) -> str | None:
 
 
 def _too_deep(file, key: str = "") -> Problem:
-    where = f" (under {key}...)" if key else ""
-    return Problem(key.split(".")[0], "error", f"tables or arrays nested more than {MAX_NESTING} levels deep{where}: this is not a preset hftui can read",
-                   "a preset nests a few levels at most ([section], [model.scratch], inline tables): flatten or remove the deep value",
+    if key:
+        message = _("tables or arrays nested more than {levels} levels deep (under {key}...): this is not a preset hftui can read", levels=MAX_NESTING, key=key)
+    else:
+        message = _("tables or arrays nested more than {levels} levels deep: this is not a preset hftui can read", levels=MAX_NESTING)
+    return Problem(key.split(".")[0], "error", message,
+                   _("a preset nests a few levels at most ([section], [model.scratch], inline tables): flatten or remove the deep value"),
                    None, str(file) if file else None)
 
 
@@ -174,22 +178,30 @@ def _syntax_hint(message: str, source: str) -> str:
     value = source.split("=", 1)[1].split("#", 1)[0].strip() if "=" in source else ""
     low = message.lower()
     if value in ("True", "False"):
-        return f"TOML writes booleans in lower case: {value.lower()}"
+        return _("TOML writes booleans in lower case: {value}", value=value.lower())
     if value in ("None", "null", "nil"):
-        return "TOML has no null: remove the line to use the default"
+        return _("TOML has no null: remove the line to use the default")
     if "overwrite" in low or "twice" in low or "duplicate" in low:
-        return "each key and each [table] may appear only once: remove or merge the repeated one"
+        return _("each key and each [table] may appear only once: remove or merge the repeated one")
     if source.lstrip().startswith("[") and not source.split("#", 1)[0].rstrip().endswith("]"):
-        return "close the table header with ]"
+        return _("close the table header with ]")
     if "=" in source and value == "":
-        return "give the key a value, or remove the line"
+        return _("give the key a value, or remove the line")
     if value and value[0] not in "\"'[{-+0123456789tfin":
-        return f'put text in quotes: {source.split("=", 1)[0].strip()} = "{value}"'
-    return "fix the syntax on that line (strings need quotes, tables [name], one key = value per line)"
+        return _('put text in quotes: {key} = "{value}"', key=source.split("=", 1)[0].strip(), value=value)
+    return _("fix the syntax on that line (strings need quotes, tables [name], one key = value per line)")
 
 
 # A preset is a few kilobytes; the cap keeps a wrong path (a disk image, a log) from filling memory.
 MAX_PRESET_BYTES = 32 << 20
+# The fix for a special file named as the preset, by how its refusal (regular_file) begins: the
+# refusal's own hint speaks of "the data".
+_PRESET_HINTS = (
+    ("is a named pipe", N_("a pipe blocks until something writes to it: save the preset to a file and name that file")),
+    ("is a character device", N_("name a file that holds the preset (a device such as /dev/zero never ends)")),
+    ("is a block device", N_("name a file that holds the preset")),
+    ("is a socket", N_("name a file that holds the preset")),
+)
 
 
 def read_text(path: Path) -> str:
@@ -211,23 +223,25 @@ def read_text(path: Path) -> str:
         raw, more = read_capped(path, MAX_PRESET_BYTES)
     except Refused as exc:
         if exc.reason.startswith("does not exist"):
-            raise fail("no such file", "check the path; presets shipped with hftui are in presets/ (e.g. presets/quickstart.toml)") from None
+            raise fail(_("no such file"), _("check the path; presets shipped with hftui are in presets/ (e.g. presets/quickstart.toml)")) from None
         if exc.reason.startswith("is a folder"):
-            raise fail("is a directory, not a preset file", "pass the .toml file inside it") from None
+            raise fail(_("is a directory, not a preset file"), _("pass the .toml file inside it")) from None
         if "permission denied" in exc.reason:
-            raise fail("permission denied reading the preset", "make the file readable (chmod u+r)") from None
-        raise fail(f"{exc.reason}", exc.hint.replace("the data", "the preset") or "pass a .toml preset file") from None
+            raise fail(_("permission denied reading the preset"), _("make the file readable (chmod u+r)")) from None
+        hint = next((h for start, h in _PRESET_HINTS if exc.reason.startswith(start)), None)
+        raise fail(exc.text, _(hint) if hint else exc.hint or _("pass a .toml preset file")) from None
     if more:
-        raise fail(f"is larger than {MAX_PRESET_BYTES >> 20} MB: not a preset", "pass the .toml preset file (presets are a few kilobytes)")
+        raise fail(_("is larger than {size} MB: not a preset", size=MAX_PRESET_BYTES >> 20), _("pass the .toml preset file (presets are a few kilobytes)"))
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or looks_utf16(raw):
-        raise fail("is UTF-16 text, not UTF-8", "save the preset as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 old.toml > new.toml)")
+        raise fail(_("is UTF-16 text, not UTF-8"), _("save the preset as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 old.toml > new.toml)"))
     if b"\x00" in raw[:8192]:
-        raise fail("is a binary file, not a TOML preset", "pass a .toml text file (presets shipped with hftui are in presets/)")
+        raise fail(_("is a binary file, not a TOML preset"), _("pass a .toml text file (presets shipped with hftui are in presets/)"))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise PresetError([Problem("", "error", f"not UTF-8 text (line {line}, byte {exc.start})", "save the preset as UTF-8", line, file)], file) from None
+        raise PresetError([Problem("", "error", _("not UTF-8 text (line {line}, byte {byte})", line=line, byte=exc.start),
+                                   _("save the preset as UTF-8"), line, file)], file) from None
     return text.removeprefix("\ufeff")
 
 

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from hftui.core.checks.secrets import hub_upload_message
+from hftui.core.i18n import _
 from hftui.core.run.events import EventWriter
 from hftui.core.run.folder import DS_CONFIG_FILE
 
@@ -22,10 +23,10 @@ def opening_notices(preset, run_dir=None, backend: str | None = None) -> list[st
     notices = []
     upload = hub_upload_message(preset)
     if upload:
-        notices.append(f"warning: {upload}")
+        notices.append(_("warning: {message}", message=upload))
     offload = auto_offload(preset, run_dir, backend)
     if offload:
-        notices.append(f"warning: {offload}")
+        notices.append(_("warning: {message}", message=offload))
     return notices
 
 
@@ -37,12 +38,18 @@ def auto_offload(preset, run_dir, backend: str | None) -> str | None:
         zero = json.loads((Path(run_dir) / DS_CONFIG_FILE).read_text(encoding="utf-8")).get("zero_optimization", {})
     except (OSError, ValueError, AttributeError):
         return None
-    moved = [what for key, what in (("offload_param", "the weights"), ("offload_optimizer", "the optimizer state")) if key in zero]
-    if not moved:
+    params, optimizer = "offload_param" in zero, "offload_optimizer" in zero
+    if not (params or optimizer):
         return None
-    return (f"backend = auto chose DeepSpeed ZeRO-{zero.get('stage')} with CPU offload: {' and '.join(moved)} live in CPU memory, "
-            "several times slower than on the GPU, because the model does not fit the GPUs otherwise; "
-            "set launch.backend (and launch.offload) to choose yourself")
+    if params and optimizer:
+        moved = _("the weights and the optimizer state live in CPU memory")
+    elif params:
+        moved = _("the weights live in CPU memory")
+    else:
+        moved = _("the optimizer state live in CPU memory")
+    return _("backend = auto chose DeepSpeed ZeRO-{stage} with CPU offload: {moved}, "
+             "several times slower than on the GPU, because the model does not fit the GPUs otherwise; "
+             "set launch.backend (and launch.offload) to choose yourself", stage=zero.get("stage"), moved=moved)
 
 
 def announce(record, preset) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hftui.core import preset as preset_mod
+from hftui.core.i18n import _
 from hftui.core.options.catalog import get_catalog
 from hftui.core.options.sections import SECTION_FIELDS
 from hftui.core.problems import PresetError
@@ -62,7 +63,7 @@ class Row:
         if self.better is None or len(known) < 2:
             return []
         pick = min if self.better == LOWER else max
-        top = pick(v for _, v in known)
+        top = pick(v for _i, v in known)
         return [i for i, v in known if v == top]
 
 
@@ -199,10 +200,12 @@ def load_run(record: RunRecord) -> ComparedRun:
     try:
         preset = preset_mod.load(record.preset_file, migrate=True)
     except PresetError as exc:
-        reason = "; ".join(p.message for p in exc.problems) or "cannot be read"
-        raise CompareError(f"run {record.id}: its preset {record.preset_file}: {reason}") from None
+        reason = "; ".join(p.message for p in exc.problems) or _("cannot be read")
+        raise CompareError(_("run {id}: its preset {file}: {reason}", id=record.id, file=record.preset_file,
+                             reason=reason)) from None
     except OSError as exc:
-        raise CompareError(f"run {record.id}: its preset {record.preset_file}: {exc.strerror or exc}") from None
+        raise CompareError(_("run {id}: its preset {file}: {reason}", id=record.id, file=record.preset_file,
+                             reason=exc.strerror or exc)) from None
     state, end, tokens = fold_events(record)
     return ComparedRun(record, effective_values(preset), state, end, tokens, environment.read(record.run_dir))
 
@@ -217,8 +220,8 @@ def _runtime(r: ComparedRun) -> float | None:
 
 
 def metric_rows(runs: list[ComparedRun]) -> list[Row]:
-    rows = [Row("final_loss", "final loss", [r.state.latest_loss for r in runs], LOWER),
-            Row("train_loss", "mean train loss", [as_number(r.end.get("train_loss")) for r in runs], LOWER)]
+    rows = [Row("final_loss", _("final loss"), [r.state.latest_loss for r in runs], LOWER),
+            Row("train_loss", _("mean train loss"), [as_number(r.end.get("train_loss")) for r in runs], LOWER)]
     keys: list[str] = []
     for r in runs:
         keys.extend(k for k in r.state.metrics if k not in keys)
@@ -226,13 +229,15 @@ def metric_rows(runs: list[ComparedRun]) -> list[Row]:
         better = LOWER if lower_is_better(key) else HIGHER
         label = metric_label(key)
         found = [r.state.metrics.get(key) for r in runs]
-        rows.append(Row(f"final_eval_{label}", f"final eval {label}", [m.latest if m else None for m in found], better))
-        rows.append(Row(f"best_eval_{label}", f"best eval {label}", [m.best if m else None for m in found], better))
+        rows.append(Row(f"final_eval_{label}", _("final eval {metric}", metric=label),
+                        [m.latest if m else None for m in found], better))
+        rows.append(Row(f"best_eval_{label}", _("best eval {metric}", metric=label),
+                        [m.best if m else None for m in found], better))
     rows += [
-        Row("steps", "steps", [float(r.state.step) for r in runs], None),
-        Row("runtime", "runtime (s)", [_runtime(r) for r in runs], LOWER),
-        Row("tokens_per_second", "tokens/s", [r.tokens_per_second for r in runs], HIGHER),
-        Row("samples_per_second", "samples/s", [as_number(r.end.get("train_samples_per_second")) for r in runs], HIGHER),
+        Row("steps", _("steps"), [float(r.state.step) for r in runs], None),
+        Row("runtime", _("runtime (s)"), [_runtime(r) for r in runs], LOWER),
+        Row("tokens_per_second", _("tokens/s"), [r.tokens_per_second for r in runs], HIGHER),
+        Row("samples_per_second", _("samples/s"), [as_number(r.end.get("train_samples_per_second")) for r in runs], HIGHER),
     ]
     return [row for row in rows if any(v is not None for v in row.values)]
 

@@ -2,7 +2,8 @@
 
 `facts(record)` flattens a record (see `environment`) into `{label: value}`; `differing` lines
 up the facts of several records and keeps those that differ; `differences` does it for two
-(the recorded run against here and now, before a replay).
+(the recorded run against here and now, before a replay). Labels and values are in the reader's
+language, built the same way for every record compared.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from hftui.core.i18n import _
 from hftui.core.run.environment import RECORDED_LIBRARIES
 
 NOT_RECORDED = "—"
@@ -17,7 +19,7 @@ HASH_SHOWN = 12  # hex digits of a content hash shown (the record keeps all of t
 
 
 def _size(n: Any) -> str:
-    return f"{n:,} bytes" if isinstance(n, int) else "size unknown"
+    return _("{count} bytes", count=f"{n:,}") if isinstance(n, int) else _("size unknown")
 
 
 def file_fact(entry: dict) -> str:
@@ -29,14 +31,16 @@ def file_fact(entry: dict) -> str:
         return str(entry["error"])
     digest = entry.get("sha256")
     if not digest:
-        return f"{_size(entry.get('size'))}, not hashed"
-    sampled = "" if entry.get("hashed") in (None, "whole file") else " (sampled)"
-    return f"{_size(entry.get('size'))}, sha256 {str(digest)[:HASH_SHOWN]}{sampled}"
+        return _("{size}, not hashed", size=_size(entry.get("size")))
+    values = {"size": _size(entry.get("size")), "digest": str(digest)[:HASH_SHOWN]}
+    if entry.get("hashed") in (None, "whole file"):
+        return "{size}, sha256 {digest}".format(**values)  # the same in every language
+    return _("{size}, sha256 {digest} (sampled)", **values)
 
 
 def _gpus(devices: Any) -> str:
     if not isinstance(devices, list) or not devices:
-        return "none"
+        return _("none")
     names = Counter(str(d.get("name", "?")) for d in devices if isinstance(d, dict))
     return ", ".join(f"{n}× {name}" if n > 1 else name for name, n in names.items())
 
@@ -49,7 +53,7 @@ def _hub(entry: dict) -> str:
     if commit:
         return f"{name} @ {str(commit)[:HASH_SHOWN]}"
     revision = entry.get("revision")
-    return f"{name} @ {revision}" if revision else f"{name} (revision unknown: not in the local cache)"
+    return f"{name} @ {revision}" if revision else _("{name} (revision unknown: not in the local cache)", name=name)
 
 
 def _model(entry: Any) -> dict[str, str]:
@@ -57,34 +61,34 @@ def _model(entry: Any) -> dict[str, str]:
         return {}
     source = entry.get("source")
     if "error" in entry:
-        return {"model": str(entry["error"])}
+        return {_("model"): str(entry["error"])}
     if source == "scratch":
-        out = {"model": f"fresh {entry.get('architecture')} from a config"}
+        out = {_("model"): _("fresh {architecture} from a config", architecture=entry.get("architecture"))}
         if isinstance(entry.get("tokenizer"), dict):
-            out["model tokenizer"] = file_fact(entry["tokenizer"])
+            out[_("model tokenizer")] = file_fact(entry["tokenizer"])
         return out
     if source == "local":
-        return {"model": f"local folder, config.json {file_fact(entry.get('config') or {})}"}
+        return {_("model"): _("local folder, config.json {file}", file=file_fact(entry.get("config") or {}))}
     if source == "hub":
-        return {"model": _hub(entry)}
-    return {"model": f"{entry.get('path') or source} (not found)"}
+        return {_("model"): _hub(entry)}
+    return {_("model"): _("{path} (not found)", path=entry.get("path") or source)}
 
 
 def _data(entry: Any) -> dict[str, str]:
     if not isinstance(entry, dict):
         return {}
     if "error" in entry:
-        return {"data": str(entry["error"])}
+        return {_("data"): str(entry["error"])}
     if entry.get("source") == "hub":
-        return {"data": _hub(entry)}
+        return {_("data"): _hub(entry)}
     if entry.get("source") == "missing":
-        return {"data": f"{entry.get('path')} (not found)"}
+        return {_("data"): _("{path} (not found)", path=entry.get("path"))}
     out: dict[str, str] = {}
     for split, files in (entry.get("files") or {}).items():
         files = files if isinstance(files, list) else []
         for i, f in enumerate(files, 1):
-            label = "data" + (f" {split}" if split else "") + (f" {i}/{len(files)}" if len(files) > 1 else "")
-            out[label] = file_fact(f)
+            label = _("data {split}", split=split) if split else _("data")
+            out[label + (f" {i}/{len(files)}" if len(files) > 1 else "")] = file_fact(f)
     return out
 
 
@@ -96,15 +100,16 @@ def facts(record: dict | None) -> dict[str, str]:
     versions = record.get("versions") if isinstance(record.get("versions"), dict) else {}
     for name in RECORDED_LIBRARIES:
         if name in versions:
-            out[name] = str(versions[name] or "not installed")
+            out[name] = str(versions[name] or _("not installed"))
     build = record.get("torch_build") if isinstance(record.get("torch_build"), dict) else {}
-    out["torch CUDA"] = str(build.get("cuda") or ("none (ROCm build)" if build.get("hip") else "none (CPU build)"))
-    out["GPUs"] = _gpus(record.get("gpus"))
-    out["GPU driver"] = str(record.get("driver") or "none")
+    out["torch CUDA"] = str(build.get("cuda") or (_("none (ROCm build)") if build.get("hip") else _("none (CPU build)")))
+    out[_("GPUs")] = _gpus(record.get("gpus"))
+    out[_("GPU driver")] = str(record.get("driver") or _("none"))
     out.update(_model(record.get("model")))
     out.update(_data(record.get("data")))
     seed = record.get("seed")
-    out["seed"] = NOT_RECORDED if seed is None else f"{seed}" + (" (default)" if record.get("seed_from") == "default" else "")
+    default = record.get("seed_from") == "default"
+    out[_("seed")] = NOT_RECORDED if seed is None else (_("{seed} (default)", seed=seed) if default else f"{seed}")
     return out
 
 

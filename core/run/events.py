@@ -18,8 +18,14 @@ from pathlib import Path
 from typing import Any, Iterable
 
 KINDS = ("start", "log", "eval", "checkpoint", "gpu", "end", "notice")
-# How a `notice` about the Hub's downloads begins, while they run and once they are done.
+# A `notice` about the Hub's downloads says which in its `download` field (its message is in the
+# language of whoever ran it); in English, and in runs from before the field, it begins with these.
+DOWNLOAD_RUNNING, DOWNLOAD_DONE = "running", "done"
 DOWNLOADING, DOWNLOADED = "downloading ", "downloaded "
+# How a line written by EventWriter (json.dumps, "event" first) starts, for each kind that a
+# reader may count without parsing; compact separators are accepted too.
+LOG_PREFIXES = (b'{"event": "log",', b'{"event":"log",')
+GPU_PREFIXES = (b'{"event": "gpu",', b'{"event":"gpu",')
 # The end of a file is read this far back for its last event or step.
 TAIL_WINDOW = 65536
 
@@ -50,6 +56,11 @@ class EventWriter:
                 except OSError:
                     pass
                 self._fh.close()
+
+
+def whole_line(raw: bytes) -> bool:
+    """One complete object on the line (not two glued together by a crash mid-write)."""
+    return raw.rstrip().endswith(b"}") and raw.count(b'"event"') == 1
 
 
 def _default(value: Any) -> Any:

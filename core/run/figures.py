@@ -80,6 +80,7 @@ class RunFigures:
         self.gpu_samples = 0
 
         self.notices: deque[str] = deque(maxlen=50)
+        self.notice_kinds: dict[str, str] = {}  # a notice's kind when it is "download" or "no_gpu"
         self.ended = False
         self.end_status: str | None = None  # completed / stopped / failed, as the end event says
         self.error: str | None = None

@@ -15,6 +15,7 @@ import socket
 from pathlib import Path
 
 from hftui.core.fsutil import atomic_write_text, ensure_private_dir, state_dir
+from hftui.core.i18n import _
 from hftui.core.run.folder import BROKEN, INDEX_SUBDIR, MISSING, RUN_FILE, RUNS_SUBDIR
 from hftui.core.run.record import RecordError, RunRecord, usable_pid, usable_time
 
@@ -57,18 +58,18 @@ def _read_entry(path: Path) -> dict | str:
     """An index entry with only the fields of the right type, or why it cannot be used."""
     try:
         if not path.is_file():
-            return "not a regular file"
+            return _("not a regular file")
         if path.stat().st_size > _ENTRY_MAX_BYTES:
-            return "too large to be an index entry"
+            return _("too large to be an index entry")
         entry = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        return f"cannot be read ({exc.strerror or exc})"
+        return _("cannot be read ({error})", error=exc.strerror or exc)
     except ValueError:
-        return "not valid JSON (cut short or damaged)"
+        return _("not valid JSON (cut short or damaged)")
     if not isinstance(entry, dict):
-        return "not a JSON object"
+        return _("not a JSON object")
     if not isinstance(entry.get("run_dir"), str) or not entry["run_dir"].strip():
-        return "names no run folder (run_dir)"
+        return _("names no run folder (run_dir)")
     kept: dict = {"run_dir": entry["run_dir"]}
     kept.update({k: entry[k] for k in _ENTRY_TEXT if isinstance(entry.get(k), str)})
     kept.update({k: entry[k] for k in _ENTRY_PIDS if usable_pid(entry.get(k))})
@@ -144,16 +145,16 @@ def find_run(ref: str | Path) -> RunRecord:
             listed = [r for r in list_runs() if r.run_dir == path.resolve()]
             if listed:
                 return listed[0]
-            raise RunLookupError(f"the run's record {exc}", []) from None
+            raise RunLookupError(_("the run's record {error}", error=exc), []) from None
     runs = list_runs()
     if not text:
-        raise RunLookupError("no run given", runs[:10])
+        raise RunLookupError(_("no run given"), runs[:10])
     for matcher in (lambda r: r.id == text, lambda r: r.id.startswith(text), lambda r: r.id.endswith(text)):
         found = [r for r in runs if matcher(r)]
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            raise RunLookupError(f"{text!r} matches {len(found)} runs; give more of the id", found[:10])
+            raise RunLookupError(_("{text} matches {count} runs; give more of the id", text=repr(text), count=len(found)), found[:10])
     named = [r for r in runs if r.name == text]
     if named:
         return named[0]  # newest first
@@ -162,8 +163,8 @@ def find_run(ref: str | Path) -> RunRecord:
         if inner:
             return inner[0]
     if runs:
-        raise RunLookupError(f"no run {text!r}", runs[:10])
-    raise RunLookupError(f"no run {text!r}: there are no runs on this machine yet", [])
+        raise RunLookupError(_("no run {text}", text=repr(text)), runs[:10])
+    raise RunLookupError(_("no run {text}: there are no runs on this machine yet", text=repr(text)), [])
 
 
 def runs_in_output_dir(output_dir: str | Path) -> list[RunRecord]:

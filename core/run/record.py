@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from hftui.core.fsutil import atomic_write_text
+from hftui.core.i18n import N_, _
 from hftui.core.run import liveness
 from hftui.core.run.events import EventWriter, last_end_event, last_progress
 from hftui.core.run.folder import (
@@ -47,7 +48,7 @@ from hftui.core.run.folder import (
 )
 from hftui.core.run.redact import is_secret_name, redact_record
 
-VANISHED = "the run's processes vanished"
+VANISHED = N_("the run's processes vanished")  # the error of a run whose processes are gone
 # A run whose supervisor has not reported its pid yet is given this long before it counts as gone.
 STARTING_GRACE_S = 60.0
 RECORD_MAX_BYTES = 4 << 20  # a run.json is a few hundred bytes; a bigger one is not ours
@@ -141,13 +142,13 @@ class RunRecord:
         path = run_dir / RUN_FILE
         info = path.stat()  # before opening: a FIFO in its place would block the reader
         if not stat.S_ISREG(info.st_mode):
-            raise RecordError(path, "not a regular file")
+            raise RecordError(path, _("not a regular file"))
         if info.st_size > RECORD_MAX_BYTES:
-            raise RecordError(path, f"{info.st_size} bytes, far too large for a run record")
+            raise RecordError(path, _("{size} bytes, far too large for a run record", size=info.st_size))
         try:
             data = json.loads(path.read_bytes().decode("utf-8"))
         except ValueError:
-            raise RecordError(path, "not valid JSON (cut short or damaged)") from None
+            raise RecordError(path, _("not valid JSON (cut short or damaged)")) from None
         return cls.from_dict(data, run_dir, source=path)
 
     @classmethod
@@ -155,7 +156,7 @@ class RunRecord:
         """A record from run.json's fields, each checked against its type (RecordError if not)."""
         source = source or (Path(run_dir) / RUN_FILE if run_dir is not None else RUN_FILE)
         if not isinstance(data, dict):
-            raise RecordError(source, f"not a JSON object (it holds a {type(data).__name__})")
+            raise RecordError(source, _("not a JSON object (it holds a {type})", type=type(data).__name__))
         hints = _field_types()
         values = {}
         for name, hint in hints.items():
@@ -163,15 +164,15 @@ class RunRecord:
                 continue
             value = data[name]
             if not _conforms(value, hint):
-                raise RecordError(source, f'"{name}" is {_shown(value)}, not {_kind(hint)}')
+                raise RecordError(source, _('"{name}" is {value}, not {kind}', name=name, value=_shown(value), kind=_kind(hint)))
             if value is not None and ((name in _PID_FIELDS and not usable_pid(value))
                                       or (name in _TIME_FIELDS and not usable_time(value))):
-                what = "a process id" if name in _PID_FIELDS else "a time"
-                raise RecordError(source, f'"{name}" is {_shown(value)}, not {what}')
+                what = _("a process id") if name in _PID_FIELDS else _("a time")
+                raise RecordError(source, _('"{name}" is {value}, not {kind}', name=name, value=_shown(value), kind=what))
             values[name] = value
         status = values.get("status", STARTING)
         if status not in ACTIVE_STATUSES + FINAL_STATUSES:
-            raise RecordError(source, f'"status" is {_shown(status)}, not a run status')
+            raise RecordError(source, _('"status" is {value}, not a run status', value=_shown(status)))
         values["run_dir"] = Path(run_dir if run_dir is not None else values.get("run_dir", "."))
         values.setdefault("id", values["run_dir"].name)
         values.setdefault("name", values["id"])
@@ -240,7 +241,7 @@ class RunRecord:
                 if end is not None and end.get("status") in FINAL_STATUSES:
                     self.status, self.error = end["status"], end.get("error")
                 else:
-                    self.status, self.error = FAILED, VANISHED
+                    self.status, self.error = FAILED, _(VANISHED)
                 self.ended = self.ended or time.time()
                 try:
                     if end is None:  # readers always see an end, and see it before the final status
@@ -307,10 +308,10 @@ def _kind(hint: Any) -> str:
     """A field's type in words, for the message about a wrong one."""
     args = typing.get_args(hint)
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return " or ".join(_kind(a) for a in args)
-    words = {type(None): "null", bool: "true or false", int: "a whole number", float: "a number",
-             str: "text", Path: "text", list: "a list", dict: "an object"}
-    return words.get(hint) or words.get(typing.get_origin(hint), "the expected type")
+        return _(" or ").join(_kind(a) for a in args)
+    words = {type(None): "null", bool: N_("true or false"), int: N_("a whole number"), float: N_("a number"),
+             str: N_("text"), Path: N_("text"), list: N_("a list"), dict: N_("an object")}
+    return _(words.get(hint) or words.get(typing.get_origin(hint), N_("the expected type")))
 
 
 def _shown(value: Any) -> str:
@@ -320,7 +321,7 @@ def _shown(value: Any) -> str:
 
 
 def _append_end(run: RunRecord, status: str, error: str | None) -> None:
-    step, _ = last_progress(run.events_path, run.max_steps)
+    step, _max_steps = last_progress(run.events_path, run.max_steps)
     writer = EventWriter(run.events_path)
     try:
         writer.write("end", step=step or 0, status=status, error=error, best_metric=None, best_checkpoint=None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hftui.core.i18n import _
 from hftui.core.run.folder import PRESET_FILE, RUN_FILE
 from hftui.core.run.index import RunLookupError, find_run
 from hftui.core.run.record import RecordError, RunRecord
@@ -30,15 +31,15 @@ def replayed_run(preset: str | None, again: str | None) -> RunRecord | None:
     no preset, both a preset and a run, or a run that is not there."""
     if again is None:
         if not preset:
-            raise ReplayError("give a preset file to train (hftui run PRESET), or a run to train again (hftui run --again RUN)")
+            raise ReplayError(_("give a preset file to train (hftui run PRESET), or a run to train again (hftui run --again RUN)"))
         return run_of_preset(preset)
     if preset:
-        raise ReplayError(f"give either a preset ({preset}) or --again {again}, not both")
+        raise ReplayError(_("give either a preset ({preset}) or --again {run}, not both", preset=preset, run=again))
     try:
         record = find_run(again)
     except RunLookupError as exc:
         known = ", ".join(r.id for r in exc.candidates[:5])
-        raise ReplayError(exc.message + (f" (recent runs: {known})" if known else "")) from None
+        raise ReplayError(exc.message + (" " + _("(recent runs: {runs})", runs=known) if known else "")) from None
     if not record.preset_file.is_file():
-        raise ReplayError(f"run {record.id} has no preset to train again: {record.preset_file} is gone")
+        raise ReplayError(_("run {id} has no preset to train again: {file} is gone", id=record.id, file=record.preset_file))
     return record

@@ -22,6 +22,7 @@ from hftui.core import checks, launch
 from hftui.core.checks import output_folder
 from hftui.core import preset as preset_mod
 from hftui.core.fsutil import atomic_write_text, ensure_private_dir, state_dir
+from hftui.core.i18n import N_, _
 from hftui.core.options.paths import MODEL_OUTPUT_KEYS, PATH_KEYS, beside_output_dir, looks_local
 from hftui.core.problems import PresetError, Problem
 from hftui.core.run import environment, liveness
@@ -87,7 +88,17 @@ def _abs_files(value: Any, base: Path) -> Any:
 
 
 # -- refusals -----------------------------------------------------------------------------------
-def _check_writable(folder: Path, what: str, key: str, hint: str) -> Problem | None:
+# What `_check_writable` says of each folder: a file in the place of the folder, a file in the
+# place of a folder above it, a folder that cannot be written.
+_STATE_FOLDER = (N_("the hftui state folder {folder} cannot be created: a file is in the way"),
+                 N_("the hftui state folder {folder} cannot be created: a file is in the way ({file} is a file)"),
+                 N_("the hftui state folder {folder} is not writable: {error}"))
+_OUTPUT_FOLDER = (N_("the output folder {folder} cannot be created: a file is in the way"),
+                  N_("the output folder {folder} cannot be created: a file is in the way ({file} is a file)"),
+                  N_("the output folder {folder} is not writable: {error}"))
+
+
+def _check_writable(folder: Path, says: tuple[str, str, str], key: str, hint: str) -> Problem | None:
     """Could we create `folder` and write inside it? Checked by writing a probe file into it or
     into its nearest existing parent (permission bits alone say nothing when running as root);
     nothing is left behind."""
@@ -95,21 +106,22 @@ def _check_writable(folder: Path, what: str, key: str, hint: str) -> Problem | N
     while not existing.exists() and existing.parent != existing:
         existing = existing.parent
     if existing.exists() and not existing.is_dir():
-        where = "" if existing == folder else f" ({existing} is a file)"
-        return Problem(key, "error", f"the {what} {folder} cannot be created: a file is in the way{where}", hint)
+        if existing == folder:
+            return Problem(key, "error", _(says[0], folder=folder), hint)
+        return Problem(key, "error", _(says[1], folder=folder, file=existing), hint)
     try:
         probe = existing / f".hftui-write-test-{os.getpid()}-{secrets.token_hex(2)}"
         probe.write_text("", encoding="utf-8")
         probe.unlink()
     except OSError as exc:
-        return Problem(key, "error", f"the {what} {folder} is not writable: {exc.strerror or exc}", hint)
+        return Problem(key, "error", _(says[2], folder=folder, error=exc.strerror or exc), hint)
     return None
 
 
 def check_state_dir() -> Problem | None:
     """Can this machine's run index be written? (Checked first: without it no run is recorded.)"""
-    return _check_writable(state_dir() / INDEX_SUBDIR, "hftui state folder", "",
-                           "set HFTUI_HOME to a folder you can write to")
+    return _check_writable(state_dir() / INDEX_SUBDIR, _STATE_FOLDER, "",
+                           _("set HFTUI_HOME to a folder you can write to"))
 
 
 def _validate(preset) -> list[Problem]:
@@ -122,8 +134,8 @@ def remote_code_problem(preset, trust_remote_code: bool) -> Problem | None:
     key = next((k for k in ("model.trust_remote_code", "args.trust_remote_code") if preset.get(k) is True), None)
     if key and not trust_remote_code:
         return Problem(key, "error",
-                       "this preset runs Python code shipped with the model (trust_remote_code = true)",
-                       "read that code first; then pass --trust-remote-code to allow it",
+                       _("this preset runs Python code shipped with the model (trust_remote_code = true)"),
+                       _("read that code first; then pass --trust-remote-code to allow it"),
                        None, str(preset.path) if preset.path else None)
     return None
 
@@ -169,11 +181,11 @@ def start_run(preset, *, overrides: Iterable[str] = (), resume_from: str | None 
     try:
         output_dir = preset.output_dir().expanduser().resolve()
     except (OSError, RuntimeError) as exc:  # a loop of symbolic links
-        raise PresetError([Problem("args.output_dir", "error", f"output_dir {preset.output_dir()} cannot be used: {exc}",
-                                   "choose a real folder, or fix the link", None, file)], file) from None
+        raise PresetError([Problem("args.output_dir", "error", _("output_dir {folder} cannot be used: {error}", folder=preset.output_dir(), error=exc),
+                                   _("choose a real folder, or fix the link"), None, file)], file) from None
     problems = []
-    bad = _check_writable(output_dir, "output folder", "args.output_dir",
-                          "choose a folder you can write to (--set args.output_dir=PATH)")
+    bad = _check_writable(output_dir, _OUTPUT_FOLDER, "args.output_dir",
+                          _("choose a folder you can write to (--set args.output_dir=PATH)"))
     if bad:
         problems.append(dataclasses.replace(bad, file=file))
     else:  # checked before anything is created in the folder
@@ -205,12 +217,13 @@ def _start_locked(preset, runs_root: Path, output_dir: Path, file, name, resume_
         busy = active_run_for(output_dir)
         if busy is not None:
             raise PresetError([Problem("args.output_dir", "error",
-                                       f"{output_dir} is in use by run {busy.id} ({busy.status}, pid {busy.pid or '?'})",
-                                       f"wait for it, stop it with 'hftui stop {busy.id}', or choose another args.output_dir", None, file)], file)
+                                       _("{folder} is in use by run {id} ({status}, pid {pid})", folder=output_dir, id=busy.id,
+                                         status=busy.status, pid=busy.pid or "?"),
+                                       _("wait for it, stop it with 'hftui stop {id}', or choose another args.output_dir", id=busy.id), None, file)], file)
         refuse_leftovers(output_dir, file)
         if resume_from == "last" and not _has_checkpoint(output_dir):
-            raise PresetError([Problem("args.output_dir", "error", f"there is no checkpoint to resume from in {output_dir}",
-                                       "start without --resume to train from the beginning", None, file)], file)
+            raise PresetError([Problem("args.output_dir", "error", _("there is no checkpoint to resume from in {folder}", folder=output_dir),
+                                       _("start without --resume to train from the beginning"), None, file)], file)
         earlier = _earlier_run(preset, resume_from, output_dir)
         if earlier:  # a fresh run would mix with them, and its rotation would delete them
             raise PresetError([Problem("args.output_dir", "error", *earlier, None, file)], file)
@@ -248,12 +261,12 @@ class _NotStarted(Exception):
 def _cannot_write(exc: OSError, output_dir: Path, file: str | None) -> PresetError:
     """The refusal for a run folder that cannot be written: a full disk said as such."""
     if output_folder.is_disk_full(exc):
-        problem = Problem("args.output_dir", "error", f"no space left on the disk holding {output_dir}: "
-                          "the run's folder could not be written, nothing was started", output_folder.no_space_hint(), None, file)
+        problem = Problem("args.output_dir", "error", _("no space left on the disk holding {folder}: "
+                          "the run's folder could not be written, nothing was started", folder=output_dir), output_folder.no_space_hint(), None, file)
     else:
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        problem = Problem("args.output_dir", "error", f"cannot create the run's folder in {output_dir}: "
-                          f"{exc.strerror or exc}{where}", "choose a folder you can write to (--set args.output_dir=PATH)", None, file)
+        problem = Problem("args.output_dir", "error", _("cannot create the run's folder in {folder}: {error}", folder=output_dir, error=f"{exc.strerror or exc}{where}"),
+                          _("choose a folder you can write to (--set args.output_dir=PATH)"), None, file)
     return PresetError([problem], file)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-from hftui.core.run.events import DOWNLOADING
+from hftui.core.run.events import DOWNLOAD_RUNNING, DOWNLOADED, DOWNLOADING, GPU_PREFIXES, LOG_PREFIXES, whole_line
 from hftui.core.run.figures import LOG_SKIP, PHASES, RunFigures
 from hftui.core.run.folder import ACTIVE_STATUSES, COMPLETED, FAILED, FINAL_STATUSES, RUNNING, STARTING
 from hftui.core.run.series import (
@@ -31,21 +31,14 @@ _RUN_STATUSES = ACTIVE_STATUSES + FINAL_STATUSES
 _EVAL_BOOKKEEPING = ("runtime", "samples_per_second", "steps_per_second", "epoch", "step",
                      "model_preparation_time", "tokens_per_second", "num_tokens")
 
-# How a line written by EventWriter (json.dumps, "event" first) starts, for each kind that
-# `apply_lines` may count without parsing; compact separators are accepted too.
-_LOG_PREFIXES = (b'{"event": "log",', b'{"event":"log",')
-_GPU_PREFIXES = (b'{"event": "gpu",', b'{"event":"gpu",')
 # A log line holding one of these is always parsed: its reward has a series of its own.
 _REWARD_MARKS = tuple(f'"{k}"'.encode() for k in REWARD_KEYS)
 
 
-def _whole(raw: bytes) -> bool:
-    """One complete object on the line (not two glued together by a crash mid-write)."""
-    return raw.rstrip().endswith(b"}") and raw.count(b'"event"') == 1
-
-
 class RunState(RunFigures):
     """The folded state of one run. Feed it events with `apply`; read its figures."""
+
+    _download_running = False  # the newest notice is a download's progress (the next replaces it)
 
     def __init__(self, run_info: dict | None = None, series_points: int = SERIES_POINTS):
         super().__init__(series_points)
@@ -90,9 +83,9 @@ class RunState(RunFigures):
         last_log = last_gpu = -1
         for i in range(len(lines) - 1, -1, -1):
             line = lines[i]
-            if last_log < 0 and line.startswith(_LOG_PREFIXES):
+            if last_log < 0 and line.startswith(LOG_PREFIXES):
                 last_log = i
-            elif last_gpu < 0 and line.startswith(_GPU_PREFIXES):
+            elif last_gpu < 0 and line.startswith(GPU_PREFIXES):
                 last_gpu = i
             if last_log >= 0 and last_gpu >= 0:
                 break
@@ -102,17 +95,17 @@ class RunState(RunFigures):
         log_budget = gpu_budget = 0  # lines of each kind that may be counted unparsed, in a row
         log_skipped = gpu_skipped = 0
         for i, raw in enumerate(lines):
-            if raw.startswith(_LOG_PREFIXES):
+            if raw.startswith(LOG_PREFIXES):
                 if (log_budget > 0 and i != last_log and b'"loss"' in raw and b'"learning_rate"' in raw
-                        and b'"grad_norm"' in raw and not any(m in raw for m in _REWARD_MARKS) and _whole(raw)):
+                        and b'"grad_norm"' in raw and not any(m in raw for m in _REWARD_MARKS) and whole_line(raw)):
                     log_budget -= 1
                     log_skipped += 1
                     continue
                 if log_skipped:
                     self._count_skipped("log", log_series, log_skipped)
                     log_skipped = 0
-            elif raw.startswith(_GPU_PREFIXES):
-                if gpu_budget > 0 and i != last_gpu and _whole(raw):
+            elif raw.startswith(GPU_PREFIXES):
+                if gpu_budget > 0 and i != last_gpu and whole_line(raw):
                     gpu_budget -= 1
                     gpu_skipped += 1
                     continue
@@ -337,11 +330,18 @@ class RunState(RunFigures):
             self.phase = phase
             self._changes.add("progress")
         if message:
-            if message.startswith(DOWNLOADING) and self.notices and self.notices[-1].startswith(DOWNLOADING):
+            download = ev.get("download", DOWNLOAD_RUNNING if message.startswith(DOWNLOADING) else None)
+            running = download == DOWNLOAD_RUNNING
+            if running and self._download_running and self.notices:
+                self.notice_kinds.pop(self.notices[-1], None)
                 self.notices[-1] = message  # a download's progress: only the newest counts
             else:
                 self.notices.append(message)
-            if message.lower().startswith("no gpu") and not self.gpus:
+            self._download_running = running
+            no_gpu = ev.get("no_gpu") is True or message.lower().startswith("no gpu")
+            if download is not None or message.startswith(DOWNLOADED) or no_gpu:
+                self.notice_kinds[message] = "no_gpu" if no_gpu else "download"
+            if no_gpu and not self.gpus:
                 self.no_gpu = True
                 self._changes.add("gpu")
             self._changes.add("info")

@@ -21,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 
+from hftui.core.i18n import _
 from hftui.core.problems import PresetError, Problem
 from hftui.core.run import liveness
 from hftui.core.run.folder import RUNS_SUBDIR, STOP_FILE, STOPPING
@@ -99,8 +100,9 @@ def refuse_leftovers(output_dir: str | Path, file: str | None = None) -> None:
     found = liveness.processes_of_runs(Path(output_dir) / RUNS_SUBDIR)
     problems = [
         Problem("args.output_dir", "error",
-                f"run {run_id} has ended, but its processes still run in {output_dir} (pid {', '.join(map(str, sorted(pids)))})",
-                f"end them with 'hftui stop {run_id}', then start again", None, file)
+                _("run {id} has ended, but its processes still run in {folder} (pid {pids})", id=run_id, folder=output_dir,
+                  pids=", ".join(map(str, sorted(pids)))),
+                _("end them with 'hftui stop {id}', then start again", id=run_id), None, file)
         for run_id, pids in sorted(found.items())
     ]
     if problems:

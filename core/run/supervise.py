@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from hftui.core.i18n import _
 from hftui.core.run.events import EventTail, EventWriter
 from hftui.core.run.folder import (
     COMPLETED,
@@ -97,7 +98,7 @@ class Supervisor:
             status=STOPPING if stopping else RUNNING,
         )
         if stopping:
-            say("stop requested before the run started; not starting it")
+            say(_("stop requested before the run started; not starting it"))
             return self.finish(None, started)
         env = dict(os.environ)
         env.update({k: str(v) for k, v in (self.record.launch_env or {}).items()})
@@ -107,7 +108,7 @@ class Supervisor:
         if too_many:
             say(too_many)
             return self.finish(None, started, error=too_many)
-        say("starting: " + " ".join(self.record.command))
+        say(_("starting: {command}", command=" ".join(self.record.command)))
         try:
             self.child = subprocess.Popen(
                 self.record.command, stdin=subprocess.DEVNULL, env=env, close_fds=True,
@@ -115,8 +116,8 @@ class Supervisor:
                 preexec_fn=liveness.die_with_parent_setup(os.getpid()),
             )
         except OSError as exc:
-            say(f"could not start the training process: {exc}")
-            return self.finish(None, started, error=f"could not start the training process: {exc.strerror or exc}")
+            say(_("could not start the training process: {error}", error=exc))
+            return self.finish(None, started, error=_("could not start the training process: {error}", error=exc.strerror or exc))
         self.record = update_record(self.run_dir, pgid=self.child.pid, worker_pid=self.child.pid)
         rc = self.wait()
         self._clean_group()
@@ -136,18 +137,18 @@ class Supervisor:
                 next_tail = now + 1.0
             if self.stop_seen is None and self.record.stop_path.exists():
                 self.stop_seen = now
-                say(f"stop requested: waiting up to {limit:g} s for a checkpoint and a clean end")
+                say(_("stop requested: waiting up to {limit} s for a checkpoint and a clean end", limit=f"{limit:g}"))
                 with contextlib.suppress(OSError, ValueError):
                     current = RunRecord.load(self.run_dir)
                     if current.status == RUNNING:
                         self.record = update_record(self.run_dir, status=STOPPING)
             if self.stop_seen is not None and self.term_sent is None and now - self.stop_seen > limit:
-                say(f"the run did not stop within {limit:g} s; terminating its processes")
+                say(_("the run did not stop within {limit} s; terminating its processes", limit=f"{limit:g}"))
                 self.term_sent = now
                 self.killed_by_us = True
                 signal_group(self.child.pid, signal.SIGTERM)
             if self.term_sent is not None and now - self.term_sent > KILL_GRACE_S:
-                say("still running; killing its processes")
+                say(_("still running; killing its processes"))
                 signal_group(self.child.pid, signal.SIGKILL)
                 self.term_sent = now  # and again after another grace period, should it survive
             time.sleep(POLL_S)
@@ -169,7 +170,7 @@ class Supervisor:
         left = lambda: group_alive(self.child.pid) or bool(liveness.run_processes(self.run_dir))  # noqa: E731
         if not left():
             return
-        say("processes of the run are still there; ending them")
+        say(_("processes of the run are still there; ending them"))
         for sig in (signal.SIGTERM, signal.SIGKILL):
             signal_group(self.child.pid, sig)
             for pid in liveness.run_processes(self.run_dir):
@@ -190,7 +191,7 @@ class Supervisor:
             else killed_rank(self.record.log_path)
         if rank_killed and not (stop_requested and self.killed_by_us):
             # a rank killed outright (the OOM killer): the others failed only for want of it
-            status, exit_code, error = FAILED, 128 + rank_killed[1], f"rank {rank_killed[0]} was {killed_by(rank_killed[1])}"
+            status, exit_code, error = FAILED, 128 + rank_killed[1], _("rank {rank} was {how}", rank=rank_killed[0], how=killed_by(rank_killed[1]))
         elif rc is None:
             status = STOPPED if stop_requested and error is None else FAILED
             exit_code = exit_code_of(status)
@@ -200,7 +201,7 @@ class Supervisor:
             error = end.get("error") or error
             if status == COMPLETED and rc != EXIT_OK:
                 status = FAILED
-                error = error or f"the training process exited with code {rc}"
+                error = error or _("the training process exited with code {code}", code=rc)
             exit_code = EXIT_CODES[status] if status != FAILED else (rc if rc > 0 else 128 - rc)
         elif rc == EXIT_OK:
             status, exit_code = COMPLETED, EXIT_OK
@@ -211,16 +212,16 @@ class Supervisor:
             exit_code = 128 + sig
             if stop_requested:
                 status = STOPPED
-                error = f"killed by signal {sig} after the stop request; the last checkpoint is kept"
+                error = _("killed by signal {signal} after the stop request; the last checkpoint is kept", signal=sig)
             else:
                 status = FAILED
                 error = killed_by(sig)
                 if self.record.num_processes * self.record.num_machines > 1:
-                    error = "the launcher (torchrun) was " + error + "; its ranks ended with it"
+                    error = _("the launcher (torchrun) was {how}; its ranks ended with it", how=error)
         else:
             status, exit_code = FAILED, rc
         if status == FAILED and not error:
-            error = error_summary(self.record.log_path) or f"the training process exited with code {rc}"
+            error = error_summary(self.record.log_path) or _("the training process exited with code {code}", code=rc)
         if error:
             error = redact(str(error))[:500]
         ended = time.time()
@@ -233,7 +234,10 @@ class Supervisor:
             finally:
                 writer.close()
         self.record = update_record(self.run_dir, status=status, exit_code=exit_code, ended=ended, error=error)
-        say(f"run {self.record.id} {status}" + (f": {error}" if error and status != COMPLETED else ""))
+        if error and status != COMPLETED:
+            say(_("run {id} {status}: {error}", id=self.record.id, status=status, error=error))
+        else:
+            say(_("run {id} {status}", id=self.record.id, status=status))
         return exit_code_of(status)
 
 
@@ -258,8 +262,10 @@ def killed_by(sig: int) -> str:
     try:
         name = signal.Signals(sig).name
     except ValueError:
-        return f"killed by signal {sig}"
-    return f"killed by signal {sig} ({name}" + (", out of memory?)" if sig == signal.SIGKILL else ")")
+        return _("killed by signal {signal}", signal=sig)
+    if sig == signal.SIGKILL:
+        return _("killed by signal {signal} ({name}, out of memory?)", signal=sig, name=name)
+    return _("killed by signal {signal} ({name})", signal=sig, name=name)
 
 
 def killed_rank(log_path: Path, max_bytes: int = 65536) -> tuple[int, int] | None:
@@ -293,7 +299,7 @@ def too_many_processes(nproc: int | None) -> str | None:
         gpus = []
     limit, what = launch.process_limit(gpus)
     if isinstance(nproc, int) and nproc > limit:
-        return f"launch.num_processes = {nproc} but this machine has {what}: at most {limit} process(es)"
+        return _("launch.num_processes = {count} but this machine has {what}: at most {limit} process(es)", count=nproc, what=what, limit=limit)
     return None
 
 

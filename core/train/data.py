@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from hftui.core.i18n import N_, _
 from hftui.core.options.sections import BUILDERS, DATA_EXTENSIONS, EVAL_SPLIT_NAMES, PAIRED_COLUMNS, REWARD_TRAINER_TYPES, SECTION_FIELDS, column_name, column_needs
 from hftui.core.problems import PresetError, Problem
 
 # What a column holds, for the hint when the data has none of the columns a need accepts.
-COLUMN_KINDS = {"text_column": "plain text", "messages_column": "chat", "completion_column": "prompt/completion"}
+COLUMN_KINDS = {"text_column": N_("plain text"), "messages_column": N_("chat"), "completion_column": N_("prompt/completion")}
 
 
 @dataclass
@@ -93,9 +94,9 @@ def one_class_problem(label) -> Problem:
     """One class is no classification: num_labels would come out as 1, which transformers
     trains as a regression on the label values."""
     return _err("dataset.label_column",
-                f"every row has the same label ({label!r}): a classifier needs at least two classes, and with one "
-                "num_labels would be 1, which trains a regression model",
-                "add rows of the other classes (or fix the label column); for a regression on numeric labels set model.num_labels = 1")
+                _("every row has the same label ({label}): a classifier needs at least two classes, and with one "
+                  "num_labels would be 1, which trains a regression model", label=repr(label)),
+                _("add rows of the other classes (or fix the label column); for a regression on numeric labels set model.num_labels = 1"))
 
 
 def _raise(problems: list[Problem], preset) -> None:
@@ -115,7 +116,7 @@ def resolve_data_files(preset) -> tuple[Any, list[Problem]]:
             return [one(v, key) for v in value]
         p = preset.resolve(str(value))
         if not any(ch in str(value) for ch in "*?[") and not p.exists():
-            problems.append(_err(key, f"data file not found: {p}", "check the path; relative paths start at the preset's folder", str(p)))
+            problems.append(_err(key, _("data file not found: {path}", path=p), _("check the path; relative paths start at the preset's folder"), str(p)))
         return str(p)
 
     if isinstance(raw, dict):
@@ -144,7 +145,7 @@ def load_splits(preset):
     data_files, problems = resolve_data_files(preset)
     _raise(problems, preset)
     if not preset.get("dataset.path") and data_files is None:
-        _raise([_err("dataset.path", "no dataset given", "set dataset.path (json, csv, a folder or a Hub id) and dataset.data_files")], preset)
+        _raise([_err("dataset.path", _("no dataset given"), _("set dataset.path (json, csv, a folder or a Hub id) and dataset.data_files"))], preset)
     builder = dataset_builder(preset, data_files)
     kwargs: dict[str, Any] = {}
     if data_files is not None:
@@ -157,26 +158,27 @@ def load_splits(preset):
     except Exception as exc:  # parse errors, offline Hub ids, bad config names
         first = _first_line(exc)
         where = _files_text(data_files) or builder
-        hint = "check that the file is valid " + (builder if builder in BUILDERS else "data") + " (one JSON object per line for .jsonl)"
+        hint = (_("check that the file is valid {builder} (one JSON object per line for .jsonl)", builder=builder) if builder in BUILDERS
+                else _("check that the file is valid data (one JSON object per line for .jsonl)"))
         if "offline" in first.lower() or "couldn't reach" in first.lower() or "doesn't exist on the hub" in first.lower():
-            hint = "the dataset is not local: check dataset.path, or use data files in the repo while offline"
-        _raise([_err("dataset.data_files" if data_files else "dataset.path", f"cannot read the dataset {where}: {first}", hint, _files_text(data_files) or None)], preset)
+            hint = _("the dataset is not local: check dataset.path, or use data files in the repo while offline")
+        _raise([_err("dataset.data_files" if data_files else "dataset.path", _("cannot read the dataset {where}: {error}", where=where, error=first), hint, _files_text(data_files) or None)], preset)
     train_name = str(preset.get("dataset.train_split") or "train")
     eval_name = preset.get("dataset.eval_split")
     if eval_name is None and not preset.get("dataset.eval_fraction"):
         eval_name = next((n for n in EVAL_SPLIT_NAMES if n in loaded and n != train_name), None)
     problems = []
     if train_name not in loaded:
-        problems.append(_err("dataset.train_split", f"no split {train_name!r} in the dataset", f"splits there: {', '.join(loaded)}"))
+        problems.append(_err("dataset.train_split", _("no split {name} in the dataset", name=repr(train_name)), _("splits there: {names}", names=", ".join(loaded))))
     if eval_name is not None and eval_name not in loaded:
-        problems.append(_err("dataset.eval_split", f"no split {eval_name!r} in the dataset", f"splits there: {', '.join(loaded)}"))
+        problems.append(_err("dataset.eval_split", _("no split {name} in the dataset", name=repr(eval_name)), _("splits there: {names}", names=", ".join(loaded))))
     _raise(problems, preset)
     train = loaded[train_name]
     evald = loaded[eval_name] if eval_name is not None else None
     fraction = preset.get("dataset.eval_fraction")
     if evald is None and fraction:
         if len(train) < 2:
-            _raise([_err("dataset.eval_fraction", f"the train split has {len(train)} row(s): too few to hold some out", "add rows or remove eval_fraction")], preset)
+            _raise([_err("dataset.eval_fraction", _("the train split has {count} row(s): too few to hold some out", count=len(train)), _("add rows or remove eval_fraction"))], preset)
         parts = train.train_test_split(test_size=float(fraction), seed=int(preset.get("args.seed", 42) or 42))
         train, evald = parts["train"], parts["test"]
     if preset.get("dataset.max_train_samples"):
@@ -185,7 +187,8 @@ def load_splits(preset):
         evald = evald.select(range(min(len(evald), int(preset.get("dataset.max_eval_samples")))))
     for split, ds, key in ((train_name, train, "dataset.train_split"), (eval_name or "eval", evald, "dataset.eval_split")):
         if ds is not None and len(ds) == 0:
-            problems.append(_err(key, f"the {split!r} split is empty", f"add rows to {_files_text(data_files) or 'the dataset'}"))
+            problems.append(_err(key, _("the {split} split is empty", split=repr(split)),
+                                 _("add rows to {files}", files=_files_text(data_files)) if data_files else _("add rows to the dataset")))
     _raise(problems, preset)
     return train, evald
 
@@ -203,7 +206,7 @@ def _files_text(data_files) -> str:
 def _first_line(exc: BaseException) -> str:
     seen = exc
     # datasets wraps the parser's error; the innermost message names the real cause
-    for _ in range(20):  # chains are short; the bound guards against a cycle
+    for _i in range(20):  # chains are short; the bound guards against a cycle
         if seen.__cause__ is None and seen.__context__ is None:
             break
         seen = seen.__cause__ or seen.__context__
@@ -231,23 +234,26 @@ def check_columns(preset, train, evald) -> None:
             partner = PAIRED_COLUMNS.get(found or "")
             if partner and column_name(preset.section("dataset"), partner) not in have:
                 column = column_name(preset.section("dataset"), partner)
-                problems.append(_err(f"dataset.{partner}", f"the {split} data has a {need[found]!r} column but no {column!r} column to go with it",
-                                     f"columns there: {', '.join(have)}; set dataset.{partner} to the column holding the prompts"))
+                problems.append(_err(f"dataset.{partner}", _("the {split} data has a {found} column but no {column} column to go with it", split=split, found=repr(need[found]), column=repr(column)),
+                                     _("columns there: {names}; set dataset.{key} to the column holding the prompts", names=", ".join(have), key=partner)))
             if found:
                 continue
             (key, column), *others = need.items()
             if not others:
-                problems.append(_err(f"dataset.{key}", f"the {split} data has no column {column!r}", f"columns there: {', '.join(have)}; set dataset.{key} to one of them"))
+                problems.append(_err(f"dataset.{key}", _("the {split} data has no column {column}", split=split, column=repr(column)),
+                                     _("columns there: {names}; set dataset.{key} to one of them", names=", ".join(have), key=key)))
                 continue
-            names = " nor a ".join(repr(c) for c in need.values())
-            keys = " or ".join(f"dataset.{k} ({COLUMN_KINDS[k]})" if k in COLUMN_KINDS else f"dataset.{k}" for k in need)
-            problems.append(_err(f"dataset.{key}", f"the {split} data has neither a {names} column", f"columns there: {', '.join(have)}; set {keys}"))
+            names = _(" nor a ").join(repr(c) for c in need.values())
+            keys = _(" or ").join(f"dataset.{k} ({_(COLUMN_KINDS[k])})" if k in COLUMN_KINDS else f"dataset.{k}" for k in need)
+            problems.append(_err(f"dataset.{key}", _("the {split} data has neither a {names} column", split=split, names=names),
+                                 _("columns there: {names}; set {keys}", names=", ".join(have), keys=keys)))
     if preset.trainer_type in REWARD_TRAINER_TYPES and needs_solution(preset):
         column = solution_column(preset)
         for split, ds in (("train", train), ("eval", evald)):
             if ds is not None and column not in ds.column_names:
-                problems.append(_err("grpo.solution_column", f"the {split} data has no column {column!r}, which the reward functions {', '.join(needs_solution(preset))} compare answers with",
-                                     f"columns there: {', '.join(ds.column_names)}; set grpo.solution_column to the column with the right answers"))
+                problems.append(_err("grpo.solution_column", _("the {split} data has no column {column}, which the reward functions {names} compare answers with",
+                                       split=split, column=repr(column), names=", ".join(needs_solution(preset))),
+                                     _("columns there: {names}; set grpo.solution_column to the column with the right answers", names=", ".join(ds.column_names))))
     _raise(problems, preset)
 
 
@@ -302,24 +308,25 @@ def prepare(preset, tokenizer) -> Prepared:
         if preset.get("model.num_labels") == 1:
             bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))]
             if bad:
-                _raise([_err("dataset.label_column", f"num_labels = 1 means regression, but a label is {bad[0]!r}", "use numbers as labels, or remove model.num_labels for classes")], preset)
+                _raise([_err("dataset.label_column", _("num_labels = 1 means regression, but a label is {label}", label=repr(bad[0])), _("use numbers as labels, or remove model.num_labels for classes"))], preset)
             from transformers import DataCollatorWithPadding
 
             fn = _mapper(tokenize_classification, tokenizer=tokenizer, text_column=text, label_column=label, max_length=n, label2id=None)
             return Prepared(_map(train, fn), _map(evald, fn), DataCollatorWithPadding(tokenizer), 1, [])
         bad = [v for v in values if not isinstance(v, (int, str)) or v is None]
         if bad:
-            _raise([_err("dataset.label_column", f"labels must be whole numbers or strings, found {bad[0]!r}", "use class ids 0..N-1 or class names")], preset)
+            _raise([_err("dataset.label_column", _("labels must be whole numbers or strings, found {label}", label=repr(bad[0])), _("use class ids 0..N-1 or class names"))], preset)
         label2id = label_mapping(values)
         if len(label2id) < 2 and not preset.get("model.num_labels"):
             _raise([one_class_problem(next(iter(label2id), None))], preset)
         num_labels = int(preset.get("model.num_labels") or (max(label2id.values()) + 1))
         if max(label2id.values()) >= num_labels:
-            _raise([_err("model.num_labels", f"num_labels = {num_labels} but the data has label id {max(label2id.values())}", f"set model.num_labels to at least {max(label2id.values()) + 1} or remove it")], preset)
+            _raise([_err("model.num_labels", _("num_labels = {count} but the data has label id {id}", count=num_labels, id=max(label2id.values())),
+                        _("set model.num_labels to at least {count} or remove it", count=max(label2id.values()) + 1))], preset)
         from transformers import DataCollatorWithPadding
 
         fn = _mapper(tokenize_classification, tokenizer=tokenizer, text_column=text, label_column=label, max_length=n, label2id=label2id)
-        names = [str(k) for k, _ in sorted(label2id.items(), key=lambda kv: kv[1])]
+        names = [str(k) for k, _id in sorted(label2id.items(), key=lambda kv: kv[1])]
         return Prepared(_map(train, fn), _map(evald, fn), DataCollatorWithPadding(tokenizer), num_labels, names)
     if task == "seq2seq-lm":
         text, target = column_name(d, "text_column"), column_name(d, "target_column")

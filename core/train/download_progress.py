@@ -15,11 +15,13 @@ import threading
 import time
 from typing import Any, Callable, Iterator
 
-from hftui.core.run.events import DOWNLOADED, DOWNLOADING
+from hftui.core.i18n import _
+from hftui.core.run.events import DOWNLOAD_DONE, DOWNLOAD_RUNNING, DOWNLOADED, DOWNLOADING  # noqa: F401
 from hftui.core.train.memory_estimate import human
 
-# A notice that starts with one of these is a download's progress: the live pane keeps only the
-# newest, and only while the run has not started training.
+# A download's notice carries `download` (running or done), whatever language its message is in;
+# in English it starts with DOWNLOADING or DOWNLOADED. The live pane keeps only the newest, and
+# only while the run has not started training.
 INTERVAL_S = 2.0  # at most one progress notice per this many seconds
 # The Hub's names for its bars: a bar named "….transfer" repeats the bytes of its partner, and
 # the snapshot bar sums many files (the "Fetching N files" bar counts those).
@@ -52,6 +54,7 @@ class DownloadProgress:
         self._send_lock = threading.Lock()
         self._last_sent: float | None = None
         self._last_message = ""
+        self.done = False  # the last word (finish) is being written
 
     # -- what the hook calls (any thread) ---------------------------------------------------------
     def opened(self, bar: Any, unit: str = "it", name: str | None = None, initial: float = 0) -> None:
@@ -108,11 +111,11 @@ class DownloadProgress:
         files, done, got, total = self.figures()
         if not got:  # files found in the cache move no bytes: nothing to say
             return ""
-        count = f"{files} file{'s' if files != 1 else ''}"
+        count = _("{count} file", count=files) if files == 1 else _("{count} files", count=files)
         if finished:
-            return f"{DOWNLOADED}{count}, {human(got)}"
-        size = human(got) if total is None else f"{human(got)} of {human(total)}"
-        return f"{DOWNLOADING}{count}, {size}"
+            return _("downloaded {files}, {size}", files=count, size=human(got))
+        size = human(got) if total is None else _("{got} of {total}", got=human(got), total=human(total))
+        return _("downloading {files}, {size}", files=count, size=size)
 
     def _maybe_send(self) -> None:
         if self._write is None:
@@ -131,6 +134,7 @@ class DownloadProgress:
         """The last word, when anything came down: how many files and bytes in all."""
         text = self.message(finished=True)
         if text and self._write is not None and self._last_message:
+            self.done = True
             self._write(text)
 
 
@@ -182,7 +186,8 @@ def reported(writer) -> Iterator[DownloadProgress | None]:
     if writer is None:
         yield None
         return
-    progress = DownloadProgress(lambda text: writer.write("notice", 0, message=text))
+    progress = DownloadProgress(lambda text: writer.write(
+        "notice", 0, message=text, download=DOWNLOAD_DONE if progress.done else DOWNLOAD_RUNNING))
     undo = follow_hub_bars(progress)
     try:
         yield progress

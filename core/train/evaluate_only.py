@@ -9,6 +9,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from hftui.core.i18n import _
 from hftui.core.problems import PresetError, Problem
 from hftui.core.train import data as data_mod
 from hftui.core.train import infer
@@ -49,7 +50,7 @@ def _split_name(preset, split: str | None) -> str:
     if preset.get("dataset.eval_split"):
         return str(preset.get("dataset.eval_split"))
     if preset.get("dataset.eval_fraction"):
-        return f"held out from train (eval_fraction {preset.get('dataset.eval_fraction')})"
+        return _("held out from train (eval_fraction {fraction})", fraction=preset.get("dataset.eval_fraction"))
     return "eval"
 
 
@@ -67,15 +68,15 @@ def evaluate_run(run_dir: str | Path, checkpoint: int | None = None, split: str 
 
     run_preset = infer.run_preset(run_dir)
     if run_preset.trainer_type in NO_EVALUATION:
-        raise PresetError([Problem("trainer.type", "error", f"{run_preset.trainer_type} runs have no evaluation loop",
-                                   "try the model instead: hftui try RUN --prompt TEXT")], _file(run_preset))
+        raise PresetError([Problem("trainer.type", "error", _("{type} runs have no evaluation loop", type=run_preset.trainer_type),
+                                   _("try the model instead: hftui try RUN --prompt TEXT"))], _file(run_preset))
     loaded = infer.load(run_dir, checkpoint)
     preset = eval_preset(loaded.preset, split)
     tokenizer = loaded.tokenizer
     prepared = data_mod.prepare(preset, tokenizer)
     if prepared.eval is None:
-        raise PresetError([Problem("dataset.eval_split", "error", "the run's preset has no evaluation split",
-                                   "name one: --split NAME (e.g. --split train)")], _file(preset))
+        raise PresetError([Problem("dataset.eval_split", "error", _("the run's preset has no evaluation split"),
+                                   _("name one: --split NAME (e.g. --split train)"))], _file(preset))
     config = make_config(preset, prepared)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

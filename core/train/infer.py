@@ -16,6 +16,7 @@ from typing import Any
 
 from hftui.core import preset as preset_mod
 from hftui.core.checks import output_folder
+from hftui.core.i18n import N_, _
 from hftui.core.options.sections import column_name
 from hftui.core.run.folder import MERGED_SUBDIR, PRESET_FILE, RUN_FILE
 from hftui.core.train import data as data_mod
@@ -24,7 +25,7 @@ from hftui.core.train import modeling
 ADAPTER_CONFIG = "adapter_config.json"  # what peft writes beside LoRA weights
 # What a model answers: generated text, class probabilities, one score, or seq2seq output.
 GENERATE, CLASSIFY, SCORE, SEQ2SEQ = "generate", "classify", "score", "seq2seq"
-FINAL = "final model"
+FINAL = N_("final model")  # a label compared in English, shown through _()
 
 
 class NoModel(Exception):
@@ -95,23 +96,25 @@ def choose(output_dir: str | Path, checkpoint: int | None = None) -> ModelSource
     """The final model, or checkpoint-N; NoModel names what the folder has instead."""
     sources = model_sources(output_dir)
     steps = [str(s.step) for s in sources if s.step is not None]
-    there = ", ".join(s.label for s in sources)
+    there = ", ".join(_(s.label) for s in sources)
     if checkpoint is None:
         if sources and sources[0].label == FINAL:
             return sources[0]
         if sources:
-            raise NoModel(f"the run saved no final model in {output_dir} (it did not finish); checkpoints there: {there}",
-                          f"pass --checkpoint {steps[0]} to use the newest one")
-        raise NoModel(f"the run saved no model in {output_dir} yet: no final model, no complete checkpoint",
-                      "let the run finish (or save checkpoints with args.save_steps), then try again")
+            raise NoModel(_("the run saved no final model in {folder} (it did not finish); checkpoints there: {there}", folder=output_dir, there=there),
+                          _("pass --checkpoint {step} to use the newest one", step=steps[0]))
+        raise NoModel(_("the run saved no model in {folder} yet: no final model, no complete checkpoint", folder=output_dir),
+                      _("let the run finish (or save checkpoints with args.save_steps), then try again"))
     for s in sources:
         if s.step == checkpoint:
             return s
     if steps:
-        hint = f"pick one of: --checkpoint {', '.join(steps)}"
+        hint = _("pick one of: --checkpoint {steps}", steps=", ".join(steps))
     else:
-        hint = "leave out --checkpoint to use the final model" if sources else "let the run save a checkpoint first"
-    raise NoModel(f"no complete checkpoint-{checkpoint} in {output_dir}; " + (f"models there: {there}" if there else "the run saved no model"), hint)
+        hint = _("leave out --checkpoint to use the final model") if sources else _("let the run save a checkpoint first")
+    if there:
+        raise NoModel(_("no complete checkpoint-{n} in {folder}; models there: {there}", n=checkpoint, folder=output_dir, there=there), hint)
+    raise NoModel(_("no complete checkpoint-{n} in {folder}; the run saved no model", n=checkpoint, folder=output_dir), hint)
 
 
 def answer_kind(preset) -> str:

@@ -21,6 +21,7 @@ import os
 import sys
 import warnings
 
+from hftui.core.i18n import _
 from hftui.core.problems import PresetError
 from hftui.core.train.summary import error_summary
 
@@ -71,7 +72,7 @@ def serve(run_dir: str, checkpoint: int | None, max_new_tokens: int, channel: Ch
             request = json.loads(line)
             text = request["input"] if isinstance(request, dict) else None
             if not isinstance(text, (str, list)) or len(line) > MAX_INPUT_CHARS:
-                raise ValueError("a request is one JSON object per line with an \"input\" text")
+                raise ValueError(_('a request is one JSON object per line with an "input" text'))
             limit = int(request.get("max_new_tokens") or max_new_tokens)
             result = answer.answer(loaded, text, limit, on_text=lambda t: channel.send("text", text=t))
             channel.send("answer", **result)

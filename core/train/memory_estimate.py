@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hftui.core.i18n import N_, _
 from hftui.core.options.sections import SECTION_FIELDS
 from hftui.core.train import effective
 from hftui.core.train.activations import activation_bytes
@@ -26,6 +27,12 @@ CUDA_OVERHEAD = int(0.75 * GiB)
 USABLE_FRACTION = 0.95
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+# The breakdown's parts as the estimate's text names them.
+PART_NAMES = {
+    "weights": N_("weights"), "gradients": N_("gradients"), "optimizer": N_("optimizer"),
+    "ppo_models": N_("ppo models"), "ddp_buckets": N_("ddp buckets"), "activations": N_("activations"),
+    "logits": N_("logits"), "cuda_overhead": N_("cuda overhead"),
+}
 
 
 @dataclass(frozen=True)
@@ -145,7 +152,7 @@ def estimate(preset, gpus: list | None = None, backend: str | None = None, world
     world = _world(preset, gpus, world_size)
     facts = facts if facts is not None else model_facts(preset)
     if facts is None:
-        return MemoryEstimate(None, {}, None, "memory estimate unavailable: the model's config could not be read here", None, backend, world)
+        return MemoryEstimate(None, {}, None, _("memory estimate unavailable: the model's config could not be read here"), None, backend, world)
     return _estimate_from(preset, facts, gpus, backend, world)
 
 
@@ -209,27 +216,49 @@ def _estimate_from(preset, facts: ModelFacts, gpus: list, backend: str, world: i
 
     gpu_bytes = min((int(g.memory_total) for g in gpus), default=None) if gpus else None
     fits = None if gpu_bytes is None else per_gpu <= gpu_bytes * USABLE_FRACTION
-    parts = ", ".join(f"{k.replace('_', ' ')} {human(v)}" for k, v in breakdown.items() if v)
-    where = f"{backend}" + (f" over {world} processes" if world > 1 else "")
-    compute = f" + {shape.mixed} mixed precision" if mixed else ""
-    ckpt = ", activation checkpointing" if shape.checkpointing else ""
-    text = (f"about {human(per_gpu)} per GPU ({parts}); {count(total)} parameters, {count(trainable)} trainable, "
-            f"{dtype_name} weights{compute}{ckpt}, batch {shape.batch} x {shape.seq} tokens, {where}")
+    text = "; ".join([_size_text(per_gpu, breakdown, gpus), _settings_text(total, trainable, dtype_name, shape, backend, world, gpus)])
     if fits is True:
-        text += f"; fits the {human(gpu_bytes)} GPU"
+        text += "; " + _("fits the {gpu} GPU", gpu=human(gpu_bytes))
     elif fits is False:
-        text += f"; does NOT fit the {human(gpu_bytes)} GPU"
+        text += "; " + _("does NOT fit the {gpu} GPU", gpu=human(gpu_bytes))
     offloaded = offload if backend in ("deepspeed", "fsdp") and offload in ("optimizer", "all") else "none"
     reasons = tuple(shape.reasons()) + tuple(_hardware_reasons(shape, gpus))
     return MemoryEstimate(per_gpu, breakdown, fits, text, gpu_bytes, backend, world, total, trainable, facts, offloaded, reasons)
+
+
+def _size_text(per_gpu: int, breakdown: dict, gpus: list) -> str:
+    """The figure and its parts: per GPU, or per process on a machine without one."""
+    parts = ", ".join(f"{_(PART_NAMES[k]) if k in PART_NAMES else k.replace('_', ' ')} {human(v)}" for k, v in breakdown.items() if v)
+    if gpus:
+        return _("about {size} per GPU ({parts})", size=human(per_gpu), parts=parts)
+    return _("about {size} per process ({parts})", size=human(per_gpu), parts=parts)
+
+
+def _settings_text(total, trainable, dtype_name: str, shape: effective.TrainingShape, backend: str, world: int, gpus: list) -> str:
+    """The settings behind the figure, in words."""
+    items = [_("{total} parameters, {trainable} trainable", total=count(total), trainable=count(trainable))]
+    if shape.mixed is not None:
+        items.append(_("{dtype} weights + {mixed} mixed precision", dtype=dtype_name, mixed=shape.mixed))
+    else:
+        items.append(_("{dtype} weights", dtype=dtype_name))
+    if shape.checkpointing:
+        items.append(_("activation checkpointing"))
+    items.append(_("batch {batch} x {seq} tokens", batch=shape.batch, seq=shape.seq))
+    if not gpus:
+        items.append(_("one process on the CPU") if world == 1 else _("{backend} over {world} CPU processes", backend=backend, world=world))
+    elif world > 1:
+        items.append(_("{backend} over {world} processes", backend=backend, world=world))
+    else:
+        items.append(backend)
+    return ", ".join(items)
 
 
 def _hardware_reasons(shape: effective.TrainingShape, gpus: list) -> list[str]:
     """What the GPUs cannot do that the settings ask for (bf16 before compute capability 8.0)."""
     if shape.mixed == "bf16" and gpus and not all(g.supports_bf16 for g in gpus):
         old = next(g for g in gpus if not g.supports_bf16)
-        return [f"bf16 needs compute capability 8.0 or newer and {old.name} has "
-                f"{'.'.join(map(str, old.compute_capability or ()))}: set args.bf16 = false and args.fp16 = true"]
+        return [_("bf16 needs compute capability 8.0 or newer and {gpu} has {capability}: set args.bf16 = false and args.fp16 = true",
+                  gpu=old.name, capability=".".join(map(str, old.compute_capability or ())))]
     return []
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from hftui.core.i18n import N_, _
 from hftui.core.options.paths import looks_local
 from hftui.core.options.sections import PEFT_METHODS, SECTION_FIELDS
 from hftui.core.problems import PresetError, Problem
@@ -80,7 +81,7 @@ def _source(preset) -> tuple[str, str]:
         return "scratch", scratch_setting(scratch, "tokenizer")
     name = preset.get("model.name_or_path")
     if not name:
-        raise _problem("model.name_or_path", "no model given", "set model.name_or_path to a Hub id or a local folder, or add a [model.scratch] table", preset)
+        raise _problem("model.name_or_path", _("no model given"), _("set model.name_or_path to a Hub id or a local folder, or add a [model.scratch] table"), preset)
     return "pretrained", str(name)
 
 
@@ -90,19 +91,23 @@ def local_or_hub(preset, value: str, key: str) -> str:
     if p.exists():
         return str(p)
     if looks_local(value):
-        raise _problem(key, f"folder not found: {p}", "check the path (relative paths start at the preset's folder), or train it first", preset)
+        raise _problem(key, _("folder not found: {path}", path=p), _("check the path (relative paths start at the preset's folder), or train it first"), preset)
     return value
+
+
+_CANNOT_LOAD = {"tokenizer": N_("cannot load the tokenizer {name}: {error}"), "model": N_("cannot load the model {name}: {error}"),
+                "model config": N_("cannot load the model config {name}: {error}")}
 
 
 def _load_error(exc: Exception, key: str, what: str, preset) -> PresetError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if _is_offline() or "offline" in text.lower() or "couldn't connect" in text.lower() or "connection" in text.lower():
-        hint = "the machine is offline (HF_HUB_OFFLINE): use a local folder, a model already in the Hugging Face cache, or [model.scratch]"
+        hint = _("the machine is offline (HF_HUB_OFFLINE): use a local folder, a model already in the Hugging Face cache, or [model.scratch]")
     elif "not a valid model identifier" in text or "does not appear to have" in text or "404" in text:
-        hint = "check the spelling of the Hub id (owner/name) or the local folder; private models need HF_TOKEN in the environment"
+        hint = _("check the spelling of the Hub id (owner/name) or the local folder; private models need HF_TOKEN in the environment")
     else:
-        hint = "check the id or folder; private models need HF_TOKEN in the environment"
-    return _problem(key, f"cannot load the {what} {preset.get(key) or ''!s}: {text[:300]}", hint, preset)
+        hint = _("check the id or folder; private models need HF_TOKEN in the environment")
+    return _problem(key, _(_CANNOT_LOAD[what], name=str(preset.get(key) or ""), error=text[:300]), hint, preset)
 
 
 def load_tokenizer(preset, trust_remote_code_allowed: bool = False):
@@ -140,8 +145,8 @@ def _trust(preset, allowed: bool) -> bool:
     if wanted and not allowed:
         raise _problem(
             "model.trust_remote_code",
-            "this preset runs Python code shipped with the model (trust_remote_code = true), which was not allowed for this run",
-            "re-run with --trust-remote-code if you trust the model's author, or set model.trust_remote_code = false",
+            _("this preset runs Python code shipped with the model (trust_remote_code = true), which was not allowed for this run"),
+            _("re-run with --trust-remote-code if you trust the model's author, or set model.trust_remote_code = false"),
             preset,
         )
     return wanted
@@ -173,7 +178,7 @@ def auto_class(preset, task: str):
 
     cls_name = AUTO_CLASSES.get(task)
     if cls_name is None:
-        raise _problem("model.task", f"unknown task {task!r}", f"use one of {', '.join(AUTO_CLASSES)}", preset)
+        raise _problem("model.task", _("unknown task {task}", task=repr(task)), _("use one of {names}", names=", ".join(AUTO_CLASSES)), preset)
     return getattr(transformers, cls_name)
 
 
@@ -212,9 +217,9 @@ def scratch_config(preset, tokenizer, task: str, num_labels: int | None = None):
     try:
         return AutoConfig.for_model(arch, **extra)
     except ValueError as exc:
-        raise _problem("model.scratch.architecture", f"unknown architecture {arch!r}: {str(exc).splitlines()[0][:200]}", "use an AutoConfig model_type such as llama, gpt2, bert, t5, qwen2", preset) from None
+        raise _problem("model.scratch.architecture", _("unknown architecture {arch}: {error}", arch=repr(arch), error=str(exc).splitlines()[0][:200]), _("use an AutoConfig model_type such as llama, gpt2, bert, t5, qwen2"), preset) from None
     except TypeError as exc:
-        raise _problem("model.scratch", f"bad config key for {arch}: {exc}", "keys of [model.scratch] other than architecture/tokenizer go to the model's config", preset) from None
+        raise _problem("model.scratch", _("bad config key for {arch}: {error}", arch=arch, error=exc), _("keys of [model.scratch] other than architecture/tokenizer go to the model's config"), preset) from None
 
 
 def model_config(preset, task: str, num_labels: int | None = None, tokenizer=None, trust_remote_code: bool = False):
@@ -274,7 +279,7 @@ def load_model(preset, tokenizer, task: str | None = None, num_labels: int | Non
         try:
             model = auto.from_config(config, **extra)
         except ValueError as exc:
-            raise _problem("model.scratch.architecture", f"{config.model_type} has no {task} model: {str(exc).splitlines()[0][:200]}", "pick an architecture that supports this task (llama/gpt2 for causal-lm and classification, t5/bart for seq2seq-lm)", preset) from None
+            raise _problem("model.scratch.architecture", _("{arch} has no {task} model: {error}", arch=config.model_type, task=task, error=str(exc).splitlines()[0][:200]), _("pick an architecture that supports this task (llama/gpt2 for causal-lm and classification, t5/bart for seq2seq-lm)"), preset) from None
         dtype = _dtype(preset)
         return model if dtype == "auto" else model.to(dtype)
     path = local_or_hub(preset, spec, key)
@@ -319,11 +324,11 @@ def lora_config(preset, task: str | None = None):
 
     method = preset.section("peft").get("method", "lora")
     if method not in PEFT_METHODS:
-        raise _problem("peft.method", f"unknown PEFT method {method!r}", f"use one of: {', '.join(PEFT_METHODS)}", preset)
+        raise _problem("peft.method", _("unknown PEFT method {method}", method=repr(method)), _("use one of: {names}", names=", ".join(PEFT_METHODS)), preset)
     try:
         return LoraConfig(**lora_kwargs(preset, task or preset.task))
     except TypeError as exc:
-        raise _problem("peft", f"bad [peft] key: {exc}", "see peft.LoraConfig for the fields", preset) from None
+        raise _problem("peft", _("bad [peft] key: {error}", error=exc), _("see peft.LoraConfig for the fields"), preset) from None
 
 
 def apply_peft(model, preset, task: str | None = None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 from hftui.core.extras import PPO_MODULE, ppo_missing
+from hftui.core.i18n import _
 from hftui.core.problems import PresetError, Problem
 from hftui.core.train import modeling
 
@@ -20,7 +21,7 @@ def build_ppo(preset, tokenizer, prepared, config, callbacks, trust_remote_code_
     reward_path = ppo.get("reward_model")
     if not reward_path:
         file = str(preset.path) if preset.path else None
-        raise PresetError([Problem("ppo.reward_model", "error", "PPO needs a reward model", "train one with a preset of trainer.type = \"reward\" (see presets/reward.toml) and set ppo.reward_model to its output_dir")], file)
+        raise PresetError([Problem("ppo.reward_model", "error", _("PPO needs a reward model"), _('train one with a preset of trainer.type = "reward" (see presets/reward.toml) and set ppo.reward_model to its output_dir'))], file)
     value_path = ppo.get("value_model") or reward_path
     policy = modeling.load_model(preset, tokenizer, "causal-lm", trust_remote_code_allowed=trust_remote_code_allowed)
     reward = modeling.load_model(preset, tokenizer, "sequence-classification", num_labels=1, source=str(reward_path), key="ppo.reward_model")
@@ -54,6 +55,6 @@ def ppo_trainer_class(preset=None) -> type:
         found = getattr(importlib.import_module(PPO_MODULE), "PPOTrainer", None)
         if found is not None:
             return found
-        missing = f"the installed trl has no PPOTrainer in {PPO_MODULE}"
+        missing = _("the installed trl has no PPOTrainer in {module}", module=PPO_MODULE)
     file = str(preset.path) if preset is not None and preset.path else None
     raise PresetError([Problem("trainer.type", "error", missing)], file)

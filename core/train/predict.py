@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from hftui.core.fsutil import atomic_write_text
+from hftui.core.i18n import _
 from hftui.core.options.sections import PAIRED_COLUMNS, column_name, column_needs
 from hftui.core.problems import PresetError, Problem
 from hftui.core.regular_file import Refused, read_capped
@@ -49,9 +50,9 @@ def read_rows(path: str | Path) -> list[dict]:
     try:
         raw, more = read_capped(path, MAX_INPUT_BYTES)
     except Refused as exc:
-        raise PresetError([_problem(file, f"the input file {exc.reason}", exc.hint)], file) from None
+        raise PresetError([_problem(file, _("the input file {reason}", reason=exc.text), exc.hint)], file) from None
     if more:
-        raise PresetError([_problem(file, f"the input file is larger than {MAX_INPUT_BYTES >> 20} MiB", "split it into smaller files")], file)
+        raise PresetError([_problem(file, _("the input file is larger than {size} MiB", size=MAX_INPUT_BYTES >> 20), _("split it into smaller files"))], file)
     text = raw.decode("utf-8", "replace")
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
@@ -61,8 +62,8 @@ def read_rows(path: str | Path) -> list[dict]:
         try:
             rows = json.loads(text)
         except ValueError as exc:
-            raise PresetError([_problem(file, f"not valid JSON: {exc}", "write a JSON list of objects, or one JSON object per line")], file) from None
-        return _objects(rows, file, lambda i: f"item {i + 1}")
+            raise PresetError([_problem(file, _("not valid JSON: {error}", error=exc), _("write a JSON list of objects, or one JSON object per line"))], file) from None
+        return _objects(rows, file, lambda i: _("item {n}", n=i + 1))
     rows, problems = [], []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -70,18 +71,18 @@ def read_rows(path: str | Path) -> list[dict]:
         try:
             rows.append(json.loads(line))
         except ValueError as exc:
-            problems.append(_problem(f"{file}:{number}", f"line {number} is not valid JSON: {exc}", "one JSON object per line"))
+            problems.append(_problem(f"{file}:{number}", _("line {n} is not valid JSON: {error}", n=number, error=exc), _("one JSON object per line")))
     if problems:
         raise PresetError(problems[:SHOWN_PROBLEMS], file)
-    return _objects(rows, file, lambda i: f"row {i + 1}")
+    return _objects(rows, file, lambda i: _("row {row}", row=i + 1))
 
 
 def _objects(rows, file: str, where: Callable[[int], str]) -> list[dict]:
     if not isinstance(rows, list):
-        raise PresetError([_problem(file, "the input is not a list of rows", "write a JSON list of objects, or one JSON object per line")], file)
+        raise PresetError([_problem(file, _("the input is not a list of rows"), _("write a JSON list of objects, or one JSON object per line"))], file)
     bad = [i for i, r in enumerate(rows) if not isinstance(r, dict)]
     if bad:
-        raise PresetError([_problem(file, f"{where(i)} is not a JSON object", "each row is an object with the preset's columns") for i in bad[:SHOWN_PROBLEMS]], file)
+        raise PresetError([_problem(file, _("{where} is not a JSON object", where=where(i)), _("each row is an object with the preset's columns")) for i in bad[:SHOWN_PROBLEMS]], file)
     return rows
 
 
@@ -97,14 +98,15 @@ def row_inputs(preset, rows: list[dict], file: str) -> list:
             missing.append(i)
         inputs.append(value)
     if not rows:
-        raise PresetError([_problem(file, "the input file holds no rows", "add one row per input")], file)
+        raise PresetError([_problem(file, _("the input file holds no rows"), _("add one row per input"))], file)
     if missing:
-        names = " or ".join(repr(c) for c in columns)
-        hint = f"give each row a {names} column (the preset's dataset.{' / dataset.'.join(keys)})"
-        problems = [_problem(f"{file}:{i + 1}", f"row {i + 1} has no {names} text; its columns: {', '.join(map(str, rows[i])) or 'none'}", hint)
+        names = _(" or ").join(repr(c) for c in columns)
+        hint = _("give each row a {names} column (the preset's {keys})", names=names, keys=" / ".join(f"dataset.{k}" for k in keys))
+        problems = [_problem(f"{file}:{i + 1}", _("row {n} has no {names} text; its columns: {columns}", n=i + 1, names=names,
+                                                  columns=", ".join(map(str, rows[i])) or _("none")), hint)
                     for i in missing[:SHOWN_PROBLEMS]]
         if len(missing) > SHOWN_PROBLEMS:
-            problems.append(_problem(file, f"and {len(missing) - SHOWN_PROBLEMS} more rows without it", hint))
+            problems.append(_problem(file, _("and {count} more rows without it", count=len(missing) - SHOWN_PROBLEMS), hint))
         raise PresetError(problems, file)
     return inputs
 

@@ -17,10 +17,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hftui.core.i18n import N_, _
+
 HEADROOM = 0.90  # share of the device's memory a recommended batch may peak at
 DEFAULT_BATCH_SIZES = (1, 2, 4, 8)
 DEFAULT_STEPS = 5
 PROBE_MODULE = "hftui.core.train.probe"
+# A row's status as the table shows it ("ok" and "oom" read the same in every language).
+STATUS_WORDS = {"failed": N_("failed"), "skipped": N_("skipped"), "over headroom": N_("over headroom")}
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,11 @@ class Row:
     status: str  # ok | oom | failed | skipped | over headroom
     tokens_per_second: float | None = None
     mfu: float | None = None
+
+    @property
+    def status_text(self) -> str:
+        """The status in the reader's language."""
+        return _(STATUS_WORDS[self.status]) if self.status in STATUS_WORDS else self.status
 
     @property
     def peak_bytes(self) -> int | None:
@@ -52,14 +61,16 @@ def run_candidate(preset_path: str, overrides: list[str], batch: int, steps: int
                 proc = subprocess.run([sys.executable, "-m", PROBE_MODULE, str(request), str(result)], stdout=out,
                                       stderr=subprocess.STDOUT, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
-            return {"batch": batch, "oom": False, "error": f"did not finish {steps} steps within {timeout:.0f} s"}
+            return {"batch": batch, "oom": False, "error": _("did not finish {steps} steps within {timeout:.0f} s", steps=steps, timeout=timeout)}
         try:
             return json.loads(result.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             # killed before it could write (the kernel's out-of-memory killer, say)
             tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or [""]
             killed = proc.returncode in (-9, 137)
-            return {"batch": batch, "oom": killed, "error": f"exited {proc.returncode}{' (killed: out of memory?)' if killed else ''}: {tail[0][:200]}"}
+            error = (_("exited {code} (killed: out of memory?): {tail}", code=proc.returncode, tail=tail[0][:200]) if killed
+                     else _("exited {code}: {tail}", code=proc.returncode, tail=tail[0][:200]))
+            return {"batch": batch, "oom": killed, "error": error}
 
 
 def row_of(result: dict) -> Row:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+from hftui.core.i18n import _
+
 QLORA = "qlora"
 BNB_PACKAGE = ("bitsandbytes", "pip install bitsandbytes")  # import name, how to install it
 # BitsAndBytesConfig's settings for QLoRA (the QLoRA paper's: NF4, double quantization).
@@ -39,15 +41,15 @@ def missing(has_cuda: bool, scratch: bool) -> list[tuple[str, str]]:
     """(message, fix) for each reason QLoRA cannot run here: none when it can."""
     out = []
     if scratch:
-        out.append(('peft.method = "qlora" loads a pretrained base in 4 bits, but [model.scratch] builds a model from random '
-                    "weights: a frozen 4-bit random base with adapters on top learns next to nothing",
-                    'use method = "lora" (or no [peft]) for a fresh model, or set model.name_or_path and remove [model.scratch]'))
+        out.append((_('peft.method = "qlora" loads a pretrained base in 4 bits, but [model.scratch] builds a model from random '
+                      "weights: a frozen 4-bit random base with adapters on top learns next to nothing"),
+                    _('use method = "lora" (or no [peft]) for a fresh model, or set model.name_or_path and remove [model.scratch]')))
     if not bnb_installed():
-        out.append((f'peft.method = "qlora" loads the base in 4 bits with {BNB_PACKAGE[0]}, which is not installed',
-                    f'{BNB_PACKAGE[1]} on a machine with a CUDA GPU, or use method = "lora"'))
+        out.append((_('peft.method = "qlora" loads the base in 4 bits with {package}, which is not installed', package=BNB_PACKAGE[0]),
+                    _('{install} on a machine with a CUDA GPU, or use method = "lora"', install=BNB_PACKAGE[1])))
     if not has_cuda:
-        out.append(('peft.method = "qlora" needs a CUDA GPU (bitsandbytes\' 4-bit kernels run on CUDA only), and there is none here',
-                    'run it on a CUDA machine (check one with `hftui validate PRESET --for 1xRTX4090`), or use method = "lora"'))
+        out.append((_('peft.method = "qlora" needs a CUDA GPU (bitsandbytes\' 4-bit kernels run on CUDA only), and there is none here'),
+                    _('run it on a CUDA machine (check one with `hftui validate PRESET --for 1xRTX4090`), or use method = "lora"')))
     return out
 
 

@@ -7,6 +7,7 @@ Trainer's own closing figures.
 
 from __future__ import annotations
 
+from hftui.core.i18n import _
 from hftui.core.options.catalog import checkpointing_option
 from hftui.core.problems import PresetError
 
@@ -18,12 +19,12 @@ def error_summary(exc: BaseException) -> str:
     """One line for a failure: where and what, never a traceback."""
     if isinstance(exc, PresetError):
         first = exc.problems[0] if exc.problems else None
-        text = f"{first.where()}: {first.message}" if first else "invalid preset"
-        return text + (f" (+{len(exc.problems) - 1} more)" if len(exc.problems) > 1 else "")
+        text = f"{first.where()}: {first.message}" if first else _("invalid preset")
+        return text + (_(" (+{count} more)", count=len(exc.problems) - 1) if len(exc.problems) > 1 else "")
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     summary = f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
     if "out of memory" in text.lower():
-        summary += f" (lower args.per_device_train_batch_size or dataset.max_length, or set args.{checkpointing_option()} = true)"
+        summary += _(" (lower args.per_device_train_batch_size or dataset.max_length, or set args.{option} = true)", option=checkpointing_option())
     return summary
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import warnings
 
+from hftui.core.i18n import _
 from hftui.core.options.catalog import load_config_class
 from hftui.core.problems import PresetError, Problem
 from hftui.core.train import data as data_mod
@@ -63,7 +64,7 @@ def make_config(preset, prepared=None):
             warnings.simplefilter("ignore", FutureWarning)
             return cls(**kwargs)
     except TypeError as exc:
-        raise PresetError([Problem("args", "error", f"{cls.__name__} does not take this option: {exc}", "run hftui validate to see the misspelled key and a suggestion")], file) from None
+        raise PresetError([Problem("args", "error", _("{cls} does not take this option: {error}", cls=cls.__name__, error=exc), _("run hftui validate to see the misspelled key and a suggestion"))], file) from None
     except ValueError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise PresetError([Problem("args", "error", f"{cls.__name__} rejected the options: {first[:400]}", "change the [args] values it names")], file) from None
+        raise PresetError([Problem("args", "error", _("{cls} rejected the options: {error}", cls=cls.__name__, error=first[:400]), _("change the [args] values it names"))], file) from None

@@ -8,6 +8,7 @@ and/or the functions of `rewards.py`, as `[grpo]` names them.
 
 from __future__ import annotations
 
+from hftui.core.i18n import _
 from hftui.core.options.sections import REWARD_TRAINER_TYPES
 from hftui.core.problems import PresetError, Problem
 from hftui.core.train import modeling
@@ -76,12 +77,12 @@ def reward_funcs(preset, tokenizer, trust_remote_code_allowed: bool = False) -> 
     for name in reward_function_names(preset):
         fn = REWARD_FUNCTIONS.get(name)
         if fn is None:
-            raise PresetError([Problem("grpo.reward_functions", "error", f"unknown reward function {name!r}", f"use one of: {', '.join(REWARD_FUNCTIONS)}")], _file(preset))
+            raise PresetError([Problem("grpo.reward_functions", "error", _("unknown reward function {name}", name=repr(name)), _("use one of: {names}", names=", ".join(REWARD_FUNCTIONS)))], _file(preset))
         funcs.append(fn)
         classes.append(None)
     if not funcs:
-        raise PresetError([Problem("grpo", "error", f"{preset.trainer_type} needs rewards, but [grpo] names no reward_model and no reward_functions",
-                                   f'set grpo.reward_model (a folder trained with trainer.type = "reward") or grpo.reward_functions = ["{next(iter(REWARD_FUNCTIONS))}"]')], _file(preset))
+        raise PresetError([Problem("grpo", "error", _("{type} needs rewards, but [grpo] names no reward_model and no reward_functions", type=preset.trainer_type),
+                                   _('set grpo.reward_model (a folder trained with trainer.type = "reward") or grpo.reward_functions = ["{name}"]', name=next(iter(REWARD_FUNCTIONS))))], _file(preset))
     return funcs, classes
 
 

@@ -22,6 +22,7 @@ from hftui.core import gpu
 from hftui.core import preset as preset_mod
 from hftui.core.checks import output_folder
 from hftui.core.checks.memory import warning_for
+from hftui.core.i18n import _
 from hftui.core.problems import PresetError, Problem
 from hftui.core.run import liveness
 from hftui.core.run import stop as control
@@ -74,7 +75,7 @@ def build(preset, events_callback=None, stop_callback=None, trust_remote_code_al
     prepared = data_mod.prepare(preset, tokenizer)
     config = make_config(preset, prepared)
     if ttype != "ppo" and prepared.eval is None and getattr(config, "eval_strategy", "no") != "no":
-        raise PresetError([Problem("dataset.eval_split", "error", f"args.eval_strategy = {preset.get('args.eval_strategy')!r} but the dataset has no evaluation split", "set dataset.eval_split, dataset.eval_fraction (e.g. 0.1), or a data_files entry named eval; or set args.eval_strategy = \"no\"")], _file(preset))
+        raise PresetError([Problem("dataset.eval_split", "error", _("args.eval_strategy = {value} but the dataset has no evaluation split", value=repr(preset.get("args.eval_strategy"))), _('set dataset.eval_split, dataset.eval_fraction (e.g. 0.1), or a data_files entry named eval; or set args.eval_strategy = "no"'))], _file(preset))
     callbacks = [c for c in (events_callback, stop_callback) if c is not None]
     set_seed(seed)
     if ttype == "ppo":
@@ -125,29 +126,33 @@ def resolve_resume(preset, resume_from: str | None, notes: list[str] | None = No
     if resume_from == "last":
         last, skipped = output_folder.last_complete_checkpoint(output_dir) if output_dir.is_dir() else (None, [])
         for path, reason in skipped:
-            message = f"skipped {path.name}: it is incomplete ({reason}), a save cut short by a full disk or a kill"
+            message = _("skipped {name}: it is incomplete ({reason}), a save cut short by a full disk or a kill", name=path.name, reason=reason)
             if notes is not None:
                 notes.append(message)
         if last is None and skipped:
             names = ", ".join(f"{p.name} ({reason})" for p, reason in skipped[:3])
-            raise PresetError([Problem("args.output_dir", "error", f"nothing to resume: every checkpoint in {output_dir} is incomplete: {names}", "start the run without --resume (in a new args.output_dir), or copy a complete checkpoint back")], _file(preset))
+            raise PresetError([Problem("args.output_dir", "error", _("nothing to resume: every checkpoint in {folder} is incomplete: {names}", folder=output_dir, names=names),
+                                       _("start the run without --resume (in a new args.output_dir), or copy a complete checkpoint back"))], _file(preset))
         if last is None:
-            raise PresetError([Problem("args.output_dir", "error", f"nothing to resume: no checkpoint-* folder in {output_dir}", "start the run without --resume, or save checkpoints (args.save_strategy) so a stopped run can continue")], _file(preset))
+            raise PresetError([Problem("args.output_dir", "error", _("nothing to resume: no checkpoint-* folder in {folder}", folder=output_dir),
+                                       _("start the run without --resume, or save checkpoints (args.save_strategy) so a stopped run can continue"))], _file(preset))
         return str(last)
     path = preset.resolve(resume_from)
     if not path.is_dir():
-        raise PresetError([Problem("args.resume_from_checkpoint", "error", f"checkpoint folder not found: {path}", "pass a checkpoint-N folder inside the run's output_dir, or use --resume to pick the last one")], _file(preset))
+        raise PresetError([Problem("args.resume_from_checkpoint", "error", _("checkpoint folder not found: {path}", path=path),
+                                   _("pass a checkpoint-N folder inside the run's output_dir, or use --resume to pick the last one"))], _file(preset))
     reason = output_folder.incomplete(path)
     if reason:
-        raise PresetError([Problem("args.resume_from_checkpoint", "error", f"checkpoint {path} is incomplete ({reason}): a save was cut short", "name a complete checkpoint-N folder, or use --resume to pick the last complete one")], _file(preset))
+        raise PresetError([Problem("args.resume_from_checkpoint", "error", _("checkpoint {path} is incomplete ({reason}): a save was cut short", path=path, reason=reason),
+                                   _("name a complete checkpoint-N folder, or use --resume to pick the last complete one"))], _file(preset))
     return str(path)
 
 
 def _failure_summary(exc: BaseException, output_dir: str) -> str:
     """The one line a failure ends with; a full disk says what to do rather than how it broke."""
     if output_folder.is_disk_full(exc):
-        return (f"no space left on the disk holding {output_dir}: a checkpoint being saved may be incomplete "
-                "(--resume skips it); free some space, then continue with --resume")
+        return _("no space left on the disk holding {folder}: a checkpoint being saved may be incomplete "
+                 "(--resume skips it); free some space, then continue with --resume", folder=output_dir)
     return error_summary(exc)
 
 
@@ -188,7 +193,7 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
             if writer is not None:
                 writer.write("notice", 0, message=message)
         if checkpoint and preset.trainer_type == "ppo":
-            raise PresetError([Problem("run.resume_from", "error", "PPO runs cannot resume from a checkpoint (TRL's PPO trainer has no resume)", "start the PPO run again from the beginning")], _file(preset))
+            raise PresetError([Problem("run.resume_from", "error", _("PPO runs cannot resume from a checkpoint (TRL's PPO trainer has no resume)"), _("start the PPO run again from the beginning"))], _file(preset))
         info["resumed_from"] = checkpoint
         events_cb = make_events_callback(writer, info)
         stop_cb = control.make_stop_callback(request, raise_after_save=preset.trainer_type == "ppo")
@@ -197,18 +202,19 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
         events_cb.info.update({k: v for k, v in built.info.items() if k != "model_facts"})
         trainable, total = built.info["trainable_params"], built.info["total_params"]
         if rank() == 0:
-            print(f"hftui: {trainable:,} of {total:,} parameters train ({100.0 * trainable / max(total, 1):.2f}%)", flush=True)
+            print("hftui: " + _("{trainable} of {total} parameters train ({share}%)", trainable=f"{trainable:,}", total=f"{total:,}",
+                                share=f"{100.0 * trainable / max(total, 1):.2f}"), flush=True)
         if writer is not None:
             gpus = gpu.detect()
             warning = memory_warning(preset, built.info.get("model_facts"), gpus, _launch_backend(run_dir))
             if warning is not None:
-                print(f"hftui: warning: {warning.message}; {warning.hint}", file=sys.stderr, flush=True)
-                writer.write("notice", 0, message=f"warning: {warning.message} (fix: {warning.hint})")
+                print("hftui: " + _("warning: {message}; {hint}", message=warning.message, hint=warning.hint), file=sys.stderr, flush=True)
+                writer.write("notice", 0, message=_("warning: {message} (fix: {hint})", message=warning.message, hint=warning.hint))
             if gpus:
                 sampler = GpuSampler(writer, lambda: built.trainer.state.global_step)
                 sampler.start()
             else:
-                writer.write("notice", 0, message="no GPU: running on CPU")
+                writer.write("notice", 0, message=_("no GPU: running on CPU"), no_gpu=True)
         try:
             if preset.trainer_type == "ppo":
                 built.trainer.train()
@@ -230,7 +236,7 @@ def train(preset, run_dir, resume_from: str | None = None, trust_remote_code_all
         return status
     except BaseException as exc:
         out = str(preset.resolve(preset.get("args.output_dir") or preset.output_dir()))
-        error = _failure_summary(exc, out) if not isinstance(exc, KeyboardInterrupt) else "interrupted"
+        error = _failure_summary(exc, out) if not isinstance(exc, KeyboardInterrupt) else _("interrupted")
         raise
     finally:
         control.StopRequest.restore_signal_handlers(previous_handlers)
@@ -287,15 +293,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     except PresetError as exc:
         exc = _in_the_persons_words(exc, run_dir, run.get("preset_path"))
-        print(f"error: {error_summary(exc)}", file=sys.stderr)
+        print(_("error: {error}", error=error_summary(exc)), file=sys.stderr)
         for problem in exc.problems:
             print(problem.format(), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        print(_("error: {error}", error=_("interrupted")), file=sys.stderr)
         return EXIT_STOPPED
     except BaseException as exc:  # the caller captures stderr into log.txt
-        print(f"error: {_failure_summary(exc, str(run_dir.parent.parent))}", file=sys.stderr)
+        print(_("error: {error}", error=_failure_summary(exc, str(run_dir.parent.parent))), file=sys.stderr)
         traceback.print_exc(file=sys.stderr)
         return EXIT_FAILED
     finally:

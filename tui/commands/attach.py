@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from hftui.core.i18n import _
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", nargs="?", help="run id, id prefix, run name or run folder (default: the one run still going, else pick from the list)")
+    parser.add_argument("run", nargs="?", help=_("run id, id prefix, run name or run folder (default: the one run still going, else pick from the list)"))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -43,10 +45,10 @@ def only_live_run():
 def _print_lookup_error(ref: str, exc) -> None:
     from hftui.tui.format import printable
 
-    print(f"hftui attach: error: {printable(exc.message)}", file=sys.stderr)
+    print(_("hftui {command}: error: {message}", command="attach", message=printable(exc.message)), file=sys.stderr)
     if exc.candidates:
-        print("    fix: did you mean one of these?", file=sys.stderr)
+        print("    " + _("fix: did you mean one of these?"), file=sys.stderr)
         for r in exc.candidates[:5]:
             print(f"      {printable(r.id)}  {printable(r.name)}  ({printable(r.status)})", file=sys.stderr)
     else:
-        print("    fix: list the runs with 'hftui runs', or give the run's folder", file=sys.stderr)
+        print("    " + _("fix: list the runs with 'hftui runs', or give the run's folder"), file=sys.stderr)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import sys
 
+from hftui.core.i18n import N_, _
+
 
 def add_arguments(parser) -> None:
-    parser.add_argument("runs", nargs="+", metavar="RUN", help="run ids (as 'hftui runs' shows them) or run folders; two or more")
-    parser.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
+    parser.add_argument("runs", nargs="+", metavar="RUN", help=_("run ids (as 'hftui runs' shows them) or run folders; two or more"))
+    parser.add_argument("--json", action="store_true", help=_("print the comparison as one JSON object"))
 
 
 def find_runs(refs: list[str]) -> tuple[list, list[str]]:
@@ -28,7 +30,7 @@ def find_runs(refs: list[str]) -> tuple[list, list[str]]:
             record = find_run(ref)
         except RunLookupError as exc:
             known = ", ".join(printable(r.id) for r in exc.candidates[:5])
-            problems.append(printable(exc.message) + (f" (recent runs: {known})" if known else ""))
+            problems.append(printable(exc.message) + (" " + _("(recent runs: {runs})", runs=known) if known else ""))
             continue
         if all(r.run_dir != record.run_dir for r in found):
             found.append(record)
@@ -42,7 +44,7 @@ def main(args) -> int:
 
     records, problems = find_runs(args.runs)
     if not problems and len(records) < 2:
-        problems.append("give two or more different runs to compare (see 'hftui runs')")
+        problems.append(_("give two or more different runs to compare (see 'hftui runs')"))
     if not problems:
         try:
             result = compare(records)
@@ -74,8 +76,8 @@ def print_comparison(result, console) -> None:
 
     runs = result.runs
     head = Table(box=None, header_style="bold", pad_edge=False, title_justify="left")
-    for col in ("", "run", "name", "status", "output dir"):
-        head.add_column(col, no_wrap=col != "output dir")
+    for col in ("", N_("run"), N_("name"), N_("status"), N_("output dir")):
+        head.add_column(_(col) if col else col, no_wrap=col != "output dir")
     for i, r in enumerate(runs):
         rec = r.record
         head.add_row(column_name(i), Text(printable(rec.id)), Text(printable(rec.name)),
@@ -92,7 +94,7 @@ def print_comparison(result, console) -> None:
 
     console.print()
     if result.keys:
-        keys = table("[bold]preset keys that differ[/] (defaults applied; * marks a default)")
+        keys = table(_("[bold]preset keys that differ[/] (defaults applied; * marks a default)"))
         for key, values in result.keys:
             cells = []
             for r, v in zip(runs, values):
@@ -101,29 +103,30 @@ def print_comparison(result, console) -> None:
             keys.add_row(Text(printable(key)), *(Text(c) for c in cells))
         console.print(keys)
     else:
-        console.print("[bold]preset keys:[/] the same once defaults are applied")
+        console.print(_("[bold]preset keys:[/] the same once defaults are applied"))
     console.print()
     if result.rows:
-        figures = table(f"[bold]metrics[/]: {BEST} marks the best value of each row")
+        figures = table(_("[bold]metrics[/]: {best} marks the best value of each row", best=_(BEST)))
         for row in result.rows:
             cells = []
             for i, v in enumerate(row.values):
                 text = shown_figure(row, v)
-                cells.append(Text(f"{text} {BEST}", style="bold green") if i in row.best else Text(text))
+                cells.append(Text(f"{text} {_(BEST)}", style="bold green") if i in row.best else Text(text))
             figures.add_row(row.label, *cells)
         console.print(figures)
     else:
-        console.print("[bold]metrics:[/] none logged yet")
+        console.print(_("[bold]metrics:[/] none logged yet"))
     console.print()
     missing = result.without_environment
     if result.environment:
-        env = table("[bold]environment differences[/]")
+        env = table(_("[bold]environment differences[/]"))
         for fact, values in result.environment:
             env.add_row(Text(printable(fact)), *(Text(printable(v)) for v in values))
         console.print(env)
     elif len(missing) < len(runs) - 1:
-        which = "the runs that have a record" if missing else "these runs"
-        console.print(f"[bold]environment:[/] the same for {which}")
+        console.print(_("[bold]environment:[/] the same for the runs that have a record") if missing
+                      else _("[bold]environment:[/] the same for these runs"))
     for r in missing:
-        console.print(Text(f"run {printable(r.record.id)} has no environment record (it started before hftui kept one)", style="dim"))
+        console.print(Text(_("run {id} has no environment record (it started before hftui kept one)", id=printable(r.record.id)),
+                           style="dim"))
 

@@ -12,6 +12,7 @@ import json
 import sys
 
 from hftui.core.data_report import DEFAULT_SAMPLE
+from hftui.core.i18n import _
 from hftui.core.run.folder import EXIT_INVALID, EXIT_OK
 
 
@@ -19,21 +20,21 @@ def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(_("{text!r} is not a whole number", text=text)) from None
     if value < 1:
-        raise argparse.ArgumentTypeError("the sample needs at least 1 row")
+        raise argparse.ArgumentTypeError(_("the sample needs at least 1 row"))
     return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("preset", metavar="PRESET", help="the preset file (.toml), or a shipped preset's name")
+    parser.add_argument("preset", metavar="PRESET", help=_("the preset file (.toml), or a shipped preset's name"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a value first, by dotted path (e.g. dataset.max_length=1024); repeatable")
+                        help=_("override a value first, by dotted path (e.g. dataset.max_length=1024); repeatable"))
     parser.add_argument("--sample", type=_positive, default=DEFAULT_SAMPLE, metavar="N",
-                        help=f"tokenize at most the first N train rows (default {DEFAULT_SAMPLE}); the report says when it is a sample")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON, for scripts")
+                        help=_("tokenize at most the first N train rows (default {sample}); the report says when it is a sample", sample=DEFAULT_SAMPLE))
+    parser.add_argument("--json", action="store_true", help=_("print the report as JSON, for scripts"))
     parser.add_argument("--trust-remote-code", action="store_true",
-                        help="allow a preset with model.trust_remote_code = true to load the tokenizer's own Python code")
+                        help=_("allow a preset with model.trust_remote_code = true to load the tokenizer's own Python code"))
 
 
 def main(args: argparse.Namespace) -> int:

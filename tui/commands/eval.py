@@ -6,14 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from hftui.core.i18n import _
 from hftui.tui.model_cli import add_model_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--split", metavar="NAME", default=None,
-                        help="the dataset split to evaluate on (default: the preset's evaluation split)")
-    parser.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+                        help=_("the dataset split to evaluate on (default: the preset's evaluation split)"))
+    parser.add_argument("--json", action="store_true", help=_("print the metrics as one JSON object"))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -58,13 +59,14 @@ def _print_table(record, result) -> None:
         return (1, ("loss", "perplexity").index(name)) if name in ("loss", "perplexity") else (2, 0)
 
     console = Console(highlight=False)
-    console.print(f"run [b]{shown(record.id)}[/b]  {shown(result.model)}  split {shown(result.split)} ({result.rows} rows)")
+    console.print(_("run [b]{id}[/b]  {model}  split {split} ({rows} rows)", id=shown(record.id), model=shown(_(result.model)),
+                    split=shown(result.split), rows=result.rows))
     table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("metric")
-    table.add_column("value", justify="right")
+    table.add_column(_("metric"))
+    table.add_column(_("value"), justify="right")
     figures = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     for key in sorted((k for k in figures if metric_label(k) not in _EVAL_BOOKKEEPING), key=rank):
         table.add_row(shown(metric_label(key)), fmt_short(figures[key]))
     console.print(table)
     if "eval_runtime" in figures:
-        console.print(f"[dim]evaluated in {fmt_duration(figures['eval_runtime'])}[/dim]")
+        console.print(_("[dim]evaluated in {duration}[/dim]", duration=fmt_duration(figures["eval_runtime"])))

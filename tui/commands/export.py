@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import sys
 
+from hftui.core.i18n import _
+
 TARGETS = ("python", "command", "accelerate", "deepspeed", "slurm")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("preset", help="the preset file (.toml)")
+    parser.add_argument("preset", help=_("the preset file (.toml)"))
     parser.add_argument("--to", dest="target", choices=TARGETS, default="python",
-                        help="python: a standalone training script; command: its launch command line; "
-                             "accelerate: a config for `accelerate launch --config_file`; deepspeed: the DeepSpeed JSON; "
-                             "slurm: an sbatch script for several nodes (default: python)")
+                        help=_("python: a standalone training script; command: its launch command line; "
+                               "accelerate: a config for `accelerate launch --config_file`; deepspeed: the DeepSpeed JSON; "
+                               "slurm: an sbatch script for several nodes (default: python)"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a preset value first, e.g. --set launch.num_machines=4 (repeatable)")
+                        help=_("override a preset value first, e.g. --set launch.num_machines=4 (repeatable)"))
     parser.add_argument("--for", dest="machine", metavar="MACHINE",
-                        help="make it for a named machine, COUNTxGPU, e.g. 4xA100-80GB (default: this machine's GPUs, "
-                             "or on a machine without GPUs a cluster node's)")
+                        help=_("make it for a named machine, COUNTxGPU, e.g. 4xA100-80GB (default: this machine's GPUs, "
+                               "or on a machine without GPUs a cluster node's)"))
     parser.add_argument("--cpu", action="store_true",
-                        help="the CPU variant, for a smoke test on this machine (DS_ACCELERATOR=cpu, use_cpu, gloo)")
+                        help=_("the CPU variant, for a smoke test on this machine (DS_ACCELERATOR=cpu, use_cpu, gloo)"))
 
 
 def main(args) -> int:
@@ -34,7 +36,7 @@ def main(args) -> int:
 
     gpus = None
     if args.cpu and args.machine:
-        print("hftui export: --cpu and --for name two different machines; give one of them", file=sys.stderr)
+        print(_("hftui export: --cpu and --for name two different machines; give one of them"), file=sys.stderr)
         return 2
     if args.machine:
         from hftui.core.gpus import UnknownMachine, machine_gpus

@@ -7,16 +7,18 @@ import argparse
 import sys
 from pathlib import Path
 
+from hftui.core.i18n import _
+
 from hftui.tui.model_cli import add_model_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--input", required=True, metavar="FILE",
-                        help="rows with the preset's input column (JSON lines, a JSON list, or CSV)")
+                        help=_("rows with the preset's input column (JSON lines, a JSON list, or CSV)"))
     parser.add_argument("--output", metavar="PATH", default=None,
-                        help="where to write the JSON lines (default: predictions.jsonl in the run folder)")
-    parser.add_argument("--max-new-tokens", type=int, default=None, metavar="N", help="longest generated answer, in tokens (default 128)")
+                        help=_("where to write the JSON lines (default: predictions.jsonl in the run folder)"))
+    parser.add_argument("--max-new-tokens", type=int, default=None, metavar="N", help=_("longest generated answer, in tokens (default 128)"))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -25,7 +27,7 @@ def main(args: argparse.Namespace) -> int:
     from hftui.tui import model_cli
 
     if args.max_new_tokens is not None and args.max_new_tokens < 1:
-        print("hftui predict: error: --max-new-tokens must be 1 or more", file=sys.stderr)
+        print(_("hftui predict: error: --max-new-tokens must be 1 or more"), file=sys.stderr)
         return EXIT_INVALID
     record = model_cli.find(args.run)
     if record is None:
@@ -34,8 +36,9 @@ def main(args: argparse.Namespace) -> int:
 
     output = Path(args.output).expanduser() if args.output else predict.default_output(record.run_dir, args.checkpoint)
     if not output.parent.is_dir():
-        print(f"hftui predict: error: no folder {printable(output.parent)} to write {printable(output.name)} in", file=sys.stderr)
-        print("    fix: create the folder, or name another --output path", file=sys.stderr)
+        print(_("hftui predict: error: no folder {folder} to write {name} in", folder=printable(output.parent), name=printable(output.name)),
+              file=sys.stderr)
+        print("    " + _("fix: create the folder, or name another --output path"), file=sys.stderr)
         return EXIT_INVALID
     model_cli.note_loading(record, args.checkpoint)
     from hftui.core.train import answer, infer
@@ -47,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
 
         def progress(done: int, total: int) -> None:
             if tty:
-                print(f"\r{done}/{total} rows", end="", file=sys.stderr, flush=True)
+                print("\r" + _("{done}/{total} rows", done=done, total=total), end="", file=sys.stderr, flush=True)
 
         with model_cli.model_work():
             loaded = infer.load(record.run_dir, args.checkpoint)
@@ -59,5 +62,5 @@ def main(args: argparse.Namespace) -> int:
         return code
     if tty:
         print(file=sys.stderr)
-    print(f"wrote {count} predictions ({printable(loaded.source.label)}) to {printable(output)}")
+    print(_("wrote {count} predictions ({model}) to {path}", count=count, model=printable(_(loaded.source.label)), path=printable(output)))
     return EXIT_OK

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from hftui.core.i18n import _
+
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--json", action="store_true", help="print a JSON list (name, path, description)")
+    parser.add_argument("--json", action="store_true", help=_("print a JSON list (name, path, description)"))
 
 
 def main(args) -> int:
@@ -22,11 +24,11 @@ def main(args) -> int:
         return EXIT_OK
     out = Console(highlight=False)
     table = Table(box=None, pad_edge=False)
-    table.add_column("name", style="bold")
-    table.add_column("trains")
+    table.add_column(_("name"), style="bold")
+    table.add_column(_("trains"))
     for p in found:
         table.add_row(p.name, p.description)
     out.print(table)
-    out.print("\nOpen one in the wizard: [bold]hftui NAME[/]; train it headless: [bold]hftui run NAME[/] "
-              "(runs are written under the current folder).", soft_wrap=True)
+    out.print("\n" + _("Open one in the wizard: [bold]hftui NAME[/]; train it headless: [bold]hftui run NAME[/] "
+                       "(runs are written under the current folder)."), soft_wrap=True)
     return EXIT_OK

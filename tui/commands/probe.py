@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 
+from hftui.core.i18n import _
 from hftui.core.run.folder import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 
 
@@ -20,15 +21,15 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("preset", help="the preset file (.toml)")
     parser.add_argument("--batch-sizes", default=",".join(map(str, DEFAULT_BATCH_SIZES)), metavar="N,N,...",
-                        help="per-device batch sizes to try, comma-separated (default: %(default)s)")
+                        help=_("per-device batch sizes to try, comma-separated (default: %(default)s)"))
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, metavar="N",
-                        help="training steps per batch size; the first is warm-up and not timed (default: %(default)s)")
+                        help=_("training steps per batch size; the first is warm-up and not timed (default: %(default)s)"))
     parser.add_argument("--apply", action="store_true",
-                        help="write the recommended batch size into the preset (args.per_device_train_batch_size)")
+                        help=_("write the recommended batch size into the preset (args.per_device_train_batch_size)"))
     parser.add_argument("--timeout", type=float, default=600, metavar="SECONDS",
-                        help="the longest one batch size may take (default: %(default)s)")
+                        help=_("the longest one batch size may take (default: %(default)s)"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a preset value for the probe only (repeatable; --apply writes only the batch size)")
+                        help=_("override a preset value for the probe only (repeatable; --apply writes only the batch size)"))
 
 
 def _batch_sizes(text: str) -> list[int] | None:
@@ -39,17 +40,24 @@ def _batch_sizes(text: str) -> list[int] | None:
     return sizes if sizes and all(s > 0 for s in sizes) else None
 
 
+def _right(text: str, width: int) -> str:
+    """`text` right-aligned in `width` terminal cells (a Korean letter takes two)."""
+    from rich.cells import cell_len
+
+    return " " * max(0, width - cell_len(text)) + text
+
+
 def _row_text(row) -> str:
     from hftui.tui.format import fmt_bytes
 
     peak = fmt_bytes(row.peak_bytes) if row.peak_bytes else "-"
     tps = f"{row.tokens_per_second:,.0f}" if row.tokens_per_second else "-"
     mfu = f"{row.mfu:.1%}" if row.mfu is not None else "-"
-    note = row.status
+    note = row.status_text
     if row.status in ("oom", "failed") and row.result.get("error"):
         note += f": {row.result['error']}"
     elif row.status == "skipped":
-        note = "skipped: a smaller batch ran out of memory"
+        note = _("skipped: a smaller batch ran out of memory")
     return f"{row.batch:>6}  {peak:>12}  {tps:>11}  {mfu:>6}  {note}"
 
 
@@ -61,10 +69,11 @@ def main(args) -> int:
 
     sizes = _batch_sizes(args.batch_sizes)
     if sizes is None:
-        print(f"hftui probe: --batch-sizes {printable(args.batch_sizes)!s} is not a list of positive whole numbers; write e.g. 1,2,4,8", file=sys.stderr)
+        print(_("hftui probe: --batch-sizes {sizes} is not a list of positive whole numbers; write e.g. 1,2,4,8", sizes=printable(args.batch_sizes)),
+              file=sys.stderr)
         return EXIT_INVALID
     if args.steps < 2:
-        print("hftui probe: --steps must be 2 or more (the first step is warm-up); e.g. --steps 5", file=sys.stderr)
+        print(_("hftui probe: --steps must be 2 or more (the first step is warm-up); e.g. --steps 5"), file=sys.stderr)
         return EXIT_INVALID
     preset, problems = validate_file(args.preset, args.overrides)
     errors = [p for p in problems if p.is_error]
@@ -72,21 +81,23 @@ def main(args) -> int:
         print_problems(errors or problems, args.preset)
         return EXIT_INVALID
 
-    print(f"probing {printable(args.preset)}: {args.steps} steps per batch size, each in its own process", flush=True)
-    print(f"{'batch':>6}  {'peak memory':>12}  {'tokens/s':>11}  {'MFU':>6}  status", flush=True)
+    print(_("probing {preset}: {steps} steps per batch size, each in its own process", preset=printable(args.preset), steps=args.steps), flush=True)
+    print(f"{_right(_('batch'), 6)}  {_right(_('peak memory'), 12)}  {_right(_('tokens/s'), 11)}  {'MFU':>6}  {_('status')}", flush=True)
     rows = probe_plan.probe(args.preset, args.overrides, sizes, args.steps, timeout=args.timeout,
                             on_row=lambda row: print(printable(_row_text(row)), flush=True))
     device = next((r.result.get("device") for r in rows if r.result.get("device")), None)
     capacity = next((r.result.get("capacity_bytes") for r in rows if r.result.get("capacity_bytes")), None)
     if device:
-        print(printable(f"device: {device}, {fmt_bytes(capacity)}; headroom: peaks up to {probe_plan.HEADROOM:.0%} of it"))
+        print(printable(_("device: {device}, {capacity}; headroom: peaks up to {share:.0%} of it", device=device, capacity=fmt_bytes(capacity),
+                          share=probe_plan.HEADROOM)))
     best = probe_plan.recommend(rows)
     if best is None:
-        print("no batch size fits: lower dataset.max_length, turn on activation checkpointing, or train LoRA adapters", file=sys.stderr)
+        print(_("no batch size fits: lower dataset.max_length, turn on activation checkpointing, or train LoRA adapters"), file=sys.stderr)
         return EXIT_FAILED
     now = preset.get("args.per_device_train_batch_size")
-    print(f"recommended: per_device_train_batch_size = {best.batch}" + (f" (the preset has {now})" if now is not None else ""))
+    print(_("recommended: per_device_train_batch_size = {batch} (the preset has {now})", batch=best.batch, now=now) if now is not None
+          else _("recommended: per_device_train_batch_size = {batch}", batch=best.batch))
     if args.apply:
         probe_plan.apply(args.preset, best.batch)
-        print(printable(f"written to {args.preset}"))
+        print(printable(_("written to {path}", path=args.preset)))
     return EXIT_OK

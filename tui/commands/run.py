@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import signal
 
+from hftui.core.i18n import _
+
 
 def add_arguments(parser) -> None:
-    parser.add_argument("preset", nargs="?", help="the preset file (.toml) to train")
+    parser.add_argument("preset", nargs="?", help=_("the preset file (.toml) to train"))
     parser.add_argument("--again", metavar="RUN",
-                        help="train a run's preset again: a run id as 'hftui runs' shows it, or a run folder")
+                        help=_("train a run's preset again: a run id as 'hftui runs' shows it, or a run folder"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a preset value, e.g. --set args.learning_rate=1e-4 (repeatable)")
-    parser.add_argument("--detach", action="store_true", help="start the run and return at once, printing its id")
+                        help=_("override a preset value, e.g. --set args.learning_rate=1e-4 (repeatable)"))
+    parser.add_argument("--detach", action="store_true", help=_("start the run and return at once, printing its id"))
     parser.add_argument("--resume", action="store_true",
-                        help="continue from the last checkpoint in the preset's output_dir")
+                        help=_("continue from the last checkpoint in the preset's output_dir"))
     parser.add_argument("--trust-remote-code", action="store_true",
-                        help="allow a preset with model.trust_remote_code = true to run the model's own Python code")
-    parser.add_argument("--name", help="a name for this run (default: the preset's name)")
+                        help=_("allow a preset with model.trust_remote_code = true to run the model's own Python code"))
+    parser.add_argument("--name", help=_("a name for this run (default: the preset's name)"))
 
 
 def main(args) -> int:
@@ -78,15 +80,15 @@ def main(args) -> int:
 
     if args.detach:
         out.print(run.id)
-        err.print(f"started run [bold]{shown(run.id)}[/] ({shown(run.name)}); it goes on after this terminal closes")
-        err.print(f"  follow it:  hftui attach {shown(run.id)}")
-        err.print(f"  stop it:    hftui stop {shown(run.id)}")
-        err.print(f"  its log:    {shown(str(run.log_path))}")
+        err.print(_("started run [bold]{id}[/] ({name}); it goes on after this terminal closes", id=shown(run.id), name=shown(run.name)))
+        err.print("  " + _("follow it:  hftui attach {id}", id=shown(run.id)))
+        err.print("  " + _("stop it:    hftui stop {id}", id=shown(run.id)))
+        err.print("  " + _("its log:    {path}", path=shown(str(run.log_path))))
         return EXIT_OK
 
     from hftui.tui.headless import HeadlessDisplay
 
-    out.print(f"run [bold]{shown(run.id)}[/] ({shown(run.name)}) started; Ctrl-C stops it with a checkpoint", soft_wrap=True)
+    out.print(_("run [bold]{id}[/] ({name}) started; Ctrl-C stops it with a checkpoint", id=shown(run.id), name=shown(run.name)), soft_wrap=True)
     display = HeadlessDisplay(run, out)
     interrupts = Interrupts(run, display.say)
     previous = {sig: signal.signal(sig, interrupts.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -113,12 +115,13 @@ class Interrupts:
 
     def act(self) -> None:
         from hftui.core.run.stop import kill_run, request_stop
+        from hftui.tui.headless import STOPPING_NOTE
 
         if self.count >= 1 and self.done < 1:
             self.done = 1
             request_stop(self.run)
-            self.say("stopping: saving a checkpoint; press Ctrl-C again to kill")
+            self.say(_(STOPPING_NOTE))
         if self.count >= 2 and self.done < 2:
             self.done = 2
-            self.say("killing the run's processes", "red")
+            self.say(_("killing the run's processes"), "red")
             kill_run(self.run)

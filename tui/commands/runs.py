@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import time
 
+from hftui.core.i18n import N_, _
+
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the runs as JSON (one list)")
-    parser.add_argument("--all", action="store_true", help="also list runs whose folder was deleted")
-    parser.add_argument("-n", "--limit", type=int, default=0, help="show only the newest N runs")
+    parser.add_argument("--json", action="store_true", help=_("print the runs as JSON (one list)"))
+    parser.add_argument("--all", action="store_true", help=_("also list runs whose folder was deleted"))
+    parser.add_argument("-n", "--limit", type=int, default=0, help=_("show only the newest N runs"))
 
 
 def main(args) -> int:
@@ -41,11 +43,11 @@ def main(args) -> int:
     if not console.is_terminal:  # a pipe or a file: whole paths, no ellipses
         console = Console(highlight=False, width=max(console.width, 240))
     if not rows:
-        console.print("no runs yet; start one with: hftui run PRESET")
+        console.print(_("no runs yet; start one with: hftui run PRESET"))
         return EXIT_OK
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("id", "name", "status", "step", "started", "output dir"):
-        table.add_column(col, no_wrap=col in ("id", "status", "step", "started"))
+    for col in ("id", N_("name"), N_("status"), N_("step"), N_("started"), N_("output dir")):
+        table.add_column(_(col), no_wrap=col in ("id", "status", "step", "started"))
     for r, step, max_steps in rows:
         if r.broken:  # one line of its own, below the table
             continue
@@ -57,6 +59,8 @@ def main(args) -> int:
     console.print(table)
     for r in records:
         if r.broken:
-            alive = f"; its processes still run: stop them with 'hftui stop {shown(r.id)}'" if r.is_active else ""
-            console.print(f"[red]broken[/] run record {shown(r.broken)}{alive}", soft_wrap=True)
+            text = (_("[red]broken[/] run record {record}; its processes still run: stop them with 'hftui stop {id}'",
+                      record=shown(r.broken), id=shown(r.id)) if r.is_active
+                    else _("[red]broken[/] run record {record}", record=shown(r.broken)))
+            console.print(text, soft_wrap=True)
     return EXIT_OK

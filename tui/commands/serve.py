@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from hftui.core.i18n import _
+
 DEFAULT_PORT = 8000
 DEFAULT_HOST = "127.0.0.1"
 SERVED_MODULE = "hftui.tui.served_app"
@@ -29,19 +31,19 @@ def _port(text: str) -> int:
     try:
         port = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (write a whole number, e.g. {DEFAULT_PORT})") from None
+        raise argparse.ArgumentTypeError(_("{text!r} is not a port number (write a whole number, e.g. {port})", text=text, port=DEFAULT_PORT)) from None
     if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number (1 to 65535, e.g. {DEFAULT_PORT})")
+        raise argparse.ArgumentTypeError(_("{port} is not a port number (1 to 65535, e.g. {default})", port=port, default=DEFAULT_PORT))
     return port
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("preset", nargs="?", help="a preset to open (default: the quickstart preset)")
-    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"the port to listen on (default: {DEFAULT_PORT})")
+    parser.add_argument("preset", nargs="?", help=_("a preset to open (default: the quickstart preset)"))
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help=_("the port to listen on (default: {port})", port=DEFAULT_PORT))
     parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"the address to listen on (default: {DEFAULT_HOST}, this machine only; reach it with ssh -L)")
+                        help=_("the address to listen on (default: {host}, this machine only; reach it with ssh -L)", host=DEFAULT_HOST))
     parser.add_argument("--allow-remote", action="store_true",
-                        help="listen on an address other computers can reach (anyone who reaches it can start runs)")
+                        help=_("listen on an address other computers can reach (anyone who reaches it can start runs)"))
 
 
 def url_of(host: str, port: int) -> str:
@@ -69,8 +71,8 @@ def bind_problem(host: str, port: int) -> tuple[int, str] | None:
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        return errno.EADDRNOTAVAIL, f"{host!r} is not an address of this machine ({exc.strerror})"
-    for family, kind, proto, _, address in addresses:
+        return errno.EADDRNOTAVAIL, _("{host!r} is not an address of this machine ({reason})", host=host, reason=exc.strerror)
+    for family, kind, proto, _name, address in addresses:
         try:
             with socket.socket(family, kind, proto) as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -91,20 +93,23 @@ def _error(message: str, fix: str) -> int:
     from hftui.core.printable import printable
     from hftui.core.run.folder import EXIT_INVALID
 
-    print(f"hftui serve: error: {printable(message)}", file=sys.stderr)
-    print(f"    fix: {printable(fix)}", file=sys.stderr)
+    print(_("hftui {command}: error: {message}", command="serve", message=printable(message)), file=sys.stderr)
+    print("    " + _("fix: {hint}", hint=printable(fix)), file=sys.stderr)
     return EXIT_INVALID
 
 
 def _cannot_listen(host: str, port: int, code: int, reason: str) -> int:
     if code == errno.EADDRINUSE:
         free = _free_port_near(host, port)
-        other = f"hftui serve --port {free}" if free else "hftui serve --port N with another port"
-        return _error(f"port {port} on {host} is already in use (another hftui serve, or another program listens there)",
-                      f"pick a free port: {other}; or stop the program that listens on {port}")
+        fix = (_("pick a free port: hftui serve --port {free}; or stop the program that listens on {port}", free=free, port=port) if free
+               else _("pick a free port: hftui serve --port N with another port; or stop the program that listens on {port}", port=port))
+        return _error(_("port {port} on {host} is already in use (another hftui serve, or another program listens there)", port=port, host=host),
+                      fix)
     if code == errno.EACCES:
-        return _error(f"not allowed to listen on port {port} ({reason})", f"use a port above 1023, e.g. --port {DEFAULT_PORT}")
-    return _error(f"cannot listen on {host}:{port}: {reason}", f"use --host {DEFAULT_HOST} (the default) and reach it with ssh -L")
+        return _error(_("not allowed to listen on port {port} ({reason})", port=port, reason=reason),
+                      _("use a port above 1023, e.g. --port {default}", default=DEFAULT_PORT))
+    return _error(_("cannot listen on {host}:{port}: {reason}", host=host, port=port, reason=reason),
+                  _("use --host {default} (the default) and reach it with ssh -L", default=DEFAULT_HOST))
 
 
 def served_command(preset: str | None, since: float, folder: Path) -> str:
@@ -122,10 +127,10 @@ def main(args: argparse.Namespace) -> int:
     local = is_loopback(args.host)
     if not local and not args.allow_remote:
         return _error(
-            f"--host {args.host} would offer the wizard, which starts training runs here, over plain HTTP to "
-            f"every computer that can reach this machine's port {args.port}",
-            f"keep the default --host {DEFAULT_HOST} and forward the port from your own computer: {tunnel_line(args.port)} "
-            "(or add --allow-remote on a network you trust)")
+            _("--host {host} would offer the wizard, which starts training runs here, over plain HTTP to "
+              "every computer that can reach this machine's port {port}", host=args.host, port=args.port),
+            _("keep the default --host {default} and forward the port from your own computer: {tunnel} "
+              "(or add --allow-remote on a network you trust)", default=DEFAULT_HOST, tunnel=tunnel_line(args.port)))
     if args.preset:
         from hftui.core.problems import PresetError
         from hftui.tui.commands.wizard import open_preset
@@ -135,7 +140,8 @@ def main(args: argparse.Namespace) -> int:
             open_preset(args.preset)
         except PresetError as exc:
             print_problems(exc.problems, exc.file)
-            return _error(f"cannot open {args.preset}", "fix the preset above, or leave it out to start from the quickstart")
+            return _error(_("cannot open {preset}", preset=args.preset),
+                          _("fix the preset above, or leave it out to start from the quickstart"))
     problem = bind_problem(args.host, args.port)
     if problem is not None:
         return _cannot_listen(args.host, args.port, *problem)
@@ -143,15 +149,15 @@ def main(args: argparse.Namespace) -> int:
     token = secrets.token_urlsafe(18)
     url = f"{url_of(args.host, args.port)}/?token={token}"
     command = served_command(args.preset, time.time(), Path.cwd())
-    lines = [f"hftui serve: the wizard is at {url}"]
+    lines = [_("hftui serve: the wizard is at {url}", url=url)]
     if local:
-        lines += ["  From your own computer, forward the port over SSH, then open that address there:",
+        lines += ["  " + _("From your own computer, forward the port over SSH, then open that address there:"),
                   f"    {tunnel_line(args.port, args.host)}"]
     else:
-        lines += [f"  warning: listening on {args.host} over plain HTTP: whoever sees this address (its token too) "
-                  "can start runs on this machine"]
-    lines += ["  Runs started in the page keep training when the tab closes; open the page again to watch them.",
-              "  Ctrl+C stops serving; the runs go on."]
+        lines += ["  " + _("warning: listening on {host} over plain HTTP: whoever sees this address (its token too) "
+                           "can start runs on this machine", host=args.host)]
+    lines += ["  " + _("Runs started in the page keep training when the tab closes; open the page again to watch them."),
+              "  " + _("Ctrl+C stops serving; the runs go on.")]
     print("\n".join(lines), flush=True)
     try:
         HftuiServer(command, args.host, args.port, token=token, local_only=local).serve()

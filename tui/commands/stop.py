@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from hftui.core.i18n import _
+
 
 def add_arguments(parser) -> None:
-    parser.add_argument("run", help="a run id (or a unique part of it), a run name, or a run folder")
-    parser.add_argument("--kill", action="store_true", help="kill the run's processes now (no checkpoint)")
-    parser.add_argument("--wait", action="store_true", help="wait until the run has ended")
-    parser.add_argument("--timeout", type=float, default=None, help="with --wait: give up after this many seconds")
+    parser.add_argument("run", help=_("a run id (or a unique part of it), a run name, or a run folder"))
+    parser.add_argument("--kill", action="store_true", help=_("kill the run's processes now (no checkpoint)"))
+    parser.add_argument("--wait", action="store_true", help=_("wait until the run has ended"))
+    parser.add_argument("--timeout", type=float, default=None, help=_("with --wait: give up after this many seconds"))
 
 
 def main(args) -> int:
@@ -27,22 +29,23 @@ def main(args) -> int:
         return EXIT_INVALID
     if not run.is_active:
         left = stop_leftovers(run, grace=1.0 if args.kill else 30.0)  # an ended run's processes still there
-        console.print(f"run {shown(run.id)} is not running: it {shown(run.status)}"
-                      + (f"; its processes left behind were ended (pid {', '.join(map(str, left))})" if left else ""))
+        console.print(_("run {id} is not running: it {status}; its processes left behind were ended (pid {pids})", id=shown(run.id),
+                        status=shown(run.status), pids=", ".join(map(str, left))) if left
+                      else _("run {id} is not running: it {status}", id=shown(run.id), status=shown(run.status)))
         return EXIT_OK
     if args.kill:
         run = kill_run(run)
-        console.print(f"run {shown(run.id)}: killed ({shown(run.status)})")
+        console.print(_("run {id}: killed ({status})", id=shown(run.id), status=shown(run.status)))
         return EXIT_OK
     request_stop(run)
-    console.print(f"run {shown(run.id)}: asked to stop; it saves a checkpoint and ends at the next step")
+    console.print(_("run {id}: asked to stop; it saves a checkpoint and ends at the next step", id=shown(run.id)))
     if args.wait:
         run = wait_for_end(run, timeout=args.timeout)
         if run.is_active:
-            console.print(f"run {shown(run.id)} is still {shown(run.status)} after {args.timeout:g} s "
-                          f"(use 'hftui stop {shown(run.id)} --kill' to end it now)")
+            console.print(_("run {id} is still {status} after {timeout:g} s (use 'hftui stop {id} --kill' to end it now)",
+                            id=shown(run.id), status=shown(run.status), timeout=args.timeout))
             return EXIT_FAILED
-        console.print(f"run {shown(run.id)} {shown(run.status)}")
+        console.print(_("run {id} {status}", id=shown(run.id), status=shown(run.status)))
     return EXIT_OK
 
 
@@ -50,9 +53,9 @@ def print_lookup_error(exc, console) -> None:
     """The lookup failure, with the runs a person may have meant."""
     from hftui.tui.format import shown
 
-    console.print(f"[bold red]error[/]: {shown(exc.message)}")
+    console.print(_("[bold red]error[/]: {message}", message=shown(exc.message)))
     if exc.candidates:
-        console.print("recent runs:")
+        console.print(_("recent runs:"))
         for r in exc.candidates:
             console.print(f"  {shown(r.id)}  {shown(r.name)}  {shown(r.status)}  {shown(r.output_dir)}")
-    console.print("list them all with: hftui runs")
+    console.print(_("list them all with: hftui runs"))

@@ -10,15 +10,16 @@ import argparse
 import json
 import sys
 
+from hftui.core.i18n import _
 from hftui.tui.model_cli import add_model_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
-    parser.add_argument("--prompt", required=True, metavar="TEXT", help="the input: a prompt, or the text to classify")
-    parser.add_argument("--max-new-tokens", type=int, default=None, metavar="N", help="longest answer, in tokens (default 128)")
-    parser.add_argument("--raw", action="store_true", help="give the prompt as it is, without the chat template")
-    parser.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    parser.add_argument("--prompt", required=True, metavar="TEXT", help=_("the input: a prompt, or the text to classify"))
+    parser.add_argument("--max-new-tokens", type=int, default=None, metavar="N", help=_("longest answer, in tokens (default 128)"))
+    parser.add_argument("--raw", action="store_true", help=_("give the prompt as it is, without the chat template"))
+    parser.add_argument("--json", action="store_true", help=_("print the answer as one JSON object"))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -26,7 +27,7 @@ def main(args: argparse.Namespace) -> int:
     from hftui.tui import model_cli
 
     if args.max_new_tokens is not None and args.max_new_tokens < 1:
-        print("hftui try: error: --max-new-tokens must be 1 or more", file=sys.stderr)
+        print(_("hftui try: error: --max-new-tokens must be 1 or more"), file=sys.stderr)
         return EXIT_INVALID
     record = model_cli.find(args.run)
     if record is None:
@@ -65,11 +66,11 @@ def _print_scores(result: dict) -> None:
 
     console = Console(highlight=False)
     if "score" in result:
-        console.print(f"score  {result['score']:.4f}")
+        console.print(_("score  {score:.4f}", score=result["score"]))
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("label")
-    table.add_column("probability", justify="right")
+    table.add_column(_("label"))
+    table.add_column(_("probability"), justify="right")
     for label, p in sorted(result["probabilities"].items(), key=lambda kv: -kv[1]):
         table.add_row(shown(label), f"{p:.4f}")
     console.print(table)

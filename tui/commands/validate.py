@@ -15,23 +15,33 @@ import argparse
 import json
 import sys
 
+from hftui.core.i18n import N_, _
 from hftui.core.run.folder import EXIT_INVALID, EXIT_OK
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("presets", nargs="+", metavar="PRESET", help="preset files to check")
+    parser.add_argument("presets", nargs="+", metavar="PRESET", help=_("preset files to check"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a value before checking, by dotted path (e.g. args.learning_rate=1e-4); repeatable")
-    parser.add_argument("--quiet", "-q", action="store_true", help="show only errors and the verdicts")
+                        help=_("override a value before checking, by dotted path (e.g. args.learning_rate=1e-4); repeatable"))
+    parser.add_argument("--quiet", "-q", action="store_true", help=_("show only errors and the verdicts"))
     parser.add_argument("--for", dest="machine", metavar="MACHINE",
-                        help="check for a named machine, COUNTxGPU, e.g. 4xA100-80GB, 1xH200, 8xRTX4090 "
-                             "(the estimate, the auto backend and GPU checks use it instead of this machine)")
+                        help=_("check for a named machine, COUNTxGPU, e.g. 4xA100-80GB, 1xH200, 8xRTX4090 "
+                               "(the estimate, the auto backend and GPU checks use it instead of this machine)"))
     parser.add_argument("--json", action="store_true",
-                        help="print one JSON object per preset on stdout: valid, problems, estimate")
+                        help=_("print one JSON object per preset on stdout: valid, problems, estimate"))
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+# How many problems of each severity, singular and plural.
+_COUNTS = {
+    "error": (N_("{n} error"), N_("{n} errors")),
+    "warning": (N_("{n} warning"), N_("{n} warnings")),
+    "notice": (N_("{n} notice"), N_("{n} notices")),
+}
+
+
+def _plural(n: int, severity: str) -> str:
+    one, many = _COUNTS[severity]
+    return _(one if n == 1 else many, n=n)
 
 
 def verdict(problems) -> tuple[bool, str]:
@@ -41,9 +51,9 @@ def verdict(problems) -> tuple[bool, str]:
     notices = sum(1 for p in problems if p.severity == "notice")
     if errors:
         parts = [_plural(errors, "error")] + ([_plural(warnings, "warning")] if warnings else [])
-        return False, "invalid: " + ", ".join(parts)
+        return False, _("invalid: {counts}", counts=", ".join(parts))
     extra = [_plural(n, w) for n, w in ((warnings, "warning"), (notices, "notice")) if n]
-    return True, "valid" + (f" ({', '.join(extra)})" if extra else "")
+    return True, _("valid ({counts})", counts=", ".join(extra)) if extra else _("valid")
 
 
 def _note_first_run() -> None:
@@ -53,7 +63,7 @@ def _note_first_run() -> None:
     from hftui.core.options import catalog
 
     if not any(catalog._cache_path(key, catalog.installed_versions()).exists() for key in ("sft", "trainer")):
-        print("hftui: reading the options of the installed transformers and trl (once per version)...", file=sys.stderr, flush=True)
+        print(_("hftui: reading the options of the installed transformers and trl (once per version)..."), file=sys.stderr, flush=True)
 
 
 def _machine(spec: str | None):
@@ -76,18 +86,19 @@ def _estimate(preset, gpus) -> dict | None:
         return fit_for(preset, gpus if gpus is not None else visible_gpus())
     except Exception as exc:  # an estimate is advice: say why there is none, never a traceback
         return {"per_gpu_gib": None, "backend": None, "offload": None, "fits": None,
-                "reasons": [f"no estimate: {type(exc).__name__}: {exc}"]}
+                "reasons": [_("no estimate: {kind}: {error}", kind=type(exc).__name__, error=exc)]}
 
 
 def _print_estimate(spec: str | None, est: dict) -> None:
     from hftui.tui.format import printable
 
-    where = spec or "this machine"
+    where = spec or _("this machine")
     gib = est.get("per_gpu_gib")
-    size = f"about {gib:.1f} GiB per GPU" if gib is not None else "no estimate"
-    fits = {True: "fits", False: "does NOT fit", None: "nothing to compare with"}[est.get("fits")]
-    offload = f", CPU offload: {est['offload']}" if est.get("offload") not in (None, "none") else ""
-    print(printable(f"  on {where}: {size}, {est.get('backend')}{offload}; {fits}"))
+    size = _("about {gib:.1f} GiB per GPU", gib=gib) if gib is not None else _("no estimate")
+    fits = {True: _("fits"), False: _("does NOT fit"), None: _("nothing to compare with")}[est.get("fits")]
+    offload = ", " + _("CPU offload: {offload}", offload=est["offload"]) if est.get("offload") not in (None, "none") else ""
+    print(printable("  " + _("on {where}: {size}, {backend}{offload}; {fits}", where=where, size=size, backend=est.get("backend"),
+                             offload=offload, fits=fits)))
     for reason in est.get("reasons", []):
         print(printable(f"    {reason}"))
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from hftui.core import preset as preset_mod
+from hftui.core.i18n import _
 from hftui.core.preset import Preset
 from hftui.core.problems import PresetError
 from hftui.core.shipped import close_presets, missing_preset_error, shipped_by_name, shipped_presets_dir
@@ -36,7 +37,7 @@ def open_preset(arg: str | None, new: bool = False) -> tuple[Preset, bool]:
         if new or not close_presets(arg):
             return Preset(data={"schema": 1}, path=path.absolute()), True
         problem = missing_preset_error(arg).problems[0]
-        hint = f"{problem.hint} To start a new preset named {arg}, run: hftui --new {arg}"
+        hint = f"{problem.hint} " + _("To start a new preset named {name}, run: hftui --new {name}", name=arg)
         raise PresetError([replace(problem, hint=hint)], arg)
     quick = quickstart_path()
     if quick is not None:

@@ -13,16 +13,18 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from hftui.core.i18n import N_, _
 from hftui.core.run.compare import CompareError, Comparison, compare
 from hftui.core.run.record import RecordError, RunRecord
 from hftui.core.run.series import metric_label
 from hftui.tui.compare_text import BEST, column_name, shown_figure, shown_value
 from hftui.tui.format import printable
+from hftui.tui.i18n import translate_bindings
 
 # One colour per run, in the order the runs were marked.
 RUN_COLORS = ("cyan", "magenta", "yellow", "green", "blue", "red", "white")
@@ -49,40 +51,46 @@ class CompareScreen(Screen[None]):
     CompareScreen TabPane { padding: 0; height: 1fr; }
     CompareScreen PlotextPlot { height: 1fr; min-height: 8; }
     CompareScreen #compare-eval { grid-size: 1; height: 1fr; }
-    CompareScreen #compare-side { width: 1fr; height: 1fr; padding: 0 1; overflow-y: auto; }
-    CompareScreen #compare-side DataTable { height: auto; max-height: 50%; margin-bottom: 1; }
+    CompareScreen #compare-side { width: auto; min-width: 40; max-width: 65%; height: 1fr; padding: 0 1; }
+    CompareScreen #compare-side DataTable { width: auto; height: auto; max-height: 50%; margin-bottom: 1; }
+    CompareScreen.-narrow #compare-body { layout: vertical; }
+    CompareScreen.-narrow #compare-side { width: 1fr; max-width: 100%; }
     CompareScreen .compare-title { text-style: bold; }
     """
+    # Narrower than this, the tables go below the charts: beside them, neither would fit.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
-        Binding("escape", "close", "Back", id="compare.close", tooltip="Back to the runs"),
-        Binding("f5", "reload", "Refresh", id="compare.reload", tooltip="Read the runs again (a run still training moves on)"),
+        Binding("escape", "close", N_("Back"), id="compare.close", tooltip=N_("Back to the runs")),
+        Binding("f5", "reload", N_("Refresh"), id="compare.reload",
+                tooltip=N_("Read the runs again (a run still training moves on)")),
     ]
 
     def __init__(self, run_dirs: list[str | Path], **kwargs) -> None:
         super().__init__(**kwargs)
+        translate_bindings(self)
         self.run_dirs = [Path(d) for d in run_dirs]
         self.result: Comparison | None = None
         # What each chart shows, by line label: the points last drawn (tests read it).
         self.drawn: dict[str, dict[str, Points]] = {"loss": {}, "eval": {}}
 
     def compose(self) -> ComposeResult:
-        yield Static(f"reading {len(self.run_dirs)} runs…", id="compare-legend")
+        yield Static(_("reading {count} runs…", count=len(self.run_dirs)), id="compare-legend")
         with Horizontal(id="compare-body"):
             with TabbedContent(id="compare-tabs"):
-                with TabPane("Loss", id="compare-tab-loss"):
+                with TabPane(_("Loss"), id="compare-tab-loss"):
                     yield PlotextPlot(id="compare-loss")
-                with TabPane("Eval", id="compare-tab-eval"):
+                with TabPane(_("Eval"), id="compare-tab-eval"):
                     yield Grid(id="compare-eval")
-            with Vertical(id="compare-side"):
-                yield Static("preset keys that differ", classes="compare-title")
+            with VerticalScroll(id="compare-side"):
+                yield Static(_("preset keys that differ"), classes="compare-title")
                 yield DataTable(id="compare-keys", cursor_type="row", zebra_stripes=True)
-                yield Static("metrics", classes="compare-title")
+                yield Static(_("metrics"), classes="compare-title")
                 yield DataTable(id="compare-metrics", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="compare-env")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = "compare runs"
+        self.title = _("compare runs")
         self._load()
 
     def action_reload(self) -> None:
@@ -96,7 +104,8 @@ class CompareScreen(Screen[None]):
         try:
             result = compare([RunRecord.load(d) for d in self.run_dirs])
         except (CompareError, RecordError, OSError, ValueError) as exc:
-            self.app.call_from_thread(self.notify, f"cannot compare these runs: {exc}", severity="error", timeout=10)
+            self.app.call_from_thread(self.notify, _("cannot compare these runs: {error}", error=exc),
+                                      severity="error", timeout=10)
             return
         self.app.call_from_thread(self._show, result)
 
@@ -118,15 +127,16 @@ class CompareScreen(Screen[None]):
         self._fill_environment(result)
 
     def _draw_loss(self, result: Comparison) -> None:
-        """Training loss as lines and eval loss as dots, every run on the one chart."""
+        """Training loss as lines and eval loss as dots, every run on the one chart. The lines'
+        labels stay as the metrics are named: plotext lays text out one cell a character."""
         plot = self.query_one("#compare-loss", PlotextPlot)
         lines = []
         for i, r in enumerate(result.runs):
             color = RUN_COLORS[i % len(RUN_COLORS)]
             lines.append((f"{column_name(i)} loss", r.state.loss.points(), color, False))
             if "eval_loss" in r.state.metrics:
-                lines.append((f"{column_name(i)} eval loss", r.state.metrics["eval_loss"].history.points(), color, True))
-        self.drawn["loss"] = self._plot(plot, "training loss (lines) · eval loss (dots)", lines)
+                lines.append((f"{column_name(i)} eval_loss", r.state.metrics["eval_loss"].history.points(), color, True))
+        self.drawn["loss"] = self._plot(plot, _("training loss (lines) · eval loss (dots)"), lines)
 
     def _draw_eval(self, result: Comparison) -> None:
         """One chart per eval metric, every run on it."""
@@ -163,7 +173,7 @@ class CompareScreen(Screen[None]):
                 plt.scatter(xs, ys, label=label, color=color, marker="dot" if len(xs) > 1 else "hd")
             else:
                 plt.plot(xs, ys, label=label, color=color, marker="braille")
-        plt.xlabel("step")
+        plt.xlabel(_("step"))
         plot.refresh()
         return drawn
 
@@ -176,9 +186,9 @@ class CompareScreen(Screen[None]):
 
     def _fill_keys(self, result: Comparison) -> None:
         table = self.query_one("#compare-keys", DataTable)
-        self._columns(table, "key", len(result.runs))
+        self._columns(table, _("key"), len(result.runs))
         if not result.keys:
-            table.add_row("(none: the same once defaults apply)", *([""] * len(result.runs)))
+            table.add_row(_("(none: the same once defaults apply)"), *([""] * len(result.runs)))
         for key, values in result.keys:
             table.add_row(printable(key), *(shown_value(v) for v in values), key=key)
 
@@ -186,22 +196,22 @@ class CompareScreen(Screen[None]):
         table = self.query_one("#compare-metrics", DataTable)
         self._columns(table, "", len(result.runs))
         for row in result.rows:
-            cells = [Text(f"{shown_figure(row, v)} {BEST}", style="bold green") if i in row.best
+            cells = [Text(f"{shown_figure(row, v)} {_(BEST)}", style="bold green") if i in row.best
                      else Text(shown_figure(row, v)) for i, v in enumerate(row.values)]
             table.add_row(row.label, *cells, key=row.key)
 
     def _fill_environment(self, result: Comparison) -> None:
         text = Text()
         if result.environment:
-            text.append("environment differences\n", style="bold")
+            text.append(_("environment differences") + "\n", style="bold")
             for fact, values in result.environment:
                 text.append(printable(fact), style="bold")
                 text.append(": " + " | ".join(f"{column_name(i)} {printable(v)}" for i, v in enumerate(values)) + "\n")
         else:
-            text.append("environment: ", style="bold")
-            text.append("the same" if len(result.without_environment) < len(result.runs) - 1 else "not recorded")
+            text.append(_("environment: "), style="bold")
+            text.append(_("the same") if len(result.without_environment) < len(result.runs) - 1 else _("not recorded"))
         for r in result.without_environment:
-            text.append(f"\nrun {printable(r.record.id)} has no environment record", style="dim")
+            text.append("\n" + _("run {id} has no environment record", id=printable(r.record.id)), style="dim")
         self.query_one("#compare-env", Static).update(text)
 
     def key_values(self) -> dict[str, list[str]]:

@@ -8,18 +8,23 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from hftui.core.i18n import N_, _
+from hftui.tui.i18n import translate_bindings
+
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
-        Binding("escape,n", "answer(False)", "No", id="confirm.no", tooltip="Cancel"),
-        Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Confirm"),
+        Binding("escape,n", "answer(False)", N_("No"), id="confirm.no", tooltip=N_("Cancel")),
+        Binding("y", "answer(True)", N_("Yes"), id="confirm.yes", tooltip=N_("Confirm")),
     ]
 
-    def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
+    def __init__(self, question: str, yes: str | None = None, no: str | None = None) -> None:
+        """`yes` and `no` label the buttons, in the reader's language already (default: Yes / No)."""
         super().__init__(classes="modal")
+        translate_bindings(self)
         self.question = question
-        self.yes = yes
-        self.no = no
+        self.yes = _("Yes") if yes is None else yes
+        self.no = _("No") if no is None else no
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):

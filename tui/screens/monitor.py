@@ -1,5 +1,10 @@
 """The live pane of one run: progress, curves, eval table, GPUs, log, stop and resume.
 
+Laid out for 80x24 first: below WIDE_MIN columns the eval table and the GPU panel leave the side
+column for tabs of their own beside the curves (they are made anew in their new place and drawn
+from the state), and below TALL_MIN rows the summary, the failure and the log give up height so
+that a chart keeps at least EVAL_MIN_ROWS rows.
+
 Everything shown comes from three files of the run directory: `events.jsonl` and `run.json`,
 followed by `core.run.follow` in a thread that folds events into a `RunState` under a lock and
 schedules its next poll only after the last one finished, and `log.txt` (tailed by offset). The
@@ -9,7 +14,6 @@ run opens as a post-mortem: the whole history is read, then the thread just watc
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -24,11 +28,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
 
+from hftui.core.i18n import N_, _
 from hftui.core.problems import PresetError
 from hftui.core.run.figures import EVALUATING, SAVING
 from hftui.core.checks.output_folder import last_complete_checkpoint
 from hftui.core.run.folder import (
-    EVENTS_FILE,
     FAILED,
     FINAL_STATUSES,
     LOG_FILE,
@@ -43,6 +47,7 @@ from hftui.core.run.start import resume_run
 from hftui.core.run.state import RunState
 from hftui.core.run.stop import request_stop
 from hftui.core.train.infer import model_sources
+from hftui.tui.i18n import translate_bindings
 from hftui.tui.screens.confirm import ConfirmScreen
 from hftui.tui.screens.try_model import TryModelScreen
 from hftui.tui.widgets.run_actions import RunActions
@@ -50,53 +55,22 @@ from hftui.tui.widgets.run_curves import RunCurves
 from hftui.tui.widgets.run_eval_table import RunEvalTable
 from hftui.tui.widgets.run_failure import RunFailure
 from hftui.tui.widgets.run_gpu import RunGpu
-from hftui.tui.widgets.run_log import RunLog
-from hftui.tui.widgets.run_notes import run_notes
+from hftui.tui.widgets.run_log import LogTail, RunLog
+from hftui.tui.widgets.run_notes import folder_notes, run_notes
 from hftui.tui.widgets.run_progress import RunProgress
 from hftui.tui.widgets.run_summary import RunSummary
 
-LOG_TAIL_BYTES = 256 << 10  # a log is opened at its last 256 KiB
 POLL_S = 0.5  # pause between polls once caught up
 FINISHED_POLL_S = 2.0
 RENDER_S = 0.25  # the screen redraws at most four times a second
 CURVES_S = 0.5
+WIDE_MIN = 100  # columns from which the eval table and the GPU panel sit beside the curves
+TALL_MIN = 30  # rows from which the summary and the log get their full height
 
 
 def stop_question(name: str) -> str:
-    return (f"Stop {name}?\n\nThe run saves a checkpoint and ends at the next step; "
-            "you can resume it later.")
-
-
-class _LogTail:
-    """Follow log.txt by offset; opened near its end; lines split on newlines, decoded leniently."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.offset: int | None = None
-        self._partial = b""
-
-    def read(self, max_bytes: int = LOG_TAIL_BYTES) -> list[str]:
-        try:
-            with open(self.path, "rb") as fh:
-                size = os.fstat(fh.fileno()).st_size
-                skip_first = False
-                if self.offset is None or size < self.offset:
-                    self.offset = max(0, size - LOG_TAIL_BYTES)
-                    skip_first = self.offset > 0
-                    self._partial = b""
-                fh.seek(self.offset)
-                chunk = fh.read(max_bytes)
-        except OSError:
-            return []
-        if not chunk:
-            return []
-        self.offset += len(chunk)
-        data = self._partial + chunk
-        parts = data.split(b"\n")
-        self._partial = parts.pop()
-        if skip_first and parts:
-            parts = parts[1:]
-        return [p.rstrip(b"\r").decode("utf-8", "replace").split("\r")[-1] for p in parts]
+    return _("Stop {name}?\n\nThe run saves a checkpoint and ends at the next step; you can resume it later.",
+             name=name)
 
 
 class MonitorScreen(Screen[None]):
@@ -104,26 +78,38 @@ class MonitorScreen(Screen[None]):
 
     DEFAULT_CSS = """
     MonitorScreen { layout: vertical; }
-    MonitorScreen #monitor-body { height: 2fr; min-height: 6; }
-    MonitorScreen #monitor-side { width: 2fr; min-width: 36; max-width: 56; height: 1fr; }
+    MonitorScreen #monitor-body { height: 2fr; min-height: 10; }
+    MonitorScreen #monitor-side { width: 36; height: 1fr; }
+    MonitorScreen.-narrow #monitor-side { display: none; }
     MonitorScreen RunLog { height: 1fr; min-height: 4; max-height: 14; }
     MonitorScreen RunFailure { max-height: 12; }
-    MonitorScreen RunCurves { width: 3fr; }
-    MonitorScreen #monitor-notice { height: auto; padding: 0 1; color: $warning; display: none; }
+    MonitorScreen RunCurves { width: 1fr; }
+    MonitorScreen #monitor-notice { height: auto; max-height: 4; padding: 0 1; color: $warning; display: none; }
     MonitorScreen #monitor-notice.-shown { display: block; }
+    MonitorScreen.-short #monitor-body { min-height: 11; }
+    MonitorScreen.-short RunLog { max-height: 6; }
+    MonitorScreen.-short.-failed RunLog { display: none; }
+    MonitorScreen.-short RunSummary { border: none; padding: 0 1; max-height: 3; }
+    MonitorScreen.-short RunFailure { max-height: 8; }
+    MonitorScreen.-short #monitor-notice { max-height: 2; }
     """
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_MIN, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (TALL_MIN, "-tall")]
     BINDINGS = [
-        Binding("s", "stop", "Stop", id="monitor.stop", tooltip="Save a checkpoint and end the run at the next step"),
-        Binding("r", "resume", "Resume", id="monitor.resume", tooltip="Continue a stopped or failed run from its last checkpoint"),
-        Binding("c", "copy_output", "Copy output dir", id="monitor.copy", tooltip="Copy the output directory to the clipboard"),
-        Binding("l", "focus_log", "Log", id="monitor.log", tooltip="Scroll the log with the arrow keys"),
-        Binding("t", "try_model", "Try", id="monitor.try", tooltip="Type an input and read the trained model's answer"),
-        Binding("escape", "close", "Back", id="monitor.close", tooltip="Leave this pane; the run keeps going"),
+        Binding("s", "stop", N_("Stop"), id="monitor.stop", tooltip=N_("Save a checkpoint and end the run at the next step")),
+        Binding("r", "resume", N_("Resume"), id="monitor.resume",
+                tooltip=N_("Continue a stopped or failed run from its last checkpoint")),
+        Binding("c", "copy_output", N_("Copy output dir"), id="monitor.copy",
+                tooltip=N_("Copy the output directory to the clipboard")),
+        Binding("l", "focus_log", N_("Log"), id="monitor.log", tooltip=N_("Scroll the log with the arrow keys")),
+        Binding("t", "try_model", N_("Try"), id="monitor.try", tooltip=N_("Type an input and read the trained model's answer")),
+        Binding("escape", "close", N_("Back"), id="monitor.close", tooltip=N_("Leave this pane; the run keeps going")),
     ]
 
     def __init__(self, run_dir: str | Path, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        translate_bindings(self)
         self.run_dir = Path(run_dir).expanduser()
         self.state = RunState()
         self._lock = threading.Lock()
@@ -138,6 +124,9 @@ class MonitorScreen(Screen[None]):
         self._tail_worker: Worker | None = None
         self._has_model = False  # a finished run that saved a model (final or checkpoint): Try
         self._resumable = False  # a stopped or failed run with a complete checkpoint: Resume
+        self._narrow: bool | None = None  # the eval table and the GPU panel are in tabs
+        self._table = RunEvalTable(id="run-eval")
+        self._gpu = RunGpu(id="run-gpu")
 
     # ------------------------------------------------------------------ layout
 
@@ -145,9 +134,7 @@ class MonitorScreen(Screen[None]):
         yield RunProgress(id="run-progress")
         with Horizontal(id="monitor-body"):
             yield RunCurves(id="run-curves")
-            with Vertical(id="monitor-side"):
-                yield RunEvalTable(id="run-eval")
-                yield RunGpu(id="run-gpu")
+            yield Vertical(id="monitor-side")
         yield RunSummary(id="run-summary")
         yield RunFailure(id="run-failure")
         yield Static(id="monitor-notice")
@@ -155,11 +142,39 @@ class MonitorScreen(Screen[None]):
         yield RunActions(id="run-actions")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.title = f"run {self.run_dir.name}"
+    async def on_mount(self) -> None:
+        self.title = _("run {name}", name=self.run_dir.name)
+        await self._place_side(self.app.size.width < WIDE_MIN)
         self._start_tail()
         self.set_interval(RENDER_S, self._render_tick)
         self._render_tick()
+
+    async def on_resize(self, event) -> None:
+        await self._place_side(event.size.width < WIDE_MIN)
+        if self._last_status is not None:
+            with self._lock:
+                self._show_ending(self._last_status)  # the summary is shorter on a short terminal
+
+    async def _place_side(self, narrow: bool) -> None:
+        """The eval table and the GPU panel beside the curves, or each in a tab of the curves
+        (narrow): made anew in their new place and drawn there from the state."""
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        if self._table.is_attached:
+            old = (self._table, self._gpu)
+            self._table, self._gpu = RunEvalTable(id="run-eval"), RunGpu(id="run-gpu")
+            for widget in old:
+                await widget.remove()
+        curves = self.query_one(RunCurves)
+        if narrow:
+            await curves.side_pane("tab-table").mount(self._table)
+            await curves.side_pane("tab-gpu").mount(self._gpu)
+        else:
+            await self.query_one("#monitor-side", Vertical).mount_all((self._table, self._gpu))
+        curves.show_side_tabs(narrow)
+        with self._lock:
+            self.state.mark("eval", "gpu")
 
     # ------------------------------------------------------------------ tailing (thread)
 
@@ -169,7 +184,7 @@ class MonitorScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="monitor-tail", exit_on_error=False, name="tail events")
     def _tail_loop(self, follower: Follower) -> None:
         worker = get_current_worker()
-        log = _LogTail(follower.run_dir / LOG_FILE)
+        log = LogTail(follower.run_dir / LOG_FILE)
 
         def polled(caught_up: bool, events: list[dict]) -> bool:
             lines = log.read()
@@ -214,10 +229,16 @@ class MonitorScreen(Screen[None]):
             # Still reading a long history: only the headline moves; the rest is drawn once.
             state.mark(*(changes - {"progress"}))
             return
-        if "eval" in changes:
-            self.query_one(RunEvalTable).show(state)
-        if "gpu" in changes or "info" in changes:
-            self.query_one(RunGpu).show(state)
+        if not (self._table.is_mounted and self._gpu.is_mounted):
+            state.mark(*(changes & {"eval", "gpu"}))  # moving between the side and the tabs
+        else:
+            if "eval" in changes:
+                self._table.show(state)
+            if "gpu" in changes or "info" in changes:
+                self._gpu.show(state)
+            if not self._narrow:  # as wide as the table (and a GPU's line) needs, within half the pane
+                want = max(36, self._table.virtual_size.width, 58 if state.gpus else 0)
+                self.query_one("#monitor-side").styles.width = min(want, self.size.width * 48 // 100)
         curve_parts = changes & {"loss", "eval"}
         if curve_parts:
             mono = time.monotonic()
@@ -232,7 +253,8 @@ class MonitorScreen(Screen[None]):
             self._has_model = status in FINAL_STATUSES and bool(model_sources(self._output_dir()))
             self._resumable = status in (STOPPED, FAILED) and last_complete_checkpoint(Path(self._output_dir()))[0] is not None
             self._show_ending(status)
-            self.query_one(RunGpu).show(state)
+            if self._gpu.is_mounted:
+                self._gpu.show(state)
             self.refresh_bindings()
         self._show_notices()
         self.query_one(RunActions).show(self._output_dir(), can_stop=self._can_stop(),
@@ -241,30 +263,20 @@ class MonitorScreen(Screen[None]):
 
     def _show_ending(self, status: str) -> None:
         summary, failure = self.query_one(RunSummary), self.query_one(RunFailure)
+        self.set_class(status == FAILED, "-failed")  # on a short terminal the failure shows the log
         if status == FAILED:
             failure.show(self.state.error, list(self.query_one(RunLog).lines_seen))
             summary.hide()
         elif status in FINAL_STATUSES:
-            summary.show(self.state)
+            summary.show(self.state, compact=self.app.size.height < TALL_MIN)
             failure.hide()
         else:
             summary.hide()
             failure.hide()
 
     def _show_notices(self) -> None:
-        notes = []
-        if self.gone and (self.follower.seen_dir or self.state.events_seen):
-            notes.append(f"the run folder {self.run_dir} was deleted; showing what was read before it went")
-            if not self.state.finished:
-                notes.append(f"if it still trains, 'hftui runs' lists it and 'hftui stop {self.run_dir.name}' stops it")
-        elif self.gone:
-            notes.append(f"there is no run folder {self.run_dir}")
-        elif self.follower.waiting and not self.state.events_seen:
-            notes.append("waiting for the run to write its first events…")
-        if self.state.bad_lines:
-            n = self.state.bad_lines
-            notes.append(f"{n} garbled line{'s' if n != 1 else ''} in {EVENTS_FILE} skipped")
-        notes.extend(run_notes(self.state))  # the run's own notices: warnings, downloads
+        # what became of the run folder, then the run's own notices: warnings, downloads
+        notes = folder_notes(self.follower, self.state) + run_notes(self.state)
         text = "\n".join(notes)
         notice = self.query_one("#monitor-notice", Static)
         if text != self._notices.get("text"):
@@ -304,7 +316,7 @@ class MonitorScreen(Screen[None]):
 
     def action_stop(self) -> None:
         if not self._can_stop():
-            self.notify("the run has already ended", severity="warning")
+            self.notify(_("the run has already ended"), severity="warning")
             return
         name = self.state.name or self.run_dir.name
 
@@ -312,7 +324,7 @@ class MonitorScreen(Screen[None]):
             if yes:
                 self._request_stop()
 
-        self.app.push_screen(ConfirmScreen(stop_question(name), yes="Stop"), answered)
+        self.app.push_screen(ConfirmScreen(stop_question(name), yes=_("Stop")), answered)
 
     @work(thread=True, exclusive=True, group="monitor-action", exit_on_error=False)
     def _request_stop(self) -> None:
@@ -320,20 +332,20 @@ class MonitorScreen(Screen[None]):
             record = RunRecord.load(self.run_dir)
             request_stop(record)
         except (OSError, ValueError) as exc:
-            self.app.call_from_thread(self.notify, f"could not ask the run to stop: {exc}", severity="error")
+            self.app.call_from_thread(self.notify, _("could not ask the run to stop: {error}", error=exc), severity="error")
             return
         with self._lock:
             self.state.set_stop_requested(True)
         self.app.call_from_thread(
-            self.notify, "stop requested: the run saves a checkpoint and ends at the next step")
+            self.notify, _("stop requested: the run saves a checkpoint and ends at the next step"))
 
     def action_resume(self) -> None:
         if self.state.status not in (STOPPED, FAILED):
-            self.notify("only a stopped or failed run can be resumed", severity="warning")
+            self.notify(_("only a stopped or failed run can be resumed"), severity="warning")
             return
         if not self._resumable:
-            self.notify("this run saved no complete checkpoint to continue from; start it again with Run in the wizard",
-                        title="nothing to resume", severity="warning", timeout=8)
+            self.notify(_("this run saved no complete checkpoint to continue from; start it again with Run in the wizard"),
+                        title=_("nothing to resume"), severity="warning", timeout=8)
             return
         self._resume()
 
@@ -343,12 +355,13 @@ class MonitorScreen(Screen[None]):
             record = RunRecord.load(self.run_dir)
             new = resume_run(record)
         except PresetError as exc:
-            text = "\n".join(p.message + (f" (fix: {p.hint})" if p.hint else "") for p in exc.problems)
-            self.app.call_from_thread(self.notify, text or "the run cannot be resumed", title="cannot resume",
+            text = "\n".join(_("{message} (fix: {hint})", message=p.message, hint=p.hint) if p.hint else p.message
+                             for p in exc.problems)
+            self.app.call_from_thread(self.notify, text or _("the run cannot be resumed"), title=_("cannot resume"),
                                       severity="error", timeout=10)
             return
         except (OSError, ValueError) as exc:
-            self.app.call_from_thread(self.notify, f"cannot resume: {exc}", severity="error", timeout=10)
+            self.app.call_from_thread(self.notify, _("cannot resume: {error}", error=exc), severity="error", timeout=10)
             return
         self.app.call_from_thread(self.follow, new.run_dir)
 
@@ -360,20 +373,20 @@ class MonitorScreen(Screen[None]):
             self.run_dir = Path(run_dir)
             self.state.restart()
             self.follower = Follower(self.run_dir, self.state, lock=self._lock)
-            self._pending_log.append(f"── resumed as run {self.run_dir.name} ──")
+            self._pending_log.append("── " + _("resumed as run {name}", name=self.run_dir.name) + " ──")
             self._log_changed = True
-        self.title = f"run {self.run_dir.name}"
-        self.notify(f"resumed as run {self.run_dir.name}")
+        self.title = _("run {name}", name=self.run_dir.name)
+        self.notify(_("resumed as run {name}", name=self.run_dir.name))
         self._start_tail()
 
     def action_copy_output(self) -> None:
         path = self._output_dir()
         self.app.copy_to_clipboard(path)
-        self.notify(f"copied {path}")
+        self.notify(_("copied {path}", path=path))
 
     def action_try_model(self) -> None:
         if not self._has_model:
-            self.notify("the run has no saved model to try yet", severity="warning")
+            self.notify(_("the run has no saved model to try yet"), severity="warning")
             return
         self.app.push_screen(TryModelScreen(self.run_dir))
 

@@ -8,10 +8,12 @@ a thread every few seconds, so a slow disk never freezes the table.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,6 +21,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from hftui.core.i18n import N_, _
 from hftui.core.problems import PresetError
 from hftui.core.run.events import last_progress
 from hftui.core.run.folder import DELETED, FAILED, RUNNING, STARTING, STOPPED
@@ -26,7 +29,8 @@ from hftui.core.run.index import list_runs
 from hftui.core.run.record import RunRecord
 from hftui.core.run.start import resume_run
 from hftui.core.run.stop import request_stop
-from hftui.tui.format import STATUS_STYLE, printable
+from hftui.tui.format import STATUS_STYLE, printable, status_word
+from hftui.tui.i18n import translate_bindings
 from hftui.tui.screens.compare import CompareScreen
 from hftui.tui.screens.confirm import ConfirmScreen
 from hftui.tui.screens.monitor import MonitorScreen, stop_question
@@ -36,6 +40,9 @@ REFRESH_S = 3.0
 STOPPABLE = (STARTING, RUNNING, DELETED)  # a run whose folder was deleted still trains: stoppable
 RESUMABLE = (STOPPED, FAILED)
 MARK = "●"  # in the first column of a run marked for comparison
+# What the output folder keeps, at least, when the table is narrow; the name gives way first.
+FOLDER_MIN, NAME_MIN = 20, 10
+DATED_ID = re.compile(r"^\d{8}-(?=\d{6}-)")  # an id's date, which the age column tells when room is short
 
 
 @dataclass(frozen=True)
@@ -44,13 +51,14 @@ class RunRow:
     name: str
     status: str
     step: str
-    started: str
+    started: float | None  # seconds since the epoch
     output_dir: str
     run_dir: str
 
     def matches(self, needle: str) -> bool:
         needle = needle.lower()
-        return any(needle in str(v).lower() for v in (self.id, self.name, self.status, self.output_dir))
+        return any(needle in str(v).lower()
+                   for v in (self.id, self.name, self.status, status_word(self.status), self.output_dir))
 
 
 def _row(record) -> RunRow:
@@ -59,12 +67,58 @@ def _row(record) -> RunRow:
     except (OSError, ValueError):
         step, max_steps = None, record.max_steps
     steps = "—" if step is None else (f"{step}/{max_steps}" if max_steps else str(step))
-    when = record.started or record.created
-    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else "—"
     name = record.name or ""
     if record.broken:  # the row names the unreadable file and why
-        name = f"broken record {record.broken}"
-    return RunRow(record.id, name, record.status, steps, started, record.output_dir or "", str(record.run_dir))
+        name = _("broken record {file}", file=record.broken)
+    return RunRow(record.id, name, record.status, steps, record.started or record.created or None,
+                  record.output_dir or "", str(record.run_dir))
+
+
+def age(started: float | None, now: float) -> str:
+    """How long ago a run started, in a few cells: `45s`, `12m`, `3h`, `2d`."""
+    if not started:
+        return "—"
+    seconds = max(0, int(now - started))
+    for unit, text in ((86400, N_("{n}d")), (3600, N_("{n}h")), (60, N_("{n}m"))):
+        if seconds >= unit:
+            return _(text, n=seconds // unit)
+    return _("{n}s", n=seconds)
+
+
+def path_end(path: str, width: int) -> str:
+    """The end of `path` that fits in `width` cells, from a folder boundary where one fits
+    (`/home/me/runs/quickstart` in 18 cells: `…/runs/quickstart`)."""
+    if cell_len(path) <= width:
+        return path
+    tail = ""
+    for ch in reversed(path):
+        if cell_len(ch + tail) > width - 1:
+            break
+        tail = ch + tail
+    cut = tail.find("/")
+    return ("…" + (tail[cut:] if 0 < cut < len(tail) - 1 else tail)) if width > 0 else ""
+
+
+def fit(cells: list[list], headers: list[str], width: int) -> list[list]:
+    """Rows of (mark, id, name, status, step, age, folder) shortened to fit `width` cells, so the
+    folder keeps the end that tells runs apart: first the ids lose their date, then the name
+    gives way down to NAME_MIN cells, then the folder loses its start."""
+    def widest(i: int) -> int:
+        return max([cell_len(headers[i])] + [cell_len(c[i]) for c in cells])
+
+    def room() -> int:
+        return width - sum(widest(i) for i in (0, 1, 3, 4, 5))
+    if widest(2) + widest(6) > room():
+        for c in cells:
+            c[1] = DATED_ID.sub("", c[1])
+    name, folder = widest(2), widest(6)
+    if name + folder > room():
+        name = max(min(name, NAME_MIN), min(name, room() - min(folder, FOLDER_MIN)))
+        folder = max(room() - name, 4)
+    for c in cells:
+        c[2], c[6] = Text(c[2]), path_end(c[6], folder)
+        c[2].truncate(max(name, 1), overflow="ellipsis")
+    return cells
 
 
 def _same_run(row: RunRow, run_dir: str) -> bool:
@@ -83,23 +137,29 @@ class RunsScreen(Screen[None]):
     RunsScreen #runs-empty.-shown { display: block; }
     """
     BINDINGS = [
-        Binding("a", "attach", "Attach", id="runs.attach", key_display="enter/a",
-                tooltip="Open the live pane of the selected run"),
-        Binding("enter", "attach", "Attach", show=False, id="runs.attach-enter"),
-        Binding("s", "stop", "Stop", id="runs.stop", tooltip="Ask the selected run to checkpoint and end"),
-        Binding("r", "resume", "Resume", id="runs.resume", tooltip="Continue a stopped or failed run"),
-        Binding("t", "try_model", "Try", id="runs.try", tooltip="Try the selected run's trained model: type an input, read the answer"),
-        Binding("space,m", "mark", "Mark", id="runs.mark", key_display="space/m",
-                tooltip="Mark or unmark the selected run for comparison"),
-        Binding("c", "compare", "Compare", id="runs.compare",
-                tooltip="Compare the marked runs: curves overlaid, the keys that differ"),
-        Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Filter by id, name, status or folder"),
-        Binding("f5", "reload", "Refresh", id="runs.reload", tooltip="Read the run list again"),
-        Binding("escape", "close", "Back", id="runs.close"),
+        Binding("a", "attach", N_("Attach"), id="runs.attach", key_display="enter/a",
+                tooltip=N_("Open the live pane of the selected run")),
+        Binding("enter", "attach", N_("Attach"), show=False, id="runs.attach-enter"),
+        Binding("s", "stop", N_("Stop"), id="runs.stop", tooltip=N_("Ask the selected run to checkpoint and end")),
+        Binding("r", "resume", N_("Resume"), id="runs.resume", tooltip=N_("Continue a stopped or failed run")),
+        Binding("t", "try_model", N_("Try"), id="runs.try",
+                tooltip=N_("Try the selected run's trained model: type an input, read the answer")),
+        Binding("space,m", "mark", N_("Mark"), id="runs.mark", key_display="space/m",
+                tooltip=N_("Mark or unmark the selected run for comparison")),
+        Binding("c", "compare", N_("Compare"), id="runs.compare",
+                tooltip=N_("Compare the marked runs: curves overlaid, the keys that differ")),
+        Binding("slash", "filter", N_("Filter"), id="runs.filter", tooltip=N_("Filter by id, name, status or folder")),
+        Binding("f5", "reload", N_("Refresh"), id="runs.reload", show=False,  # the list re-reads itself
+                tooltip=N_("Read the run list again")),
+        Binding("escape", "close", N_("Back"), id="runs.close"),
     ]
+    # The table's columns: (key, header); the header in the reader's language.
+    COLUMNS = (("mark", " "), ("id", N_("id")), ("name", N_("name")), ("status", N_("status")), ("step", N_("step")),
+               ("age", N_("age")), ("output", N_("output dir")))
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
+        translate_bindings(self)
         self.rows: list[RunRow] = []
         self.records: dict[str, object] = {}  # run_dir -> the record listed (a deleted folder has no other)
         self.loaded = False
@@ -108,18 +168,17 @@ class RunsScreen(Screen[None]):
         self._want: str | None = None  # the run the cursor goes to once it is listed
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter: id, name, status or folder  (/)", id="runs-filter")
+        yield Input(placeholder=_("filter: id, name, status or folder  (/)"), id="runs-filter")
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
-        yield Static("no runs on this machine yet: start one from the wizard or with 'hftui run PRESET'",
+        yield Static(_("no runs on this machine yet: start one from the wizard or with 'hftui run PRESET'"),
                      id="runs-empty")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = "runs"
+        self.title = _("runs")
         table = self.query_one(DataTable)
-        for label, key in (("", "mark"), ("id", "id"), ("name", "name"), ("status", "status"), ("step", "step"),
-                           ("started", "started"), ("output dir", "output")):
-            table.add_column(label, key=key)
+        for key, header in self.COLUMNS:
+            table.add_column(_(header) if header.strip() else header, key=key)
         table.focus()
         self._load()
         self.set_interval(REFRESH_S, self._load)
@@ -141,7 +200,7 @@ class RunsScreen(Screen[None]):
             records = list_runs()
             rows = [_row(r) for r in records]
         except OSError as exc:
-            self.app.call_from_thread(self.notify, f"cannot read the run list: {exc}", severity="error")
+            self.app.call_from_thread(self.notify, _("cannot read the run list: {error}", error=exc), severity="error")
             return
         self.app.call_from_thread(self._show, rows, {str(r.run_dir): r for r in records})
 
@@ -159,10 +218,14 @@ class RunsScreen(Screen[None]):
         shown = [r for r in self.rows if not needle or r.matches(needle)]
         selected = self.selected_run()
         targets = [t for t in (self._want, selected.run_dir if selected is not None else None) if t]
+        now = time.time()
+        cells = fit([[MARK if r.run_dir in self.marked else "", printable(r.id), printable(r.name),
+                      status_word(r.status), r.step, age(r.started, now), printable(r.output_dir)] for r in shown],
+                     [_(h) if h.strip() else h for _k, h in self.COLUMNS], self._width(len(shown)))
         table.clear()
-        for r in shown:
-            table.add_row(MARK if r.run_dir in self.marked else "", printable(r.id), printable(r.name), Text(printable(r.status), style=STATUS_STYLE.get(r.status, "")), r.step,
-                          r.started, printable(r.output_dir), key=r.run_dir)
+        for r, row in zip(shown, cells):
+            row[3] = Text(row[3], style=STATUS_STYLE.get(r.status, ""))
+            table.add_row(*row, key=r.run_dir)
         for target in targets:  # the run wanted, else the one selected before
             i = next((i for i, r in enumerate(shown) if _same_run(r, target)), None)
             if i is not None:
@@ -172,6 +235,18 @@ class RunsScreen(Screen[None]):
             self._want = None
         self.query_one("#runs-empty", Static).set_class(not self.rows, "-shown")
         self.refresh_bindings()
+
+    def _width(self, rows: int) -> int:
+        """The cells a row's texts may take: the table's width less the cells' padding and the
+        scrollbar when the rows overflow."""
+        table = self.query_one(DataTable)
+        width = (table.size.width or self.app.size.width) - 2 * table.cell_padding * len(self.COLUMNS)
+        scrolls = rows + 1 > (table.size.height or self.app.size.height)
+        return width - (table.styles.scrollbar_size_vertical if scrolls else 0)
+
+    def on_resize(self) -> None:
+        if self.loaded:
+            self._fill()
 
     def shown_rows(self) -> list[RunRow]:
         """The rows the table shows now, in order (after the filter)."""
@@ -233,7 +308,7 @@ class RunsScreen(Screen[None]):
 
     def action_compare(self) -> None:
         if len(self.marked) < 2:
-            self.notify("mark two or more runs first (space), then press c", severity="warning")
+            self.notify(_("mark two or more runs first (space), then press c"), severity="warning")
             return
         self.app.push_screen(CompareScreen(list(self.marked)))
 
@@ -260,23 +335,20 @@ class RunsScreen(Screen[None]):
         if row is None:
             return
         if row.status not in STOPPABLE:
-            self.notify(f"run {row.id} is {row.status}: nothing to stop", severity="warning")
+            self.notify(_("run {id} is {status}: nothing to stop", id=row.id, status=status_word(row.status)),
+                        severity="warning")
             return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._stop(row)
-
-        self.app.push_screen(ConfirmScreen(stop_question(row.name or row.id), yes="Stop"), answered)
+        self.app.push_screen(ConfirmScreen(stop_question(row.name or row.id), yes=_("Stop")),
+                             lambda yes: self._stop(row) if yes else None)
 
     @work(thread=True, group="runs-action", exit_on_error=False)
     def _stop(self, row: RunRow) -> None:
         try:
             request_stop(self._record(row))
         except (OSError, ValueError) as exc:
-            self.app.call_from_thread(self.notify, f"could not stop {row.id}: {exc}", severity="error")
+            self.app.call_from_thread(self.notify, _("could not stop {id}: {error}", id=row.id, error=exc), severity="error")
             return
-        self.app.call_from_thread(self.notify, f"stop requested for {row.id}")
+        self.app.call_from_thread(self.notify, _("stop requested for {id}", id=row.id))
         self._load()
 
     def _record(self, row: RunRow) -> RunRecord:
@@ -284,18 +356,17 @@ class RunsScreen(Screen[None]):
         try:
             return RunRecord.load(row.run_dir)
         except (OSError, ValueError):
-            listed = self.records.get(row.run_dir)
-            if listed is None:
+            if row.run_dir not in self.records:
                 raise
-            return listed
+            return self.records[row.run_dir]
 
     def action_resume(self) -> None:
         row = self.selected_run()
         if row is None:
             return
         if row.status not in RESUMABLE:
-            self.notify(f"run {row.id} is {row.status}: only a stopped or failed run can be resumed",
-                        severity="warning")
+            self.notify(_("run {id} is {status}: only a stopped or failed run can be resumed",
+                          id=row.id, status=status_word(row.status)), severity="warning")
             return
         self._resume(row)
 
@@ -304,15 +375,16 @@ class RunsScreen(Screen[None]):
         try:
             new = resume_run(RunRecord.load(row.run_dir))
         except PresetError as exc:
-            text = "\n".join(p.message + (f" (fix: {p.hint})" if p.hint else "") for p in exc.problems)
-            self.app.call_from_thread(self.notify, text, title="cannot resume", severity="error", timeout=10)
+            text = "\n".join(_("{problem} (fix: {hint})", problem=p.message, hint=p.hint) if p.hint else p.message
+                             for p in exc.problems)
+            self.app.call_from_thread(self.notify, text, title=_("cannot resume"), severity="error", timeout=10)
             return
         except (OSError, ValueError) as exc:
-            self.app.call_from_thread(self.notify, f"cannot resume {row.id}: {exc}", severity="error")
+            self.app.call_from_thread(self.notify, _("cannot resume {id}: {error}", id=row.id, error=exc), severity="error")
             return
 
         def opened() -> None:
-            self.notify(f"resumed as run {new.id}")
+            self.notify(_("resumed as run {id}", id=new.id))
             self._open_pane(new.run_dir)
 
         self.app.call_from_thread(opened)

@@ -10,23 +10,27 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from hftui.core.i18n import N_, _
+from hftui.tui.i18n import translate_bindings
+
 
 class SaveAsScreen(ModalScreen[Path | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="save_as.cancel", tooltip="Close without saving")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="save_as.cancel", tooltip=N_("Close without saving"))]
 
     def __init__(self, suggestion: Path, reason: str = "") -> None:
         super().__init__(classes="modal")
+        translate_bindings(self)
         self.suggestion = suggestion
         self.reason = reason
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.reason or "Save the preset as:", classes="dialog-text", markup=False)
-            yield Input(str(self.suggestion), id="save-as-path", tooltip="A .toml file; relative paths are from the current folder")
+            yield Static(self.reason or _("Save the preset as:"), classes="dialog-text", markup=False)
+            yield Input(str(self.suggestion), id="save-as-path", tooltip=_("A .toml file; relative paths are from the current folder"))
             yield Static("", id="save-as-error", classes="field-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Save", id="save-as-ok", variant="primary")
-                yield Button("Cancel", id="save-as-cancel")
+                yield Button(_("Save"), id="save-as-ok", variant="primary")
+                yield Button(_("Cancel"), id="save-as-cancel")
 
     def on_mount(self) -> None:
         self.query_one("#save-as-path", Input).focus()
@@ -35,11 +39,11 @@ class SaveAsScreen(ModalScreen[Path | None]):
         text = self.query_one("#save-as-path", Input).value.strip()
         error = self.query_one("#save-as-error", Static)
         if not text:
-            error.update("✗ type a file name")
+            error.update(_("✗ type a file name"))
             return
         path = Path(text).expanduser()
         if path.is_dir():
-            error.update("✗ that is a folder; add a file name ending in .toml")
+            error.update(_("✗ that is a folder; add a file name ending in .toml"))
             return
         if path.suffix != ".toml":
             path = path.with_suffix(path.suffix + ".toml") if path.suffix else path.with_suffix(".toml")

@@ -14,8 +14,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
+from hftui.core.i18n import N_, _
 from hftui.core.options.sections import Field
-from hftui.tui.i18n import help_text, step_title
+from hftui.tui.i18n import help_text, step_title, translate_bindings
 
 LIMIT = 40
 
@@ -56,24 +57,25 @@ def rank(items: list[SearchItem], query: str) -> list[SearchItem]:
             tier = 4
         scored.append(((tier, item.advanced, -loose, len(name), order), item))
     scored.sort(key=lambda pair: pair[0])
-    return [item for _, item in scored[:LIMIT]]
+    return [item for _score, item in scored[:LIMIT]]
 
 
 class SearchScreen(ModalScreen[SearchItem | None]):
     BINDINGS = [
-        Binding("escape", "cancel", "Close", id="search.close", tooltip="Close the search"),
-        Binding("down", "move(1)", "Next", show=False, id="search.down"),
-        Binding("up", "move(-1)", "Previous", show=False, id="search.up"),
+        Binding("escape", "cancel", N_("Close"), id="search.close", tooltip=N_("Close the search")),
+        Binding("down", "move(1)", N_("Next"), show=False, id="search.down"),
+        Binding("up", "move(-1)", N_("Previous"), show=False, id="search.up"),
     ]
 
     def __init__(self, items: list[SearchItem]) -> None:
         super().__init__(classes="modal")
+        translate_bindings(self)
         self.items = items
         self.shown: list[SearchItem] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog search-dialog"):
-            yield Input(placeholder="search every option: name or help text", id="search-input")
+            yield Input(placeholder=_("search every option: name or help text"), id="search-input")
             yield OptionList(id="search-results")
 
     def on_mount(self) -> None:
@@ -89,7 +91,7 @@ class SearchScreen(ModalScreen[SearchItem | None]):
             text.append(item.path, style="bold")
             text.append(f"  · {step_title(item.step)}", style="italic")
             if item.advanced:
-                text.append(" (advanced)", style="dim")
+                text.append(" " + _("(advanced)"), style="dim")
             summary = help_text(item.field)
             if summary:
                 text.append("\n  " + (summary if len(summary) < 100 else summary[:97] + "…"), style="dim")

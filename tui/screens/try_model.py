@@ -18,22 +18,29 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Select, Static
 
+from hftui.core.i18n import N_, _
 from hftui.core.printable import printable
 from hftui.core.train.infer import FINAL, CLASSIFY, SCORE, ModelSource, model_sources, output_dir_of
 from hftui.core.train.infer_client import InferClient
+from hftui.tui.i18n import translate_bindings
 
 
 def _source_value(source: ModelSource) -> str:
     return FINAL if source.step is None else str(source.step)
 
 
+def _model_name(name: str) -> str:
+    """A model as the pane names it: the final model in the reader's language, checkpoint-N as is."""
+    return _("final model") if name == FINAL else name
+
+
 class TryModelScreen(Screen[None]):
     """`TryModelScreen(run_dir, checkpoint=None)`: the run's final model, or checkpoint-N."""
 
     DEFAULT_CSS = """
-    TryModelScreen #try-top { height: 3; padding: 0 1; }
+    TryModelScreen #try-top { height: auto; min-height: 3; max-height: 50%; padding: 0 1; }
     TryModelScreen #try-model { width: 32; }
-    TryModelScreen #try-status { width: 1fr; padding: 1 1 0 1; }
+    TryModelScreen #try-status { width: 1fr; height: auto; padding: 1 1 0 1; }
     TryModelScreen #try-status.-error { color: $error; }
     TryModelScreen #try-transcript { height: 1fr; padding: 0 1; }
     TryModelScreen .try-prompt { color: $accent; margin-top: 1; }
@@ -42,13 +49,14 @@ class TryModelScreen(Screen[None]):
     TryModelScreen #try-input { margin: 0 1; }
     """
     BINDINGS = [
-        Binding("escape", "close", "Back", id="try.close", tooltip="Close the Try pane and end the model's process"),
-        Binding("ctrl+l", "clear", "Clear", id="try.clear", tooltip="Clear the answers shown"),
-        Binding("ctrl+r", "restart", "Reload model", id="try.restart", tooltip="Start the model's process again"),
+        Binding("escape", "close", N_("Back"), id="try.close", tooltip=N_("Close the Try pane and end the model's process")),
+        Binding("ctrl+l", "clear", N_("Clear"), id="try.clear", tooltip=N_("Clear the answers shown")),
+        Binding("ctrl+r", "restart", N_("Reload model"), id="try.restart", tooltip=N_("Start the model's process again")),
     ]
 
     def __init__(self, run_dir: str | Path, checkpoint: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
+        translate_bindings(self)
         self.run_dir = Path(run_dir)
         self.found = self._sources()
         if checkpoint is None and self.found and self.found[0].step is not None:
@@ -69,11 +77,11 @@ class TryModelScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="try-top"):
-            yield Select(self._options(), value=self._initial_value(), allow_blank=True, prompt="no model yet",
-                         id="try-model", tooltip="the final model or a checkpoint (LoRA adapters are applied on the fly)")
+            yield Select(self._options(), value=self._initial_value(), allow_blank=True, prompt=_("no model yet"),
+                         id="try-model", tooltip=_("the final model or a checkpoint (LoRA adapters are applied on the fly)"))
             yield Static("", id="try-status")
         yield VerticalScroll(id="try-transcript")
-        yield Input(placeholder="type an input and press Enter", id="try-input")
+        yield Input(placeholder=_("type an input and press Enter"), id="try-input")
         yield Footer()
 
     def _sources(self) -> list[ModelSource]:
@@ -83,15 +91,15 @@ class TryModelScreen(Screen[None]):
             return []
 
     def _options(self) -> list[tuple[str, str]]:
-        return [(s.label + (" (LoRA)" if s.adapter else ""), _source_value(s)) for s in self.found]
+        return [(_model_name(s.label) + (" (LoRA)" if s.adapter else ""), _source_value(s)) for s in self.found]
 
     def _initial_value(self):
-        values = [v for _, v in self._options()]
+        values = [v for _label, v in self._options()]
         wanted = FINAL if self.checkpoint is None else str(self.checkpoint)
-        return wanted if wanted in values else Select.BLANK
+        return wanted if wanted in values else Select.NULL
 
     def on_mount(self) -> None:
-        self.title = f"try {self.run_dir.name}"
+        self.title = _("try {run}", run=self.run_dir.name)
         self.query_one("#try-input", Input).focus()
         self._start()
 
@@ -105,8 +113,8 @@ class TryModelScreen(Screen[None]):
         self._end_child()
         self._generation += 1
         self.ready, self.busy, self.kind, self.error = False, False, None, None
-        which = "the final model" if self.checkpoint is None else f"checkpoint-{self.checkpoint}"
-        self._status(f"loading {which}…")
+        self._status(_("loading the final model…") if self.checkpoint is None
+                     else _("loading {checkpoint}…", checkpoint=f"checkpoint-{self.checkpoint}"))
         self._read(self._generation, self.run_dir, self.checkpoint)
 
     @work(thread=True, group="try-model", exit_on_error=False, name="model process")
@@ -114,7 +122,8 @@ class TryModelScreen(Screen[None]):
         try:
             client = InferClient(run_dir, checkpoint)
         except OSError as exc:
-            self.app.call_from_thread(self._on_event, generation, {"event": "error", "message": f"cannot start the model process: {exc}"})
+            message = _("cannot start the model process: {error}", error=exc)
+            self.app.call_from_thread(self._on_event, generation, {"event": "error", "message": message})
             return
         self.app.call_from_thread(self._adopt, generation, client)
         for event in client.events():
@@ -138,7 +147,7 @@ class TryModelScreen(Screen[None]):
         kind = event.get("event")
         if kind == "ready":
             self.ready, self.kind = True, event.get("kind")
-            self._status(f"{event.get('model')} ready: {self._verb()}")
+            self._status(_("{model} ready: {what}", model=_model_name(str(event.get("model"))), what=self._verb()))
         elif kind == "text" and self._answer is not None:
             self.streamed_parts += 1
             self._streamed += str(event.get("text", ""))
@@ -152,7 +161,7 @@ class TryModelScreen(Screen[None]):
             self._scroll()
         elif kind == "error":
             self.busy = False
-            message = str(event.get("message", "")) + (f"\nfix: {event['hint']}" if event.get("hint") else "")
+            message = str(event.get("message", "")) + ("\n" + _("fix: {hint}", hint=event["hint"]) if event.get("hint") else "")
             if not self.ready:
                 self.error = message
                 self._status(message, error=True)
@@ -162,12 +171,13 @@ class TryModelScreen(Screen[None]):
         elif kind == "ended":
             if self.ready:
                 self.ready = False
-                self._status("the model's process ended; ctrl+r starts it again", error=True)
+                self._status(_("the model's process ended; ctrl+r starts it again"), error=True)
             elif self.error is None:
-                self._status("the model's process ended before it was ready", error=True)
+                self._status(_("the model's process ended before it was ready"), error=True)
 
     def _verb(self) -> str:
-        return {CLASSIFY: "type a text to classify", SCORE: "type a text to score"}.get(self.kind or "", "type a prompt")
+        verbs = {CLASSIFY: N_("type a text to classify"), SCORE: N_("type a text to score")}
+        return _(verbs.get(self.kind or "", N_("type a prompt")))
 
     def _status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#try-status", Static)
@@ -177,11 +187,11 @@ class TryModelScreen(Screen[None]):
     def _render_answer(self, event: dict) -> Text:
         if "probabilities" in event:
             ranked = sorted(event["probabilities"].items(), key=lambda kv: -kv[1])
-            width = max(len(printable(k)) for k, _ in ranked)
+            width = max(len(printable(k)) for k, _p in ranked)
             lines = [f"{printable(k):<{width}}  {p:6.1%}  " + "█" * round(p * 20) for k, p in ranked]
             return Text("\n".join(lines))
         if "score" in event:
-            return Text(f"score {event['score']:.4f}")
+            return Text(_("score {value}", value=f"{event['score']:.4f}"))
         return Text(printable(event.get("output", "")))
 
     def _scroll(self) -> None:
@@ -195,13 +205,13 @@ class TryModelScreen(Screen[None]):
         if not text:
             return
         if not self.ready or self.client is None:
-            self.notify(self.error or "the model is still loading", severity="warning")
+            self.notify(self.error or _("the model is still loading"), severity="warning")
             return
         if self.busy:
-            self.notify("the model is still answering", severity="warning")
+            self.notify(_("the model is still answering"), severity="warning")
             return
         if not self.client.send(text):
-            self.notify("the model's process has ended", severity="error")
+            self.notify(_("the model's process has ended"), severity="error")
             return
         self.busy = True
         event.input.value = ""
@@ -214,7 +224,7 @@ class TryModelScreen(Screen[None]):
 
     @on(Select.Changed, "#try-model")
     def _model_changed(self, event: Select.Changed) -> None:
-        if event.value is Select.BLANK:
+        if event.value is Select.NULL:
             return
         checkpoint = None if event.value == FINAL else int(event.value)
         if checkpoint != self.checkpoint:

@@ -16,44 +16,46 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, Footer, Header, Label, OptionList, Switch
+from textual.widgets import Button, ContentSwitcher, Footer, Header, OptionList, Switch
 
 from hftui.core.extras import trainer_missing
+from hftui.core.i18n import N_, _, pick
+from hftui.core.options.sections import TRAINER_TYPE_HELP
 from hftui.core.options.steps import STEPS, section_default, step_fields
+from hftui.tui.changed_options import changed_lines
 from hftui.tui.format import printable
-from hftui.tui.i18n import step_title, t
+from hftui.tui.i18n import t, translate_bindings
 from hftui.tui.screens.search import SearchItem, SearchScreen
 from hftui.tui.widgets.dataset_preview import DatasetPreview
 from hftui.tui.widgets.dataset_verdict import DatasetVerdict
 from hftui.tui.widgets.model_check import ModelCheck
-from hftui.tui.widgets.option_field import MISSING, OptionField, differs, field_id, show
+from hftui.tui.widgets.option_field import MISSING, OptionField, field_id
 from hftui.tui.widgets.quick_picks import QuickPicks
 from hftui.tui.widgets.review_panel import ReviewPanel
 from hftui.tui.widgets.step_form import StepForm
 from hftui.tui.widgets.step_sidebar import StepSidebar
+from hftui.tui.widgets.wizard_nav import WizardNav
 from hftui.tui.wizard_state import WizardState
 
-TRAINER_NOTES = {
-    "trainer": "transformers Trainer: classification, causal LM or seq2seq.",
-    "sft": "TRL SFTTrainer: supervised fine-tuning on text or chat messages.",
-    "reward": "TRL RewardTrainer: a reward model from chosen/rejected pairs (for PPO).",
-    "ppo": "TRL PPO: a policy trained against a reward model ([ppo] below).",
-}
 NO_CATALOG_STEPS = ("model", "peft", "review")  # steps that ask no option of the installed library
 
 
 class WizardScreen(Screen):
+    # Laid out for 80x24 first: a wider screen gets the sidebar's full step titles (app.tcss),
+    # a taller one its blank lines back.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
-        Binding("ctrl+n,f8", "next_step", "Next", id="wizard.next", tooltip="Go to the next step"),
-        Binding("ctrl+b,f7", "previous_step", "Back", id="wizard.back", tooltip="Go to the previous step"),
+        Binding("ctrl+n,f8", "next_step", N_("Next"), id="wizard.next", tooltip=N_("Go to the next step")),
+        Binding("ctrl+b,f7", "previous_step", N_("Back"), id="wizard.back", tooltip=N_("Go to the previous step")),
         # priority: ctrl+f works while a text field has focus (the field would take it otherwise);
         # "/" only where nothing is typed, so paths keep their slashes
-        Binding("ctrl+f,f3", "search", "Search", id="wizard.search", tooltip="Search every option of every step (name and help)", priority=True),
-        Binding("slash", "search", "Search", id="wizard.search-slash", show=False),
-        Binding("ctrl+t,f6", "toggle_advanced", "Advanced", id="wizard.advanced", tooltip="Show or hide every other option of this step"),
-        Binding("ctrl+s,f2", "save", "Save", id="wizard.save", tooltip="Save the preset (asks for a file name when needed)"),
-        Binding("ctrl+r,f5", "run", "Run", id="wizard.run", tooltip="Save, then start training in the background"),
-        Binding("ctrl+e,f9", "go_review", "Review", id="wizard.review", tooltip="Jump to the review: problems, changes, launch command"),
+        Binding("ctrl+f,f3", "search", N_("Search"), id="wizard.search", tooltip=N_("Search every option of every step (name and help)"), priority=True),
+        Binding("slash", "search", N_("Search"), id="wizard.search-slash", show=False),
+        Binding("ctrl+t,f6", "toggle_advanced", N_("Advanced"), id="wizard.advanced", tooltip=N_("Show or hide every other option of this step")),
+        Binding("ctrl+s,f2", "save", N_("Save"), id="wizard.save", tooltip=N_("Save the preset (asks for a file name when needed)")),
+        Binding("ctrl+r,f5", "run", N_("Run"), id="wizard.run", tooltip=N_("Save, then start training in the background")),
+        Binding("ctrl+e,f9", "go_review", N_("Review"), id="wizard.review", tooltip=N_("Jump to the review: problems, changes, launch command")),
     ]
 
     @dataclass
@@ -82,6 +84,7 @@ class WizardScreen(Screen):
 
     def __init__(self, state: WizardState) -> None:
         super().__init__(id="wizard")
+        translate_bindings(self)
         self.state = state
         self.step = STEPS[0]
         self.visited: set[str] = {STEPS[0]}
@@ -99,11 +102,8 @@ class WizardScreen(Screen):
                             yield ReviewPanel(id="step-review")
                         else:
                             yield StepForm(step, id=f"step-{step}")
-                with Horizontal(id="nav"):
-                    yield Button(f"◀ {t('back')}", id="nav-back", tooltip="Previous step (ctrl+b / F7)")
-                    yield Label("", id="nav-where")
-                    yield Button(f"{t('next')} ▶", id="nav-next", variant="primary", tooltip="Next step (ctrl+n / F8)")
-        yield Footer()
+                yield WizardNav(id="nav")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         model_form = self.query_one("#step-model", StepForm)
@@ -123,10 +123,7 @@ class WizardScreen(Screen):
         self.visited.add(step)
         self.query_one("#steps", ContentSwitcher).current = f"step-{step}"
         self.query_one("#sidebar", StepSidebar).point_at(step)
-        i = STEPS.index(step)
-        self.query_one("#nav-where", Label).update(f"{i + 1}/{len(STEPS)} · {step_title(step)}")
-        self.query_one("#nav-back", Button).disabled = i == 0
-        self.query_one("#nav-next", Button).disabled = i == len(STEPS) - 1
+        self.query_one("#nav", WizardNav).show_step(step)
         self._sync_step(step)
         self._show_step_problems(step)
         self.refresh_states()
@@ -174,7 +171,7 @@ class WizardScreen(Screen):
         items: list[SearchItem] = []
         preset, catalog = self.state.preset, self.state.catalog
         for step in STEPS:
-            basic = {p for p, _ in step_fields(step, preset, catalog, advanced=False)}
+            basic = {p for p, _f in step_fields(step, preset, catalog, advanced=False)}
             for path, f in step_fields(step, preset, catalog, advanced=True):
                 items.append(SearchItem(step, path, f, path not in basic))
         self.app.push_screen(SearchScreen(items), self._jump_to_item)
@@ -254,7 +251,7 @@ class WizardScreen(Screen):
         event.stop()
         pick = event.pick
         self.post_message(self.ChangesRequested(tuple((path, MISSING) for path in pick.remove) + tuple(pick.values.items())))
-        self.notify(f"{pick.label}: downloaded from the Hugging Face Hub when the run starts (needs the network)", timeout=4)
+        self.notify(_("{label}: downloaded from the Hugging Face Hub when the run starts (needs the network)", label=_(pick.label)), timeout=4)
 
     def on_review_panel_jump_to(self, event: ReviewPanel.JumpTo) -> None:
         event.stop()
@@ -263,7 +260,7 @@ class WizardScreen(Screen):
     def show_field(self, path: str, step: str | None = None) -> None:
         """Take the person to an option: its step, its field focused (advanced ones opened)."""
         step = step or self.state.step_of(path)
-        basic = {p for p, _ in step_fields(step, self.state.preset, self.state.catalog, advanced=False)}
+        basic = {p for p, _f in step_fields(step, self.state.preset, self.state.catalog, advanced=False)}
         self.jump(step, path, advanced=path not in basic)
 
     def settled(self) -> bool:
@@ -319,8 +316,8 @@ class WizardScreen(Screen):
 
     def refresh_title(self) -> None:
         state = self.state
-        name = state.preset.path.name if state.preset.path else "new preset"
-        self.sub_title = f"{name}{' *' if state.dirty else ''}" + (" (shipped: Save asks for a new file)" if state.shipped else "")
+        name = state.preset.path.name if state.preset.path else _("new preset")
+        self.sub_title = f"{name}{' *' if state.dirty else ''}" + (" " + _("(shipped: Save asks for a new file)") if state.shipped else "")
         self.title = f"hftui · {printable(state.preset.name)}"
 
     def _sync_step(self, step: str) -> None:
@@ -353,7 +350,8 @@ class WizardScreen(Screen):
         if step in self.state.notes:
             notes.append(self.state.notes[step])
         elif step == "trainer":
-            notes.append(TRAINER_NOTES.get(self.state.preset.trainer_type, ""))
+            words = TRAINER_TYPE_HELP.get(self.state.preset.trainer_type)
+            notes.append(pick(*words) if words else "")
         return "\n".join(n for n in notes if n)
 
     def refresh_states(self) -> None:
@@ -363,36 +361,13 @@ class WizardScreen(Screen):
 
     def refresh_review(self) -> None:
         panel = self.query_one("#step-review", ReviewPanel)
-        panel.show_problems(self.state.all_problems())
-        panel.show_changes(self.changed_lines())
+        problems = self.state.all_problems()
+        panel.show_problems(problems)
+        self.query_one("#nav", WizardNav).block_run(any(p.is_error for p, _step in problems))
+        panel.show_changes(changed_lines(self.state.preset, self.state.catalog))
         self.post_message(self.ReviewExtrasRequested())
-
-    def changed_lines(self) -> list[str]:
-        """`path = value (default X)` for every option that is not at its default."""
-        preset, catalog = self.state.preset, self.state.catalog
-        lines = []
-        asked = [pair for step in STEPS for pair in step_fields(step, preset, catalog, advanced=True)]
-        for path, f in asked:
-            value = preset.get(path, MISSING)
-            if value is not MISSING and differs(f, value):
-                lines.append(f"{path} = {show(value)}" + ("" if f.default in (None, "") else f"   (default {show(f.default)})"))
-        known = {path for path, _ in asked}
-        for path, value in _leaves(preset.data, known=known):
-            if path not in known and path != "schema":
-                lines.append(f"{path} = {show(value)}")
-        return lines
 
     def show_review_extras(self, memory: str, launch: str) -> None:
         panel = self.query_one("#step-review", ReviewPanel)
         panel.show_memory(memory)
         panel.show_launch(launch)
-
-
-def _leaves(data: dict, prefix: str = "", known: set[str] = frozenset()):
-    """(path, value) of every key; a table that is itself an option's value (data_files) stays whole."""
-    for key, value in data.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict) and path not in known:
-            yield from _leaves(value, path + ".", known)
-        else:
-            yield path, value

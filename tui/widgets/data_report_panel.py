@@ -23,6 +23,7 @@ from textual.widgets import Static
 from hftui.core import preset as preset_mod
 from hftui.core.data_report import DEFAULT_SAMPLE, problems_from
 from hftui.core.data_report_text import render
+from hftui.core.i18n import _
 from hftui.core.preset import Preset
 from hftui.core.printable import printable
 
@@ -64,7 +65,7 @@ class DataReportPanel(Vertical):
             self.workers.cancel_group(self, "data-report")
             self._set("", "")
             return
-        self._set("… data report: tokenizing with the preset's tokenizer", None)
+        self._set(_("… data report: tokenizing with the preset's tokenizer"), None)
         self._run(text, path)
 
     def _set(self, status: str, body: str | None, error: bool = False) -> None:
@@ -85,12 +86,12 @@ class DataReportPanel(Vertical):
             try:
                 answer = await self._ask_child(text, path)
             except (OSError, ValueError) as exc:
-                self._set(f"✗ data report: {printable(exc)}", "", error=True)
+                self._set(_("✗ data report: {error}", error=printable(exc)), "", error=True)
                 return
         if "problems" in answer:
             problems = problems_from(answer["problems"])
             self.report = None
-            self._set("✗ data report: the data cannot be prepared", "\n".join(p.format() for p in problems), error=True)
+            self._set(_("✗ data report: the data cannot be prepared"), "\n".join(p.format() for p in problems), error=True)
             return
         self.report = answer["report"]
         self._set("", render(self.report))
@@ -119,8 +120,8 @@ class DataReportPanel(Vertical):
             if not talk.done():
                 talk.cancel()
         if child.returncode != 0 or not out.strip():
-            last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
-            raise ValueError(f"the report stopped: {last[0][:300]}")
+            last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [_("exit code {code}", code=child.returncode)]
+            raise ValueError(_("the report stopped: {last}", last=last[0][:300]))
         return json.loads(out)
 
     def on_unmount(self) -> None:

@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from hftui.core.i18n import _
 from hftui.core.options.sections import BUILDERS, column_name, column_needs
 from hftui.core.preset import Preset
 from hftui.core.regular_file import check_regular
@@ -55,12 +56,12 @@ def load_preview(preset: Preset) -> Preview:
     path = preset.get("dataset.path") or ""
     split = preset.get("dataset.train_split") or "train"
     if not path:
-        return Preview(error="no dataset yet: set dataset.path (json, csv, parquet, text, a folder or a Hub id)", split=split)
+        return Preview(error=_("no dataset yet: set dataset.path (json, csv, parquet, text, a folder or a Hub id)"), split=split)
     files = _files(preset)
     local_dir = preset.resolve(path)
     is_local = path in BUILDERS or local_dir.exists()
     if path in BUILDERS and not files:
-        return Preview(error=f"dataset.path = {path!r} needs dataset.data_files (a file relative to the preset)", split=split)
+        return Preview(error=_("dataset.path = {path} needs dataset.data_files (a file relative to the preset)", path=repr(path)), split=split)
     if path in BUILDERS:
         for f in ([files] if isinstance(files, str) else list(files.values()) if isinstance(files, dict) else files):
             for one in ([f] if isinstance(f, str) else f):
@@ -68,9 +69,9 @@ def load_preview(preset: Preset) -> Preview:
                     continue  # a pattern: its files are checked by validate
                 refused = check_regular(one)
                 if refused is not None:
-                    return Preview(error=f"data file {one} {refused.reason}", split=split)
+                    return Preview(error=_("data file {file} {reason}", file=one, reason=refused.text), split=split)
     if not is_local and os.environ.get("HF_DATASETS_OFFLINE", "") in ("1", "true") or not is_local and os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true"):
-        return Preview(note=f"⇣ {path}: offline, no preview; it is downloaded when the run starts on a machine with internet", split=split)
+        return Preview(note=_("⇣ {path}: offline, no preview; it is downloaded when the run starts on a machine with internet", path=path), split=split)
     try:
         import datasets
 
@@ -89,7 +90,7 @@ def load_preview(preset: Preset) -> Preview:
         return Preview(columns=list(data.column_names), rows=rows, num_rows=len(data), split=split)
     except Exception as exc:  # a person's data problem: one line, never a traceback
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return Preview(error=f"could not read the dataset: {message[:300]}", split=split)
+        return Preview(error=_("could not read the dataset: {message}", message=message[:300]), split=split)
 
 
 def _cell(value) -> str:
@@ -158,7 +159,7 @@ class DatasetPreview(Vertical):
             self._show_mapping()
             return
         self._key = key
-        self.query_one("#dataset-summary", Static).update("… reading the dataset")
+        self.query_one("#dataset-summary", Static).update(_("… reading the dataset"))
         self._load(preset)
 
     @work(exclusive=True, exit_on_error=False, group="dataset-preview")
@@ -176,7 +177,7 @@ class DatasetPreview(Vertical):
         elif preview.note:
             summary.update(preview.note)
         else:
-            summary.update(f"split {preview.split}: {preview.num_rows} rows · columns: {', '.join(preview.columns)}")
+            summary.update(_("split {split}: {rows} rows · columns: {columns}", split=preview.split, rows=preview.num_rows, columns=", ".join(preview.columns)))
             table.add_columns(*preview.columns)
             for row in preview.rows:
                 table.add_row(*[_cell(row.get(c)) for c in preview.columns])
@@ -196,6 +197,6 @@ class DatasetPreview(Vertical):
                 parts += [f"✓ {key} → {column}" for key, column in found]
             else:
                 missing = True
-                parts += [f"✗ {key} → {column!r} is not a column" for key, column in need]
+                parts += [_("✗ {key} → {column} is not a column", key=key, column=repr(column)) for key, column in need]
         mapping.update("   ".join(parts))
         self.set_class(missing, "-missing")

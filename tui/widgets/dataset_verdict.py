@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from hftui.core.i18n import N_, _
 from hftui.core.preset import Preset
 from hftui.core.problems import Problem
 from hftui.tui.widgets.dataset_preview import DatasetPreview, Preview
 
-READ_HINT = "check that the file's format matches dataset.path (json, csv, parquet, text) and that every row has the same columns"
+READ_HINT = N_("check that the file's format matches dataset.path (json, csv, parquet, text) and that every row has the same columns")
 
 
 def read_key(preset: Preset) -> tuple:
@@ -30,7 +31,7 @@ def read_problem(preset: Preset, preview: Preview) -> Problem | None:
     if not preview.error:
         return None
     path = "dataset.data_files" if preset.get("dataset.data_files") is not None else "dataset.path"
-    return Problem(path, "error", preview.error, READ_HINT)
+    return Problem(path, "error", preview.error, _(READ_HINT))
 
 
 class DatasetVerdict(DatasetPreview):

@@ -10,6 +10,7 @@ from textual import work
 from textual.widgets import Static
 
 from hftui.core.checks.hub import offline
+from hftui.core.i18n import _
 from hftui.core.options.paths import looks_local
 from hftui.core.preset import Preset
 
@@ -20,20 +21,20 @@ def describe_local(preset: Preset) -> tuple[str, str] | None:
     name = preset.get("model.name_or_path") or ""
     if scratch:
         arch = scratch.get("architecture", "llama")
-        return "ok", f"✓ a fresh {arch} model built from a config: nothing to download"
+        return "ok", _("✓ a fresh {arch} model built from a config: nothing to download", arch=arch)
     if not name:
-        return "error", "✗ no model yet: type a Hub id or a local folder, pick one below, or switch on a scratch model"
+        return "error", _("✗ no model yet: type a Hub id or a local folder, pick one below, or switch on a scratch model")
     if looks_local(name) or preset.resolve(name).exists():
         path = preset.resolve(name)
         if not path.exists():
-            return "error", f"✗ local folder {path} does not exist"
+            return "error", _("✗ local folder {path} does not exist", path=path)
         if not path.is_dir():
-            return "error", f"✗ {path} is a file; a model is a folder with config.json"
+            return "error", _("✗ {path} is a file; a model is a folder with config.json", path=path)
         if not (path / "config.json").exists():
-            return "warning", f"! {path} has no config.json (is it a model folder?)"
-        return "ok", f"✓ local model folder {path}"
+            return "warning", _("! {path} has no config.json (is it a model folder?)", path=path)
+        return "ok", _("✓ local model folder {path}", path=path)
     if offline():
-        return "notice", f"⇣ {name}: offline (HF_HUB_OFFLINE), not checked now; it is downloaded when the run starts on a machine with internet"
+        return "notice", _("⇣ {name}: offline (HF_HUB_OFFLINE), not checked now; it is downloaded when the run starts on a machine with internet", name=name)
     return None
 
 
@@ -46,7 +47,7 @@ class ModelCheck(Static):
             self._show(*local)
             return
         name = preset.get("model.name_or_path")
-        self._show("notice", f"… looking up {name} on the Hugging Face Hub")
+        self._show("notice", _("… looking up {name} on the Hugging Face Hub", name=name))
         self._lookup(name)
 
     def _show(self, state: str, text: str) -> None:
@@ -61,13 +62,13 @@ class ModelCheck(Static):
             from huggingface_hub import HfApi
 
             HfApi().model_info(name, timeout=5)
-            state, text = "ok", f"✓ {name} found on the Hugging Face Hub"
+            state, text = "ok", _("✓ {name} found on the Hugging Face Hub", name=name)
         except Exception as exc:  # not found, gated, or no network: all said in one line
             kind = type(exc).__name__
             if "NotFound" in kind:
-                state, text = "error", f"✗ {name} is not a model on the Hugging Face Hub"
+                state, text = "error", _("✗ {name} is not a model on the Hugging Face Hub", name=name)
             elif "Gated" in kind or "401" in str(exc):
-                state, text = "warning", f"! {name} is gated: set HF_TOKEN in the environment and accept its terms on the Hub"
+                state, text = "warning", _("! {name} is gated: set HF_TOKEN in the environment and accept its terms on the Hub", name=name)
             else:
-                state, text = "notice", f"⇣ {name}: the Hub could not be reached ({kind}); it is downloaded when the run starts"
+                state, text = "notice", _("⇣ {name}: the Hub could not be reached ({kind}); it is downloaded when the run starts", name=name, kind=kind)
         self.app.call_from_thread(self._show, state, text)

@@ -16,11 +16,13 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Select, SelectionList, Static, Switch
 
+from hftui.core.i18n import _, pick
 from hftui.core.options.rules import out_of_range
 from hftui.core.options.sections import Field
 from hftui.core.problems import Problem
 from hftui.tui.format import printable
 from hftui.tui.i18n import help_text, t
+from hftui.tui.widgets.field_head import FieldHead
 from hftui.tui.widgets.typed_input import TypedInput
 
 MISSING: Any = object()
@@ -35,7 +37,7 @@ MULTI_CHOICES: dict[str, tuple[str, ...]] = {
 def show(value: Any) -> str:
     """A value as a person would type it in the preset."""
     if value is None:
-        return "(unset)"
+        return _("(unset)")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -81,7 +83,7 @@ def parse_text(field: Field, text: str) -> Any:
         elif kind == "dict" or kind == "str_or_dict":
             value = tomllib.loads(f"v = {s}")["v"] if s.startswith("{") else (s if kind == "str_or_dict" else None)
             if value is None:
-                raise ValueError('expected a table like { key = "value" }')
+                raise ValueError(_('expected a table like { key = "value" }'))
         else:
             value = parse_value(s, kind)
     except (ValueParseError, tomllib.TOMLDecodeError) as exc:
@@ -90,7 +92,7 @@ def parse_text(field: Field, text: str) -> Any:
     if outside:
         raise ValueError(outside[0])
     if field.choices and not isinstance(value, list) and value not in field.choices:
-        raise ValueError("expected one of " + ", ".join(show(c) for c in field.choices))
+        raise ValueError(_("expected one of {choices}", choices=", ".join(show(c) for c in field.choices)))
     return value
 
 
@@ -146,11 +148,7 @@ class OptionField(Vertical):
 
     def compose(self) -> ComposeResult:
         f = self.field
-        with Horizontal(classes="field-head"):
-            yield Label(f.name, classes="field-name")
-            yield Label("★" if f.star else "", classes="field-star")
-            yield Label("", classes="field-mark")
-            yield Label(f"{t('default')}: {show(f.default)}", classes="field-default")
+        yield FieldHead(f.name, f.star, show(f.default), changed=differs(f, self.value))
         kind = self.kind
         current = self.value
         control_id = "control"
@@ -160,7 +158,8 @@ class OptionField(Vertical):
                 yield Switch(value=on, id=control_id, tooltip=f.name)
                 yield Label(_on_off(on), classes="switch-state")  # the state in words, not only in colour
         elif kind == "select":
-            options = [(show(c), c) for c in self._choices()]
+            words = f.extra.get("choice_help", {})  # a few words beside each choice (trainer.type)
+            options = [(f"{show(c)} · {pick(*words[c])}" if c in words else show(c), c) for c in self._choices()]
             value = current if current is not MISSING and current in self._choices() else Select.NULL
             yield Select(options, value=value, prompt=f"{t('default')}: {show(f.default)}", id=control_id, compact=True, tooltip=f.name)
         elif kind == "multi":
@@ -181,9 +180,8 @@ class OptionField(Vertical):
         self.field = field
         if not self.is_mounted:
             return
-        self.query_one(".field-default", Label).update(f"{t('default')}: {show(field.default)}")
+        self.query_one(FieldHead).show(star=field.star, default=show(field.default))
         self.query_one(".field-help", Static).update(help_text(field))
-        self.query_one(".field-star", Label).update("★" if field.star else "")
         control = self.query_one("#control")
         if isinstance(control, Input):
             control.placeholder = _placeholder(field.default)
@@ -319,7 +317,7 @@ class OptionField(Vertical):
         try:
             for state in self.query(".switch-state").results(Label):
                 state.update(_on_off(self.query_one("#control", Switch).value))
-            self.query_one(".field-mark", Label).update("● " + t("changed") if changed else "")
+            self.query_one(FieldHead).show(changed=changed, default=show(self.field.default))
             self.query_one(".field-error", Static).update("\n".join(lines))
         except Exception:
             pass
@@ -341,7 +339,7 @@ def problem_line(p: Problem) -> str:
 
 
 def _on_off(on: bool) -> str:
-    return "on (true)" if on else "off (false)"
+    return _("on (true)") if on else _("off (false)")
 
 
 def _placeholder(default: Any) -> str:

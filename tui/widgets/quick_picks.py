@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from textual.message import Message
 from textual.widgets import Select
 
+from hftui.core.i18n import N_, _
 from hftui.tui.i18n import t
 
 
@@ -23,22 +24,22 @@ class Pick:
 
 
 MODELS: tuple[Pick, ...] = (
-    Pick("SmolLM2-135M · causal LM for SFT", {"model.name_or_path": "HuggingFaceTB/SmolLM2-135M", "model.task": "causal-lm"}, ("model.scratch",)),
-    Pick("SmolLM2-135M-Instruct · chat SFT", {"model.name_or_path": "HuggingFaceTB/SmolLM2-135M-Instruct", "model.task": "causal-lm"}, ("model.scratch",)),
-    Pick("Qwen2.5-0.5B · causal LM for SFT", {"model.name_or_path": "Qwen/Qwen2.5-0.5B", "model.task": "causal-lm"}, ("model.scratch",)),
-    Pick("gpt2 · 124M causal LM", {"model.name_or_path": "openai-community/gpt2", "model.task": "causal-lm"}, ("model.scratch",)),
-    Pick("DistilBERT · encoder for classification", {"model.name_or_path": "distilbert/distilbert-base-uncased", "model.task": "sequence-classification"}, ("model.scratch",)),
-    Pick("RoBERTa-base · encoder for classification", {"model.name_or_path": "FacebookAI/roberta-base", "model.task": "sequence-classification"}, ("model.scratch",)),
-    Pick("T5-small · seq2seq", {"model.name_or_path": "google-t5/t5-small", "model.task": "seq2seq-lm"}, ("model.scratch",)),
+    Pick(N_("SmolLM2-135M · causal LM for SFT"), {"model.name_or_path": "HuggingFaceTB/SmolLM2-135M", "model.task": "causal-lm"}, ("model.scratch",)),
+    Pick(N_("SmolLM2-135M-Instruct · chat SFT"), {"model.name_or_path": "HuggingFaceTB/SmolLM2-135M-Instruct", "model.task": "causal-lm"}, ("model.scratch",)),
+    Pick(N_("Qwen2.5-0.5B · causal LM for SFT"), {"model.name_or_path": "Qwen/Qwen2.5-0.5B", "model.task": "causal-lm"}, ("model.scratch",)),
+    Pick(N_("gpt2 · 124M causal LM"), {"model.name_or_path": "openai-community/gpt2", "model.task": "causal-lm"}, ("model.scratch",)),
+    Pick(N_("DistilBERT · encoder for classification"), {"model.name_or_path": "distilbert/distilbert-base-uncased", "model.task": "sequence-classification"}, ("model.scratch",)),
+    Pick(N_("RoBERTa-base · encoder for classification"), {"model.name_or_path": "FacebookAI/roberta-base", "model.task": "sequence-classification"}, ("model.scratch",)),
+    Pick(N_("T5-small · seq2seq"), {"model.name_or_path": "google-t5/t5-small", "model.task": "seq2seq-lm"}, ("model.scratch",)),
 )
 
 DATASETS: tuple[Pick, ...] = (
-    Pick("IMDB · text + label, classification", {"dataset.path": "stanfordnlp/imdb", "dataset.text_column": "text", "dataset.label_column": "label", "dataset.eval_split": "test"}, ("dataset.data_files", "dataset.name")),
-    Pick("GLUE SST-2 · sentence + label", {"dataset.path": "nyu-mll/glue", "dataset.name": "sst2", "dataset.text_column": "sentence", "dataset.label_column": "label", "dataset.eval_split": "validation"}, ("dataset.data_files",)),
-    Pick("TinyStories · plain text for causal LM", {"dataset.path": "roneneldan/TinyStories", "dataset.text_column": "text", "dataset.eval_split": "validation"}, ("dataset.data_files", "dataset.name")),
-    Pick("Capybara · chat messages for SFT", {"dataset.path": "trl-lib/Capybara", "dataset.messages_column": "messages", "dataset.eval_split": "test"}, ("dataset.data_files", "dataset.name")),
-    Pick("UltraFeedback binarized · chosen/rejected pairs", {"dataset.path": "trl-lib/ultrafeedback_binarized", "dataset.chosen_column": "chosen", "dataset.rejected_column": "rejected", "dataset.eval_split": "test"}, ("dataset.data_files", "dataset.name")),
-    Pick("TL;DR · prompts for PPO", {"dataset.path": "trl-lib/tldr", "dataset.prompt_column": "prompt", "dataset.eval_split": "validation"}, ("dataset.data_files", "dataset.name")),
+    Pick(N_("IMDB · text + label, classification"), {"dataset.path": "stanfordnlp/imdb", "dataset.text_column": "text", "dataset.label_column": "label", "dataset.eval_split": "test"}, ("dataset.data_files", "dataset.name")),
+    Pick(N_("GLUE SST-2 · sentence + label"), {"dataset.path": "nyu-mll/glue", "dataset.name": "sst2", "dataset.text_column": "sentence", "dataset.label_column": "label", "dataset.eval_split": "validation"}, ("dataset.data_files",)),
+    Pick(N_("TinyStories · plain text for causal LM"), {"dataset.path": "roneneldan/TinyStories", "dataset.text_column": "text", "dataset.eval_split": "validation"}, ("dataset.data_files", "dataset.name")),
+    Pick(N_("Capybara · chat messages for SFT"), {"dataset.path": "trl-lib/Capybara", "dataset.messages_column": "messages", "dataset.eval_split": "test"}, ("dataset.data_files", "dataset.name")),
+    Pick(N_("UltraFeedback binarized · chosen/rejected pairs"), {"dataset.path": "trl-lib/ultrafeedback_binarized", "dataset.chosen_column": "chosen", "dataset.rejected_column": "rejected", "dataset.eval_split": "test"}, ("dataset.data_files", "dataset.name")),
+    Pick(N_("TL;DR · prompts for PPO"), {"dataset.path": "trl-lib/tldr", "dataset.prompt_column": "prompt", "dataset.eval_split": "validation"}, ("dataset.data_files", "dataset.name")),
 )
 
 
@@ -52,7 +53,7 @@ class QuickPicks(Select):
     def __init__(self, kind: str, *, id: str | None = None) -> None:
         self.picks = MODELS if kind == "models" else DATASETS
         prompt = t("quick_models" if kind == "models" else "quick_datasets") + f" ({t('needs_network')})"
-        super().__init__([(f"{p.label} (⇣ {t('needs_network')})", i) for i, p in enumerate(self.picks)], prompt=prompt, id=id, compact=True)
+        super().__init__([(f"{_(p.label)} (⇣ {t('needs_network')})", i) for i, p in enumerate(self.picks)], prompt=prompt, id=id, compact=True)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select is not self:

@@ -1,4 +1,5 @@
-"""The review: every problem (each leads to its step), what changed, memory and launch command."""
+"""The review: every problem (each leads to its step), what changed, memory and launch command.
+Save and Run sit in the wizard's bottom bar (`WizardNav`), in sight however long the review is."""
 
 from __future__ import annotations
 
@@ -6,16 +7,18 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from hftui.core.i18n import N_, _
 from hftui.core.problems import Problem
 from hftui.tui.format import printable
 from hftui.tui.i18n import step_title, t
 
 STYLE = {"error": "bold red", "warning": "yellow", "notice": "cyan"}
+SEVERITY = {"error": N_("error"), "warning": N_("warning"), "notice": N_("notice")}
 
 
 class ReviewPanel(VerticalScroll):
@@ -38,9 +41,6 @@ class ReviewPanel(VerticalScroll):
         yield Static("…", id="review-memory", markup=False)
         yield Label(t("launch"), classes="review-heading")
         yield Static("…", id="review-launch", markup=False)
-        with Horizontal(classes="review-buttons"):
-            yield Button(f"{t('save')} (ctrl+s)", id="review-save", variant="primary")
-            yield Button(f"{t('run')} (ctrl+r)", id="review-run", variant="success")
 
     def show_problems(self, problems: list[tuple[Problem, str]]) -> None:
         """problems: (Problem, step) pairs, errors first."""
@@ -51,7 +51,8 @@ class ReviewPanel(VerticalScroll):
             box.add_option(Option(Text("✓ " + t("no_problems"), style="green"), id="none", disabled=True))
         for i, (p, step) in enumerate(problems):
             text = Text()
-            text.append(f"{p.severity}: ", style=STYLE.get(p.severity, ""))
+            severity = SEVERITY.get(p.severity)
+            text.append(f"{_(severity) if severity else p.severity}: ", style=STYLE.get(p.severity, ""))
             if p.path:
                 text.append(f"{printable(p.path)}: ", style="bold")
             text.append(printable(p.message))
@@ -60,9 +61,7 @@ class ReviewPanel(VerticalScroll):
             text.append(f"  → {step_title(step)}", style="italic")
             box.add_option(Option(text, id=f"p{i}"))
             self._targets.append((step, p.path))
-        errors = any(p.is_error for p, _ in problems)
-        self.query_one("#review-run", Button).disabled = errors
-        self.set_class(errors, "-blocked")
+        self.set_class(any(p.is_error for p, _step in problems), "-blocked")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -72,7 +71,7 @@ class ReviewPanel(VerticalScroll):
             self.post_message(self.JumpTo(step, path))
 
     def show_changes(self, lines: list[str]) -> None:
-        self.query_one("#review-changes", Static).update("\n".join(lines) if lines else "(none: every option is at its default)")
+        self.query_one("#review-changes", Static).update("\n".join(lines) if lines else _("(none: every option is at its default)"))
 
     def show_memory(self, text: str) -> None:
         self.query_one("#review-memory", Static).update(text)

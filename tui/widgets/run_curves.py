@@ -1,22 +1,34 @@
 """Training curves: loss (raw and smoothed), every eval metric, the learning rate, and the reward
-of the runs that log one (GRPO/RLOO reward, DPO margin; its tab appears with its first point)."""
+of the runs that log one (GRPO/RLOO reward, DPO margin; its tab appears with its first point).
+
+Two more tabs hold the eval table and the GPU panel when the pane is too narrow to show them
+beside the curves (the live pane moves them; `show_side_tabs`). Titles and the loss legend are
+drawn by Textual, not plotext: plotext counts one cell per character, and a Korean label (two
+cells) would break the frame of the plot it sits in."""
 
 from __future__ import annotations
 
 import math
 
 from textual.app import ComposeResult
+from rich.text import Text
 from textual.containers import Grid, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from hftui.core.i18n import N_, _
 from hftui.core.run.series import Series
 from hftui.core.run.state import RunState
 
 
 Points = tuple[list[float], list[float]]
 Line = tuple[str, Series | Points, str]  # label, series (or its points), colour
+
+# The lines of the loss plot: key (in `drawn`), legend label, plotext colour, the legend's colour.
+LOSS_LINES = (("loss", N_("raw"), "gray", "grey62"), ("smoothed", N_("smoothed"), "orange", "dark_orange"),
+              ("eval loss", N_("eval loss"), "cyan", "cyan"))
+SIDE_TABS = ("tab-table", "tab-gpu")  # the eval table's and the GPU panel's tabs on a narrow pane
 
 _COLORS = ("cyan", "magenta", "yellow", "blue", "red", "green", "white")
 # An eval plot is never smaller than this (its title, axes and a few rows of points): when the
@@ -46,6 +58,8 @@ class RunCurves(Widget):
     RunCurves TabbedContent, RunCurves TabPane { height: 1fr; }
     RunCurves TabPane { padding: 0; }
     RunCurves PlotextPlot { height: 1fr; min-height: 6; }
+    RunCurves #loss-legend { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    RunCurves #tab-table, RunCurves #tab-gpu { padding: 0 1; }
     RunCurves #eval-scroll { height: 1fr; scrollbar-size-vertical: 1; }
     RunCurves #eval-grid { grid-size: 2; grid-gutter: 0 1; height: auto; }
     RunCurves #eval-grid PlotextPlot { min-height: 0; }
@@ -59,33 +73,54 @@ class RunCurves(Widget):
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="curve-tabs"):
-            with TabPane("Loss", id="tab-loss"):
+            with TabPane(_("Loss"), id="tab-loss"):
+                yield Static(id="loss-legend")
                 yield PlotextPlot(id="plot-loss")
-            with TabPane("Eval", id="tab-eval"):
+            with TabPane(_("Eval"), id="tab-eval"):
                 # One plot per metric, each on its own scale (accuracy and perplexity share
                 # no axis); mounted as metrics appear, laid out by `_lay_out_eval`.
                 with VerticalScroll(id="eval-scroll"):
                     yield Grid(id="eval-grid")
-            with TabPane("Learning rate", id="tab-lr"):
+            with TabPane(_("Learning rate"), id="tab-lr"):
                 yield PlotextPlot(id="plot-lr")
+            yield TabPane(_("Eval table"), id="tab-table")
+            yield TabPane("GPU", id="tab-gpu")
 
     def on_mount(self) -> None:
-        for plot_id, title in (("plot-loss", "training loss"), ("plot-lr", "learning rate")):
+        self._show_legend()
+        for plot_id, title in (("plot-loss", None), ("plot-lr", N_("learning rate"))):
             plot = next(iter(self.query(f"#{plot_id}").results(PlotextPlot)), None)
             if plot is None:  # the app closed while the pane was still mounting
                 return
-            plt = plot.plt
-            plt.title(title)
-            plt.xlabel("step")
+            if title:
+                plot.plt.title(_(title))
+            plot.plt.xlabel(_("step"))
+
+    def side_pane(self, pane_id: str) -> TabPane:
+        """The tab that holds the eval table (`tab-table`) or the GPU panel (`tab-gpu`)."""
+        return self.query_one(f"#{pane_id}", TabPane)
+
+    def show_side_tabs(self, shown: bool) -> None:
+        """Show the eval table's and the GPU panel's tabs (a narrow pane), or hide them."""
+        tabs = self.query_one("#curve-tabs", TabbedContent)
+        for pane_id in SIDE_TABS:
+            if shown:
+                tabs.show_tab(pane_id)
+            else:
+                if tabs.active == pane_id:
+                    tabs.active = "tab-loss"
+                tabs.hide_tab(pane_id)
 
     def show(self, state: RunState, parts: set[str] | None = None) -> None:
         parts = {"loss", "eval"} if parts is None else parts
         if "loss" in parts:
-            self._draw("loss", "training loss (raw · smoothed)", [
-                ("loss", state.loss, "gray"),
-                ("smoothed", state.smoothed_loss(), "orange"),
-            ] + ([("eval loss", state.metrics["eval_loss"].history, "cyan")] if "eval_loss" in state.metrics else []))
-            self._draw("lr", "learning rate", [("learning rate", state.learning_rate, "green")])
+            series = {"loss": state.loss, "smoothed": state.smoothed_loss()}
+            if "eval_loss" in state.metrics:
+                series["eval loss"] = state.metrics["eval_loss"].history
+            self._draw("loss", None,  # titled by its legend
+                       [(key, series[key], color) for key, _label, color, _legend in LOSS_LINES if key in series])
+            self._show_legend()
+            self._draw("lr", _("learning rate"), [("learning rate", state.learning_rate, "green")])
             if state.reward:
                 self._show_reward(state)
         if "eval" in parts:
@@ -101,9 +136,10 @@ class RunCurves(Widget):
                 else:
                     plot = PlotextPlot(id=plot_id)
                     grid.mount(plot)
-                arrow = "lower is better" if summary.lower_is_better else "higher is better"
+                title = (_("{metric} (lower is better)", metric=summary.label) if summary.lower_is_better
+                         else _("{metric} (higher is better)", metric=summary.label))
                 color = _COLORS[i % len(_COLORS)]
-                drawn.update(self._draw_on(plot, f"{summary.label} ({arrow})",
+                drawn.update(self._draw_on(plot, title,
                                            [(summary.label, summary.history, color)], markers=True))
             self.drawn["eval"] = drawn
             self._lay_out_eval()
@@ -143,28 +179,42 @@ class RunCurves(Widget):
     def _show_reward(self, state: RunState) -> None:
         if self._reward_plot is None:
             self._reward_plot = PlotextPlot(id="plot-reward")
-            self.query_one("#curve-tabs", TabbedContent).add_pane(TabPane("Reward", self._reward_plot, id="tab-reward"))
+            self.query_one("#curve-tabs", TabbedContent).add_pane(TabPane(_("Reward"), self._reward_plot, id="tab-reward"))
         label = state.reward_key or "reward"
-        self.drawn["reward"] = self._draw_on(self._reward_plot, f"{label} (higher is better)", [(label, state.reward, "green")])
+        self.drawn["reward"] = self._draw_on(self._reward_plot, _("{metric} (higher is better)", metric=label),
+                                             [(label, state.reward, "green")])
 
-    def _draw(self, which: str, title: str, lines: list[Line], markers: bool = False) -> None:
+    def _show_legend(self) -> None:
+        """The loss plot's title and legend, one line above it: each line drawn, in its colour."""
+        drawn = self.drawn["loss"]
+        legend = Text(_("training loss"), style="bold").append("   ")
+        for key, label, _color, legend_color in LOSS_LINES:
+            if key in drawn:
+                legend.append("━━ ", style=legend_color).append(_(label)).append("   ")
+        found = self.query("#loss-legend").results(Static)
+        for static in found:
+            static.update(legend)
+
+    def _draw(self, which: str, title: str | None, lines: list[Line], markers: bool = False) -> None:
         self.drawn[which] = self._draw_on(self.query_one(f"#plot-{which}", PlotextPlot), title, lines, markers)
 
-    def _draw_on(self, plot: PlotextPlot, title: str, lines: list[Line],
+    def _draw_on(self, plot: PlotextPlot, title: str | None, lines: list[Line],
                  markers: bool = False) -> dict[str, Points]:
         plt = plot.plt
         plt.clear_data()
-        plt.title(title)
+        if title:
+            plt.title(title)
         drawn = {}
         for label, series, color in lines:
             xs, ys = _finite(*(series if isinstance(series, tuple) else series.points()))
             if not xs:
                 continue
             drawn[label] = (xs, ys)
+            # No plotext legend: the title names a plot's one line, the loss legend sits above.
             if markers or len(xs) == 1:
-                plt.plot(xs, ys, label=label, color=color, marker="dot" if len(xs) > 1 else "hd")
+                plt.plot(xs, ys, color=color, marker="dot" if len(xs) > 1 else "hd")
             else:
-                plt.plot(xs, ys, label=label, color=color, marker="braille")
-        plt.xlabel("step")
+                plt.plot(xs, ys, color=color, marker="braille")
+        plt.xlabel(_("step"))
         plot.refresh()
         return drawn

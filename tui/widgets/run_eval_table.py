@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
+from hftui.core.i18n import _
 from hftui.core.run.state import RunState
 from hftui.tui.format import fmt_number
 
@@ -18,11 +19,10 @@ class RunEvalTable(DataTable):
         super().__init__(cursor_type="none", zebra_stripes=True, show_cursor=False, **kwargs)
 
     def on_mount(self) -> None:
-        self.add_column("metric", key="metric")
-        self.add_column("latest", key="latest")
-        self.add_column("best", key="best")
-        self.add_column("step", key="step")
-        self.border_title = "eval"
+        self.add_column(_("metric"), key="metric")
+        self.add_column(_("latest"), key="latest")
+        self.add_column(_("best"), key="best")
+        self.add_column(_("step"), key="step")
 
     def show(self, state: RunState) -> None:
         for key, m in state.metrics.items():

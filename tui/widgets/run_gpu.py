@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import ProgressBar, Sparkline, Static
 
+from hftui.core.i18n import _
 from hftui.core.run.series import GpuDevice
 from hftui.core.run.state import RunState
 from hftui.tui.format import fmt_bytes
@@ -44,8 +45,9 @@ class GpuCard(Vertical):
         if not self._ready:
             return
         util = "—" if dev.util is None else f"{dev.util:.0f}%"
-        self.query_one(".gpu-name", Static).update(
-            f"[b]GPU {dev.index}[/b] {escape(dev.name)}  {fmt_bytes(dev.used)} / {fmt_bytes(dev.total)}  util {util}")
+        self.query_one(".gpu-name", Static).update(_(
+            "[b]GPU {index}[/b] {name}  {used} / {total}  util {util}", index=dev.index, name=escape(dev.name),
+            used=fmt_bytes(dev.used), total=fmt_bytes(dev.total), util=util))
         frac = dev.memory_fraction
         self.query_one(ProgressBar).update(total=100, progress=0 if frac is None else round(frac * 100, 1))
         ys = dev.memory.points()[1][-HISTORY_POINTS:]
@@ -61,18 +63,18 @@ class RunGpu(Widget):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static("waiting for GPU readings…", id="gpu-none")
+        yield Static(_("waiting for GPU readings…"), id="gpu-none")
 
     def show(self, state: RunState) -> None:
         none = self.query_one("#gpu-none", Static)
         if not state.gpus:
             none.display = True
             if state.no_gpu:
-                none.update("no GPU: running on CPU")
+                none.update(_("no GPU: running on CPU"))
             elif state.finished:
-                none.update("no GPU readings were recorded")
+                none.update(_("no GPU readings were recorded"))
             else:
-                none.update("waiting for GPU readings…")
+                none.update(_("waiting for GPU readings…"))
             self.set_class(state.no_gpu, "-cpu")
             return
         none.display = False

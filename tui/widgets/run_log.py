@@ -1,4 +1,5 @@
-"""The log tail: the run's combined log, scrollable, warnings and errors highlighted.
+"""The log tail: the run's combined log, scrollable, warnings and errors highlighted, and
+`LogTail`, which follows log.txt for it.
 
 A `Log` (plain lines, styled as they are drawn) rather than a `RichLog`: opening a run writes
 a couple of thousand lines at once, and only the visible ones are ever styled.
@@ -6,18 +7,54 @@ a couple of thousand lines at once, and only the visible ones are ever styled.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import deque
+from pathlib import Path
 
 from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.widgets import Log
 
+from hftui.core.i18n import _
 from hftui.core.run.log_noise import NoiseFilter
 
 ERROR_RE = re.compile(r"(Traceback \(most recent call last\)|\b\w*(Error|Exception)\b|\bERROR\b|\bFATAL\b|\bfailed\b|Killed)")
 WARNING_RE = re.compile(r"(\bwarn(ing)?s?\b|\bWARN(ING)?\b|Warning:|\bdeprecat)", re.IGNORECASE)
 MAX_LINES = 2000
+LOG_TAIL_BYTES = 256 << 10  # a log is opened at its last 256 KiB
+
+
+class LogTail:
+    """Follow log.txt by offset; opened near its end; lines split on newlines, decoded leniently."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset: int | None = None
+        self._partial = b""
+
+    def read(self, max_bytes: int = LOG_TAIL_BYTES) -> list[str]:
+        try:
+            with open(self.path, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                skip_first = False
+                if self.offset is None or size < self.offset:
+                    self.offset = max(0, size - LOG_TAIL_BYTES)
+                    skip_first = self.offset > 0
+                    self._partial = b""
+                fh.seek(self.offset)
+                chunk = fh.read(max_bytes)
+        except OSError:
+            return []
+        if not chunk:
+            return []
+        self.offset += len(chunk)
+        data = self._partial + chunk
+        parts = data.split(b"\n")
+        self._partial = parts.pop()
+        if skip_first and parts:
+            parts = parts[1:]
+        return [p.rstrip(b"\r").decode("utf-8", "replace").split("\r")[-1] for p in parts]
 
 
 def line_style(line: str) -> str:
@@ -49,13 +86,13 @@ class RunLog(Log):
         self.highlighter = LineSeverity()
         self.lines_seen: deque[str] = deque(maxlen=MAX_LINES)
         self.noise = NoiseFilter()
-        self.border_title = "log"
+        self.border_title = _("log")
 
     def add_lines(self, lines: list[str]) -> None:
         self.lines_seen.extend(lines[-MAX_LINES:])
         shown = self.noise.filter(lines)[-MAX_LINES:]
         if self.noise.hidden:
-            self.border_subtitle = f"{self.noise.hidden} library warning lines left out (all in log.txt)"
+            self.border_subtitle = _("{count} library warning lines left out (all in log.txt)", count=self.noise.hidden)
         self.write_lines(shown)
 
 

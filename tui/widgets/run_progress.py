@@ -11,6 +11,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import ProgressBar, Static
 
+from hftui.core.i18n import _
 from hftui.core.run.figures import EVALUATING, SAVING, STATUSES
 from hftui.core.run.folder import COMPLETED, FAILED, RUNNING, STARTING, STOPPED, STOPPING
 from hftui.core.run.state import RunState
@@ -39,7 +40,7 @@ class RunProgress(Widget):
     RunProgress #run-title { width: 1fr; }
     RunProgress ProgressBar { width: auto; margin-right: 1; }
     RunProgress #run-steps { width: auto; }
-    RunProgress #run-figures { height: 1; color: $text-muted; }
+    RunProgress #run-figures { height: auto; max-height: 2; color: $text-muted; }
     """
 
     def compose(self) -> ComposeResult:
@@ -58,7 +59,7 @@ class RunProgress(Widget):
             self.set_class(name == status, f"-{name}")
         badge = self.query_one("#run-badge", Static)
         badge.update(Text(f" {status_label(status).upper()} ", style=BADGE_STYLE.get(status, "bold reverse")))
-        title = state.name or state.preset or "run"
+        title = state.name or state.preset or _("run")
         bits = [f"[b]{shown(title)}[/b]"]
         if state.run_id:
             bits.append(f"[dim]{shown(state.run_id)}[/dim]")
@@ -67,7 +68,7 @@ class RunProgress(Widget):
         if state.model:
             bits.append(f"[dim]{shown(state.model)}[/dim]")
         if state.num_processes and state.num_processes > 1:
-            bits.append(f"{state.num_processes} processes")
+            bits.append(_("{count} processes", count=state.num_processes))
         self.query_one("#run-title", Static).update(" · ".join(bits))
 
         bar = self.query_one("#run-bar", ProgressBar)
@@ -81,19 +82,20 @@ class RunProgress(Widget):
             bar.update(total=1, progress=0)
         else:
             bar.update(total=None)
-        steps = f"step {state.step}/{state.max_steps}" if state.max_steps else f"step {state.step}"
+        steps = [_("step {step}/{max_steps}", step=state.step, max_steps=state.max_steps) if state.max_steps
+                 else _("step {step}", step=state.step)]
         if state.epoch is not None:
-            steps += f" · epoch {state.epoch:.2f}"
-            if state.num_train_epochs:
-                steps += f"/{state.num_train_epochs:g}"
-        self.query_one("#run-steps", Static).update(steps)
+            epoch = f"{state.epoch:.2f}" + (f"/{state.num_train_epochs:g}" if state.num_train_epochs else "")
+            steps.append(_("epoch {epoch}", epoch=epoch))
+        self.query_one("#run-steps", Static).update(" · ".join(steps))
 
-        figures = [f"elapsed {fmt_duration(state.elapsed(now))}"]
+        figures = [_("elapsed {time}", time=fmt_duration(state.elapsed(now)))]
         if not state.finished:
-            figures.append(f"ETA {fmt_duration(state.eta(now))}")
+            figures.append(_("ETA {time}", time=fmt_duration(state.eta(now))))
         figures.extend(speed_parts(state) or ["— steps/s"])
         if state.latest_loss is not None:
-            figures.append(f"loss {fmt_number(state.latest_loss)}")
+            figures.append(_("loss {value}", value=fmt_number(state.latest_loss)))
         if state.checkpoint_count:
-            figures.append(f"{state.checkpoint_count} checkpoint{'s' if state.checkpoint_count != 1 else ''}")
+            count = state.checkpoint_count
+            figures.append(_("{count} checkpoint", count=count) if count == 1 else _("{count} checkpoints", count=count))
         self.query_one("#run-figures", Static).update(" · ".join(figures))
