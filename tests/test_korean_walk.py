@@ -1,5 +1,5 @@
 """Every screen in Korean (HFTUI_LANG=ko): the wizard's steps (with every option shown), search,
-Review, the quit question, the runs screen, the live pane's tabs, compare and the Try pane, over two
+Review (clean, then with an error and a warning), the quit question, the runs screen, the live pane's tabs, compare and the Try pane, over two
 runs trained in Korean. No English sentence may be left on any of them: option names, values,
 numbers, paths and the libraries' own log lines aside."""
 
@@ -61,7 +61,7 @@ def test_hftui_run_prints_korean(korean_runs):
     assert not found, f"`hftui run` printed English in Korean mode: {found}"
 
 
-async def _settle(pilot, seconds: float = 0.3) -> None:
+async def _settle(pilot, seconds: float = 0.15) -> None:
     deadline = time.monotonic() + 60
     await pilot.pause()
     while any(t.name == BACKGROUND_THREAD for t in threading.enumerate()) and time.monotonic() < deadline:
@@ -135,7 +135,15 @@ async def test_every_screen_reads_in_korean(korean_runs, monkeypatch):
         await pilot.press("escape")
         await _settle(pilot)
 
-        app.preset = app.preset.with_value("args.learning_rate", 0.01)
+        app.edit("args.learning_rate", -1.0)  # an error
+        app.edit("args.eval_steps", 9999)  # and a warning in plain words: beyond max_steps
+        await pilot.press("ctrl+e")
+        deadline = time.monotonic() + 30
+        while not app.has_errors() and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        await _settle(pilot, 0.5)
+        assert app.has_errors()
+        look("review with problems", app)
         await pilot.press("ctrl+q")
         await _settle(pilot)
         look("quit question", app)

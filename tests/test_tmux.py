@@ -101,6 +101,8 @@ def test_wizard_in_tmux_80x24(tmp_path, hftui_home, warm_catalog):
     try:
         first = tmux.wait_for("Next", timeout=60)
         assert "Model" in first and "Review" in first
+        footer = first.rstrip("\n").splitlines()[-1]  # every key whole at 80 columns
+        assert "^f Search" in footer and "^o Runs" in footer and "^q Quit" in footer, footer
         tmux.keys("C-n")
         tmux.wait_for("2/11")
         tmux.keys("C-n")
@@ -203,3 +205,35 @@ def test_keys_sent_in_one_burst_keep_their_order(tmp_path, hftui_home, warm_cata
     assert saved.get("args.max_steps") == 24
     assert saved.get("args.output_dir") == "runs/typed-fast_2"
     assert "max_steps = 24  # keep this comment" in preset_path.read_text(encoding="utf-8")
+
+
+def test_attach_in_korean_in_tmux_80x24(tmp_path, hftui_home, monkeypatch):
+    """`HFTUI_LANG=ko hftui attach RUN` in a real 80x24 terminal: the live pane in Korean, every
+    footer key whole, no English sentence outside the training log."""
+    from screen_text import english_sentences
+    from test_snapshots_pane import _write_finished_run
+
+    monkeypatch.chdir(tmp_path)
+    run_dir = (tmp_path / _write_finished_run(tmp_path)).resolve()
+    tmux = Tmux(f"hftui-test-{os.getpid()}", "attach")
+    env = {"HFTUI_HOME": str(hftui_home), "HFTUI_LANG": "ko", "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none"}
+    command = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(
+        [sys.executable, "-m", "hftui", "attach", str(run_dir)])
+    tmux("new-session", "-d", "-s", "attach", "-x", "80", "-y", "24", "-c", str(tmp_path), command)
+    try:
+        shown = tmux.wait_for("완료", timeout=60)
+        time.sleep(1.0)
+        shown = tmux.screen()
+        assert "스텝 40/40" in shown, shown
+        footer = shown.rstrip("\n").splitlines()[-1]
+        assert "esc 뒤로" in footer and "^q 종료" in footer, footer
+        log_lines = ("hftui: 140,096 of 140,096 parameters train (100.00%)", "training", "done")
+        ours = "\n".join(line for line in shown.splitlines() if not any(text in line for text in log_lines))
+        assert not english_sentences(ours), shown
+        tmux.keys("C-q")
+        end = time.monotonic() + 15
+        while tmux.alive() and time.monotonic() < end:
+            time.sleep(0.2)
+        assert not tmux.alive(), tmux.screen()
+    finally:
+        tmux("kill-server", check=False)
