@@ -82,6 +82,24 @@ def test_lora_trains_only_adapters():
     assert all_linear.trainable_params > est.trainable_params
 
 
+def test_qlora_counts_the_frozen_base_in_four_bits():
+    lora = from_text(LLAMA7B + '\n[peft]\nmethod = "lora"\nr = 8\ntarget_modules = "all-linear"\n')
+    qlora = lora.with_value("peft.method", "qlora")
+    a = memory.estimate(lora, gpus(1, gib=24), backend="single", world_size=1)
+    b = memory.estimate(qlora, gpus(1, gib=24), backend="single", world_size=1)
+    assert a.trainable_params == b.trainable_params and a.total_params == b.total_params
+    # Llama 7B: q, k, v, o (4096 x 4096) and gate, up, down (4096 x 11008) in each of 32 layers go
+    # to NF4; the embeddings, lm_head (32000 x 4096 each) and the norms stay, cast to fp32
+    quantized = 32 * (4 * 4096 * 4096 + 3 * 4096 * 11008)
+    rest = 2 * 32000 * 4096 + (2 * 32 + 1) * 4096
+    assert quantized + rest == b.total_params
+    base = quantized * (4 + 8 / 64 + 32 / (64 * 256)) / 8 + rest * 4
+    assert b.breakdown["weights"] == int(base) + b.trainable_params * 4
+    assert 4.0 * memory.GiB < b.breakdown["weights"] < 4.6 * memory.GiB  # the QLoRA paper's ~4.5 GB class
+    assert a.breakdown["weights"] > 3 * b.breakdown["weights"]
+    assert b.fits is True and "nf4" in b.text  # a 7B model on one 24 GB card, as QLoRA promises
+
+
 def test_ppo_counts_reference_reward_and_value_models():
     sft = from_text(TINY)
     ppo = from_text(TINY + '\n[trainer]\ntype = "ppo"\n')

@@ -86,6 +86,13 @@ class Tmux:
             time.sleep(0.2)
         return False
 
+    def wait_gone(self, timeout: float = 15.0) -> None:
+        """The program in the session has exited (the session ends with it)."""
+        end = time.monotonic() + timeout
+        while self.alive() and time.monotonic() < end:
+            time.sleep(0.2)
+        assert not self.alive(), self.screen()
+
     def alive(self) -> bool:
         return subprocess.run([*self.base, "has-session", "-t", self.session], capture_output=True, timeout=10).returncode == 0
 
@@ -144,10 +151,7 @@ def test_wizard_in_tmux_80x24(tmp_path, hftui_home, warm_catalog):
         tmux.keys("C-q")
         tmux.wait_for("Quit without saving")
         tmux.keys("y")
-        end = time.monotonic() + 15
-        while tmux.alive() and time.monotonic() < end:
-            time.sleep(0.2)
-        assert not tmux.alive(), tmux.screen()
+        tmux.wait_gone()
     finally:
         tmux("kill-server", check=False)
     text = preset_path.read_text(encoding="utf-8")
@@ -231,9 +235,6 @@ def test_attach_in_korean_in_tmux_80x24(tmp_path, hftui_home, monkeypatch):
         ours = "\n".join(line for line in shown.splitlines() if not any(text in line for text in log_lines))
         assert not english_sentences(ours), shown
         tmux.keys("C-q")
-        end = time.monotonic() + 15
-        while tmux.alive() and time.monotonic() < end:
-            time.sleep(0.2)
-        assert not tmux.alive(), tmux.screen()
+        tmux.wait_gone()
     finally:
         tmux("kill-server", check=False)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from hftui.core.i18n import N_, _
 from hftui.core.options.sections import SECTION_FIELDS
 from hftui.core.train import effective
+from hftui.core.train import quantize
 from hftui.core.train.activations import activation_bytes
 from hftui.core.train.model_facts import ModelFacts, model_facts
 
@@ -112,6 +113,23 @@ def _optimizer_bytes(optim: str) -> float:
     return 8.0  # Adam/AdamW: two fp32 moments
 
 
+# QLoRA's frozen base (train/quantize.py): every Linear but the output layer in NF4 with double
+# quantization (4 bits, an 8-bit absmax per 64 weights, an fp32 constant per 256 of those); the
+# rest (embeddings, output layer, norms) cast to fp32 by peft's prepare_model_for_kbit_training.
+NF4_BYTES = (4 + 8 / 64 + 32 / (64 * 256)) / 8
+KBIT_REST_BYTES = 4
+
+
+def qlora_base_bytes(facts: ModelFacts) -> int:
+    """The bytes of a QLoRA model's frozen base."""
+    if facts.linears:
+        quantized = sum(i * o for name, i, o in facts.linears if name != facts.output_linear)
+    else:  # facts without the layer list: every parameter taken as quantized
+        quantized = facts.total_params
+    quantized = min(quantized, facts.total_params)
+    return int(quantized * NF4_BYTES + (facts.total_params - quantized) * KBIT_REST_BYTES)
+
+
 def _precision(preset, facts: ModelFacts, shape: effective.TrainingShape) -> tuple[int, bool, str]:
     """(bytes per stored weight, mixed precision on?, name of the weights' dtype)."""
     mixed = shape.mixed is not None
@@ -167,7 +185,11 @@ def _estimate_from(preset, facts: ModelFacts, gpus: list, backend: str, world: i
     optim_per_param = _optimizer_bytes(shape.optim)
     offload = launch.get("offload", "none")
 
-    weights = total * weight_bytes + (trainable * trainable_bytes if peft is not None else 0)
+    qlora = quantize.is_qlora(preset)
+    if qlora:
+        dtype_name = "nf4"
+    base = qlora_base_bytes(facts) if qlora else total * weight_bytes
+    weights = base + (trainable * trainable_bytes if peft is not None else 0)
     grads = trainable * trainable_bytes
     optimizer = trainable * optim_per_param
     if backend == "deepspeed" and mixed and peft is None:
