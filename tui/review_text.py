@@ -53,12 +53,14 @@ def memory_text(preset: Preset, target: str | None = None, gpus: list | None = N
 
 def estimate_lines(est: dict, where: str | None) -> str:
     """`fit_for`'s answer as the review's lines."""
+    from hftui.core.train.memory_estimate import GiB, human  # sizes read as everywhere (a tiny model is not 0.0 GiB)
+
     gib = est.get("per_gpu_gib")
     if where is None:  # no GPU here: the figure is for each process, in CPU memory
-        size = _("about {gib:.1f} GiB per process", gib=gib) if gib is not None else _("no estimate")
+        size = _("about {size} per process", size=human(gib * GiB)) if gib is not None else _("no estimate")
         head = _("{size} (no GPU here: `hftui validate PRESET --for 4xA100-80GB` estimates a named machine)", size=size)
     else:
-        size = _("about {gib:.1f} GiB per GPU", gib=gib) if gib is not None else _("no estimate")
+        size = _("about {size} per GPU", size=human(gib * GiB)) if gib is not None else _("no estimate")
         fits = {True: _("fits"), False: _("does NOT fit"), None: _("nothing to compare with")}[est.get("fits")]
         head = _("on {where}: {size}, {backend}; {fits}", where=where, size=size, backend=est.get("backend"), fits=fits)
     lines = [head]

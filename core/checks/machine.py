@@ -68,7 +68,7 @@ def fit_for(preset, gpus: list, facts=None) -> dict:
     machine = {"gpus": len(gpus), "gpu": gpus[0].name if gpus else None,
                "gpu_gib": round(gpus[0].memory_total / GiB, 1) if gpus else None}
     return {
-        "per_gpu_gib": None if est.per_gpu_gib is None else round(est.per_gpu_gib, 2),
+        "per_gpu_gib": None if est.per_gpu_gib is None else round(est.per_gpu_gib, 4),
         "backend": est.backend,
         "world_size": est.world_size,
         "offload": est.offload,

@@ -91,10 +91,11 @@ def _estimate(preset, gpus) -> dict | None:
 
 def _print_estimate(spec: str | None, est: dict) -> None:
     from hftui.tui.format import printable
+    from hftui.core.train.memory_estimate import GiB, human
 
     where = spec or _("this machine")
     gib = est.get("per_gpu_gib")
-    size = _("about {gib:.1f} GiB per GPU", gib=gib) if gib is not None else _("no estimate")
+    size = _("about {size} per GPU", size=human(gib * GiB)) if gib is not None else _("no estimate")
     fits = {True: _("fits"), False: _("does NOT fit"), None: _("nothing to compare with")}[est.get("fits")]
     offload = ", " + _("CPU offload: {offload}", offload=est["offload"]) if est.get("offload") not in (None, "none") else ""
     print(printable("  " + _("on {where}: {size}, {backend}{offload}; {fits}", where=where, size=size, backend=est.get("backend"),
