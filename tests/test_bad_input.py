@@ -125,7 +125,7 @@ CLI_CASES = [
     ("run-unknown-option", ["run", "good.toml", "--epochs", "3"], ("unrecognized arguments: --epochs 3",)),
     ("wizard-unknown-option", ["--frobnicate"], ("unrecognized arguments: --frobnicate",)),
     ("mistyped-command", ["valdate", "good.toml"], ("unknown command 'valdate'", "did you mean validate?")),
-    ("unknown-command-with-preset", ["trian", "good.toml"], ("unknown command 'trian'", "commands: run, validate")),
+    ("unknown-command-with-preset", ["trian", "good.toml"], ("unknown command 'trian'; did you mean run?", "commands: run, validate")),
     ("wizard-bad-language", ["--lang", "fr"], ("argument --lang: invalid choice: 'fr'",)),
 ]
 if (REPO / "tui" / "commands" / "export.py").exists():

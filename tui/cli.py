@@ -37,6 +37,11 @@ COMMANDS = {
 }
 
 
+# Words people type for a command (`hftui train x.toml`, `hftui trian x.toml`): never run, only
+# offered as the command they mean.
+SYNONYMS = {"train": "run", "fit": "run", "start": "run", "check": "validate", "list": "runs", "status": "runs"}
+
+
 # argparse's own words (usage, the section titles, its errors), which it looks up through its
 # module-level `_`; listed here so the catalog holds them. Messages of other Python versions stay English.
 ARGPARSE_MESSAGES = (
@@ -71,7 +76,8 @@ def _unknown_command(argv: list[str]) -> str | None:
 
     if shipped_by_name(argv[0]):  # `hftui quickstart`: a shipped preset by name
         return None
-    close = difflib.get_close_matches(argv[0], COMMANDS, n=1, cutoff=0.5)  # the closest, not a list to choose from
+    # the closest, not a list to choose from; words people type for a command count as that command
+    close = [SYNONYMS.get(word, word) for word in difflib.get_close_matches(argv[0], [*COMMANDS, *SYNONYMS], n=1, cutoff=0.5)]
     if not close and not any(not a.startswith("-") for a in argv[1:]):
         return None
     if close:
