@@ -173,3 +173,24 @@ async def test_save_and_run_are_in_sight_on_review_without_scrolling(warm_catalo
         app.screen.goto("training")
         await pilot.pause(0.1)
         assert not save.display and not run.display and app.screen.query_one("#nav-next", Button).display
+
+
+async def test_two_quick_steps_settle_and_the_wizard_then_rests(warm_catalog):
+    """Ctrl+N twice in one burst: the sidebar follows without posting a highlight of its own, which
+    would otherwise reach the wizard after the second step as a person's choice and send it back
+    and forth between the two steps forever (a core at 100% while it looks idle)."""
+    app = quickstart_app()
+    async with app.run_test(size=SMALL) as pilot:
+        assert await wait_for(pilot, lambda: fields(app, "model"))
+        screen = app.screen
+        visits: list[str] = []
+        goto = screen.goto
+        screen.goto = lambda step: (visits.append(step), goto(step))[1]
+        screen.goto(STEPS[1])
+        screen.goto(STEPS[2])  # before the first move's messages are handled
+        await pilot.pause(0.5)
+        settled = len(visits)
+        await pilot.pause(0.5)
+        assert len(visits) == settled == 2, visits
+        assert screen.step == STEPS[2]
+        assert app.screen.query_one(StepSidebar).highlighted == STEPS.index(STEPS[2])

@@ -42,9 +42,8 @@ async def test_trainer_step_offers_dpo_and_grpo_with_their_options(tmp_path):
         select = field.query_one("#control", Select)
         offered = [value for _, value in select._options if value is not Select.NULL]
         assert {"dpo", "grpo", "rloo"} <= set(offered)
-        labels = {value: str(label) for label, value in select._options if value is not Select.NULL}
-        assert labels["dpo"] == "dpo · prefer the chosen answer, no reward model"  # each type in a few words
-        assert labels["grpo"].startswith("grpo · ") and labels["sft"].startswith("sft · ")
+        help_text = str(field.query_one(".field-help", Static).render())  # each type in a few words, a line each
+        assert "\n  dpo: prefer the chosen answer, no reward model\n" in help_text and "\n  grpo: " in help_text
 
         def note() -> str:  # the chosen type in full at the top of the step: what it does, which data
             return str(app.screen.query_one("#note-trainer", Static).render())

@@ -34,7 +34,7 @@ TRAINER_TYPE_HELP: dict[str, tuple[str, str]] = {
     "ppo": ("TRL PPO (needs hftui[ppo]): a policy, a value model and a reward model; data has prompts.",
             "TRL PPO(hftui[ppo] 필요): 정책, 가치 모델, 보상 모델로 학습합니다. 데이터: 프롬프트."),
 }
-# The same in a few words, beside each type in the wizard's list.
+# The same in a few words, one line per type in the help of trainer.type.
 TRAINER_TYPE_SHORT: dict[str, tuple[str, str]] = {
     "trainer": ("plain training for the model's task", "모델 작업에 맞는 기본 학습"),
     "sft": ("teach a model to write answers", "답을 쓰도록 지도 학습"),
@@ -147,10 +147,11 @@ _section("dataset", "dataset", [
 ])
 
 _section("trainer", "trainer", [
-    _f("trainer", "type", "str", "sft", "Which trainer runs: the list says each type in a few words; the top of this step says what "
-       "the chosen one does and which data it needs.",
-       "실행할 트레이너입니다. 목록에 유형마다 짧은 설명이 있고, 이 단계 맨 위에 고른 유형이 하는 일과 필요한 데이터가 나옵니다.",
-       choices=TRAINER_TYPES, star=True, extra={"choice_help": TRAINER_TYPE_SHORT}),
+    _f("trainer", "type", "str", "sft", "Which trainer runs (the top of this step says what the chosen one does and which data it needs):\n"
+       + "\n".join(f"  {k}: {v[0]}" for k, v in TRAINER_TYPE_SHORT.items()),
+       "실행할 트레이너입니다(이 단계 맨 위에 고른 유형이 하는 일과 필요한 데이터가 나옵니다):\n"
+       + "\n".join(f"  {k}: {v[1]}" for k, v in TRAINER_TYPE_SHORT.items()),
+       choices=TRAINER_TYPES, star=True),
     _f("trainer", "metrics", "list", [], "Evaluation metrics: accuracy, f1, precision, recall, roc_auc, bleu, wer, mse, perplexity.", "평가 지표: accuracy, f1, precision, recall, roc_auc, bleu, wer, mse, perplexity.", step="evaluation"),
 ])
 

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Select, SelectionList, Static, Switch
 
-from hftui.core.i18n import _, pick
+from hftui.core.i18n import _
 from hftui.core.options.rules import out_of_range
 from hftui.core.options.sections import Field
 from hftui.core.problems import Problem
@@ -158,8 +158,7 @@ class OptionField(Vertical):
                 yield Switch(value=on, id=control_id, tooltip=f.name)
                 yield Label(_on_off(on), classes="switch-state")  # the state in words, not only in colour
         elif kind == "select":
-            words = f.extra.get("choice_help", {})  # a few words beside each choice (trainer.type)
-            options = [(f"{show(c)} · {pick(*words[c])}" if c in words else show(c), c) for c in self._choices()]
+            options = [(show(c), c) for c in self._choices()]
             value = current if current is not MISSING and current in self._choices() else Select.NULL
             yield Select(options, value=value, prompt=f"{t('default')}: {show(f.default)}", id=control_id, compact=True, tooltip=f.name)
         elif kind == "multi":

@@ -63,6 +63,10 @@ class StepSidebar(OptionList):
         self.replace_option_prompt(step, self._prompt(step))
 
     def point_at(self, step: str) -> None:
+        """Follow the wizard to `step`. Silently: a highlight posted from here would reach the
+        wizard as a person's choice after a later step change, and two quick steps (Ctrl+N
+        twice) would then send the wizard back and forth between them without end."""
         index = self.get_option_index(step)
         if self.highlighted != index:
-            self.highlighted = index
+            with self.prevent(OptionList.OptionHighlighted):
+                self.highlighted = index
