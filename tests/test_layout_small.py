@@ -194,3 +194,24 @@ async def test_two_quick_steps_settle_and_the_wizard_then_rests(warm_catalog):
         assert len(visits) == settled == 2, visits
         assert screen.step == STEPS[2]
         assert app.screen.query_one(StepSidebar).highlighted == STEPS.index(STEPS[2])
+
+
+async def test_a_wrong_value_typed_at_the_bottom_edge_shows_its_message(warm_catalog):
+    """At 80x24 the field being typed into may sit on the last rows: its error line is scrolled
+    into view when it appears, never left under the nav bar."""
+    app = quickstart_app()
+    async with app.run_test(size=SMALL) as pilot:
+        assert await wait_for(pilot, lambda: fields(app, "model"))
+        app.screen.goto("training")
+        assert await wait_for(pilot, lambda: any(f.path == "args.max_steps" for f in fields(app, "training")))
+        field = app.screen.query_one(f"#{field_id('args.max_steps')}", OptionField)
+        form = app.screen.query_one("#step-training")
+        form.scroll_to(y=max(0, field.virtual_region.bottom - form.scrollable_content_region.height), animate=False)
+        await pilot.pause(0.2)
+        control = field.query_one("#control", Input)
+        control.focus()
+        control.value = ""
+        await pilot.press("x")
+        error = field.query_one(".field-error")
+        assert await wait_for(pilot, lambda: "whole number" in str(error.render()), timeout=10)
+        assert await wait_for(pilot, lambda: fully_shown(app, error), timeout=5)

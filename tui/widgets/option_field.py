@@ -317,7 +317,11 @@ class OptionField(Vertical):
             for state in self.query(".switch-state").results(Label):
                 state.update(_on_off(self.query_one("#control", Switch).value))
             self.query_one(FieldHead).show(changed=changed, default=show(self.field.default))
-            self.query_one(".field-error", Static).update("\n".join(lines))
+            error = self.query_one(".field-error", Static)
+            shown_before = bool(str(error.render()))
+            error.update("\n".join(lines))
+            if lines and not shown_before and self.has_focus_within:  # what was just typed is wrong: show why
+                self.call_after_refresh(error.scroll_visible, animate=False)
         except Exception:
             pass
 
