@@ -14,15 +14,12 @@ from rich.markup import escape
 from hftui.core.i18n import N_, _
 from hftui.core.printable import printable
 from hftui.core.run.figures import EVALUATING, SAVING
+from hftui.core.run import folder
 from hftui.core.run.folder import COMPLETED, FAILED, MISSING, RUNNING, STARTING, STOPPED, STOPPING
 
-# A status as a person reads it in a sentence: run.json and the events keep the English value,
-# only what is shown is translated.
-STATUS_WORDS = {
-    STARTING: N_("starting"), RUNNING: N_("running"), EVALUATING: N_("evaluating"), SAVING: N_("saving"),
-    STOPPING: N_("stopping"), COMPLETED: N_("completed"), STOPPED: N_("stopped"), FAILED: N_("failed"),
-    MISSING: N_("missing"),
-}
+# A status as a person reads it in a sentence: the run's statuses (core/run/folder) and the
+# phases the live pane shows between them.
+STATUS_WORDS = {**folder.STATUS_WORDS, EVALUATING: N_("evaluating"), SAVING: N_("saving")}
 # A status on a badge, where it reads otherwise than in a sentence.
 STATUS_LABELS = {COMPLETED: N_("done")}
 # The colour of a status word, in every list and report.

@@ -28,7 +28,7 @@ from hftui.core.run.follow import Follower
 from hftui.core.run.record import RunRecord
 from hftui.core.run.redact import redact
 from hftui.core.run.series import metric_label
-from hftui.tui.format import STATUS_STYLE, fmt_duration, fmt_short, printable, shown, status_label
+from hftui.tui.format import STATUS_STYLE, fmt_duration, fmt_short, printable, shown, status_label, status_word
 from hftui.tui.speed_text import event_speed_parts, speed_parts
 
 POLL_S = 0.25
@@ -201,7 +201,7 @@ class HeadlessDisplay:
         status = self.final_status()
         style = "bold " + STATUS_STYLE.get(status, STATUS_STYLE[FAILED])
         self.console.print()
-        self.console.print(Text.assemble((_("run") + " ", ""), (printable(self.run.id), "bold"), " ", (printable(status), style)))
+        self.console.print(Text.assemble((_("run") + " ", ""), (printable(self.run.id), "bold"), " ", (printable(status_word(status)), style)))
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column()

@@ -4,6 +4,8 @@ codes that go with them. Every reader and writer of a run takes these names from
 
 from __future__ import annotations
 
+from hftui.core.i18n import N_, _
+
 # <args.output_dir>/RUNS_SUBDIR/<run id>/ holds one run's files.
 RUNS_SUBDIR = ".hftui"
 RUN_FILE = "run.json"  # the run record
@@ -24,6 +26,12 @@ COMPLETED, STOPPED, FAILED = "completed", "stopped", "failed"
 ACTIVE_STATUSES = (STARTING, RUNNING, STOPPING)
 FINAL_STATUSES = (COMPLETED, STOPPED, FAILED)
 MISSING = "missing"  # listed in the index, but its folder is gone (never written to run.json)
+# A status as a person reads it in a sentence: run.json and the events keep the English value,
+# only what is shown is translated (`status_word`).
+STATUS_WORDS = {
+    STARTING: N_("starting"), RUNNING: N_("running"), STOPPING: N_("stopping"), COMPLETED: N_("completed"),
+    STOPPED: N_("stopped"), FAILED: N_("failed"), MISSING: N_("missing"),
+}
 DELETED = "folder deleted"  # its folder is gone but its processes still run: still stoppable
 BROKEN = "broken"  # its run.json cannot be read (listed, never in the way of other runs)
 
@@ -38,3 +46,8 @@ EXIT_CODES = {COMPLETED: EXIT_OK, STOPPED: EXIT_STOPPED, FAILED: EXIT_FAILED}
 def exit_code_of(status: str | None) -> int:
     """The exit code for a final status (anything else counts as a failure)."""
     return EXIT_CODES.get(status or "", EXIT_FAILED)
+
+
+def status_word(status: str) -> str:
+    """A status as a sentence says it, in the reader's language (an unknown one as it is)."""
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from hftui.core.i18n import _
 from hftui.core.run.events import EventTail, EventWriter
+from hftui.core.run import folder
 from hftui.core.run.folder import (
     COMPLETED,
     EXIT_CODES,
@@ -235,9 +236,9 @@ class Supervisor:
                 writer.close()
         self.record = update_record(self.run_dir, status=status, exit_code=exit_code, ended=ended, error=error)
         if error and status != COMPLETED:
-            say(_("run {id} {status}: {error}", id=self.record.id, status=status, error=error))
+            say(_("run {id} {status}: {error}", id=self.record.id, status=folder.status_word(status), error=error))
         else:
-            say(_("run {id} {status}", id=self.record.id, status=status))
+            say(_("run {id} {status}", id=self.record.id, status=folder.status_word(status)))
         return exit_code_of(status)
 
 

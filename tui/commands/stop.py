@@ -14,7 +14,7 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     from rich.console import Console
-    from hftui.tui.format import shown
+    from hftui.tui.format import shown, status_word
 
     from hftui.core.run.folder import EXIT_FAILED, EXIT_INVALID, EXIT_OK
     from hftui.core.run.index import RunLookupError, find_run
@@ -30,12 +30,12 @@ def main(args) -> int:
     if not run.is_active:
         left = stop_leftovers(run, grace=1.0 if args.kill else 30.0)  # an ended run's processes still there
         console.print(_("run {id} is not running: it {status}; its processes left behind were ended (pid {pids})", id=shown(run.id),
-                        status=shown(run.status), pids=", ".join(map(str, left))) if left
-                      else _("run {id} is not running: it {status}", id=shown(run.id), status=shown(run.status)))
+                        status=shown(status_word(run.status)), pids=", ".join(map(str, left))) if left
+                      else _("run {id} is not running: it {status}", id=shown(run.id), status=shown(status_word(run.status))))
         return EXIT_OK
     if args.kill:
         run = kill_run(run)
-        console.print(_("run {id}: killed ({status})", id=shown(run.id), status=shown(run.status)))
+        console.print(_("run {id}: killed ({status})", id=shown(run.id), status=shown(status_word(run.status))))
         return EXIT_OK
     request_stop(run)
     console.print(_("run {id}: asked to stop; it saves a checkpoint and ends at the next step", id=shown(run.id)))
@@ -43,9 +43,9 @@ def main(args) -> int:
         run = wait_for_end(run, timeout=args.timeout)
         if run.is_active:
             console.print(_("run {id} is still {status} after {timeout:g} s (use 'hftui stop {id} --kill' to end it now)",
-                            id=shown(run.id), status=shown(run.status), timeout=args.timeout))
+                            id=shown(run.id), status=shown(status_word(run.status)), timeout=args.timeout))
             return EXIT_FAILED
-        console.print(_("run {id} {status}", id=shown(run.id), status=shown(run.status)))
+        console.print(_("run {id} {status}", id=shown(run.id), status=shown(status_word(run.status))))
     return EXIT_OK
 
 
